@@ -1,0 +1,176 @@
+"""The values that flow through the pipeline.
+
+Source objects (what OpenCTI holds), desired items (what Tanium must hold), and the actual
+state (what Tanium holds). Vendor field names are mapped to these once, at the edges: the
+OpenCTI source and the Tanium client. Everything here is plain data without I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal, NewType
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TaniumId = NewType("TaniumId", int)
+"""A Tanium object id (intel document, label, reputation entry). Never a key."""
+
+Key = NewType("Key", str)
+"""The stable identity of a desired item: an OpenCTI/STIX standard id or `static:<policy>/<name>`."""
+
+IntelType = Literal["openioc", "stix", "yara", "tanium-signal"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tolerant(BaseModel):
+    """Models of data we do not own: extra fields are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- source side
+
+
+class SourceKind(StrEnum):
+    INDICATOR = "Indicator"
+    OBSERVABLE = "Observable"
+
+
+class SourceObject(Tolerant):
+    """An OpenCTI indicator or observable, reduced to the fields the controller uses.
+
+    `entity_type` uses OpenCTI's names: `Indicator`, `IPv4-Addr`, `IPv6-Addr`, `Domain-Name`,
+    `Hostname`, `Url`, `StixFile`, `Artifact`, ...
+    """
+
+    standard_id: str
+    internal_id: str | None = None
+    entity_type: str
+    name: str = ""
+    description: str = ""
+    # indicators
+    pattern: str | None = None
+    pattern_type: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    revoked: bool = False
+    detection: bool | None = None
+    platforms: tuple[str, ...] = ()
+    main_observable_type: str | None = None
+    # observables
+    value: str | None = None
+    hashes: dict[str, str] = Field(default_factory=dict)
+    # both
+    score: int | None = None
+    confidence: int | None = None
+    labels: tuple[str, ...] = ()
+    markings: tuple[str, ...] = ()
+    """Marking definition names, e.g. `TLP:GREEN`."""
+    created: datetime | None = None
+    modified: datetime | None = None
+
+    @property
+    def is_indicator(self) -> bool:
+        return self.entity_type == "Indicator"
+
+
+class SourceSnapshot(Frozen):
+    """Everything the source returned, and whether it is known to be complete."""
+
+    objects: tuple[SourceObject, ...]
+    complete: bool = True
+    incomplete_reasons: tuple[str, ...] = ()
+    snapshot_time: datetime | None = None
+    query_hash: str = ""
+    """A digest of what was asked of the source (for the plan fingerprint)."""
+
+
+# --------------------------------------------------------------------------- desired side
+
+
+class DesiredIntel(Frozen):
+    """One intel document as Tanium must hold it, fully rendered.
+
+    `content` is the exact body sent to Tanium; `md5` is what Tanium will report for it.
+    """
+
+    key: Key
+    intel_type: IntelType
+    name: str
+    description: str
+    """The description as Tanium will report it, including the ownership trailer."""
+    content: str
+    md5: str
+    digest: str
+    platforms: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    """Sorted, unique case-insensitively."""
+    scan_groups: tuple[str, ...] = ()
+    filename: str | None = None
+    """Content-Disposition filename (YARA)."""
+    sources: tuple[str, ...] = ()
+    """The OpenCTI ids this item was made from (for the report)."""
+    priority: int = 0
+
+
+class DesiredBlocklist(Frozen):
+    """One Reputation blocklist entry (a file, keyed by its strongest hash)."""
+
+    key: Key
+    md5: str = ""
+    sha1: str = ""
+    sha256: str = ""
+    notes: str
+    digest: str
+    name: str
+    sources: tuple[str, ...] = ()
+    priority: int = 0
+
+    @property
+    def uploaded_hash(self) -> str:
+        return self.sha256 or self.sha1 or self.md5
+
+
+# --------------------------------------------------------------------------- actual side
+
+
+class ActualIntel(Frozen):
+    id: TaniumId
+    name: str = ""
+    description: str = ""
+    intel_type: str = ""
+    intrinsic_id: str | None = None
+    md5: str = ""
+    size: int = 0
+    revision_id: int | None = None
+    label_ids: tuple[TaniumId, ...] = ()
+    source_id: TaniumId | None = None
+    platforms: tuple[str, ...] = ()
+
+
+class ActualLabel(Frozen):
+    id: TaniumId
+    name: str
+
+
+class ActualBlocklist(Frozen):
+    id: TaniumId
+    list: str = "blacklist"
+    md5: str = ""
+    sha1: str = ""
+    sha256: str = ""
+    notes: str = ""
+
+
+class ActualState(Frozen):
+    """What Tanium holds: the managed source's documents, all labels, the custom blocklist."""
+
+    source_id: TaniumId | None
+    source_name: str
+    intel: tuple[ActualIntel, ...] = ()
+    labels: tuple[ActualLabel, ...] = ()
+    blocklist: tuple[ActualBlocklist, ...] = ()
