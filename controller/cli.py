@@ -1,0 +1,217 @@
+"""The command line: validate, plan, apply, show, run, sandbox, schema.
+
+Dry run is not a flag threaded through the executor: `plan` computes and prints the changes
+and stops; `apply` continues into the executor. Exit codes follow Terraform: 0 success / no
+changes, 1 error, 2 changes present (`--detailed-exitcode`), 3 changes blocked by a guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+from controller import __version__
+from controller.plan import Plan, PlanFileError, load_plan, save_plan, to_json
+from controller.report import render_markdown, render_text
+
+FORMATS = click.Choice(["text", "markdown", "json"])
+err_console = Console(stderr=True, highlight=False)
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    sys.exit(code)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="octi-tanium")
+def main() -> None:
+    """Keep Tanium in sync with OpenCTI, declaratively (policies in ./desired)."""
+
+
+policies_option = click.option(
+    "--policies", type=click.Path(path_type=Path), default=Path("desired"), show_default=True,
+    help="Directory (or file) of YAML policies.",
+)
+source_option = click.option(
+    "--source", default="opencti", show_default=True,
+    help="`opencti` (OPENCTI_URL/OPENCTI_TOKEN) or `bundle:PATH` (a STIX 2.1 bundle).",
+)
+
+
+# --------------------------------------------------------------------------- validate
+
+
+@main.command()
+@policies_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def validate(policies: Path, fmt: str) -> None:
+    """Check the policies offline: every problem, with file:line:col."""
+    from controller.policy.validate import format_json, format_text
+    from controller.policy.validate import validate as run_validate
+
+    result = run_validate(policies)
+    if fmt == "json":
+        click.echo(json.dumps(format_json(result), indent=2))
+    else:
+        click.echo(format_text(result))
+    sys.exit(0 if result.ok else 1)
+
+
+# --------------------------------------------------------------------------- plan / show
+
+
+def _emit(plan: Plan, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(to_json(plan), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(plan))
+    else:
+        console().print(render_text(plan))
+
+
+@main.command()
+@policies_option
+@source_option
+@click.option("--out", type=click.Path(path_type=Path), help="Save the plan (JSON) for `apply`.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 no changes, 2 changes, 3 changes blocked by a safety guard.")
+def plan(policies: Path, source: str, out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
+    """Compute what apply would change, and show it. Changes nothing."""
+    run = _run(_make_plan(policies, source))
+    if out is not None:
+        save_plan(run.plan, out)
+        err_console.print(f"Plan saved to {out}; apply it with `octi-tanium apply {out}`.")
+    _emit(run.plan, fmt)
+    sys.exit(run.plan.exit_code() if detailed_exitcode else 0)
+
+
+@main.command()
+@click.argument("plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+def show(plan_file: Path, fmt: str) -> None:
+    """Render a saved plan."""
+    try:
+        saved = load_plan(plan_file)
+    except PlanFileError as exc:
+        fail(str(exc))
+    _emit(saved, fmt)
+
+
+# --------------------------------------------------------------------------- apply / run
+
+
+@main.command()
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@policies_option
+@source_option
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: bool) -> None:
+    """Apply a saved plan, or plan and apply now (asks first unless --auto-approve)."""
+    from controller.runner import apply_plan
+
+    if plan_file is not None:
+        try:
+            saved = load_plan(plan_file)
+        except PlanFileError as exc:
+            fail(str(exc))
+        report = _run(apply_plan(saved, check_stale=True))
+    else:
+        made = _run(_make_plan(policies, source))
+        console().print(render_text(made.plan))
+        if not made.plan.has_changes:
+            sys.exit(3 if made.plan.has_blocked else 0)
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                fail("refusing to apply without confirmation in a non-interactive session: "
+                     "pass --auto-approve, or save a plan with `plan --out` and apply that")
+            if not click.confirm("Apply these changes to Tanium?", default=False):
+                fail("apply cancelled", code=1)
+        report = _run(apply_plan(made.plan, check_stale=False, actual=made.actual))
+    from controller.report.apply import render_apply_report
+
+    console().print(render_apply_report(report))
+    sys.exit(report.exit_code())
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One reconcile pass, then exit.")
+@click.option("--listen", default="127.0.0.1:9464", show_default=True,
+              help="HOST:PORT for /metrics, /healthz and /readyz.")
+@policies_option
+@source_option
+def run(once: bool, listen: str, policies: Path, source: str) -> None:
+    """The scheduled reconciler (interval from Settings.spec.schedule)."""
+    from controller.reconciler import run_forever, run_once
+
+    if once:
+        sys.exit(_run(run_once(policies, source)))
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        fail(f"--listen {listen!r} is not HOST:PORT")
+    run_forever(policies, source, host=host, port=int(port))
+
+
+# --------------------------------------------------------------------------- sandbox / schema
+
+
+@main.command()
+@click.option("--tanium-port", type=int, default=8411, show_default=True)
+@click.option("--opencti-port", type=int, default=8412, show_default=True)
+@click.option("--seed", type=click.Choice(["demo", "empty"]), default="demo", show_default=True)
+def sandbox(tanium_port: int, opencti_port: int, seed: str) -> None:
+    """Serve the Tanium and OpenCTI emulators on 127.0.0.1 (Ctrl-C to stop)."""
+    from controller.sandbox.serve import serve
+
+    serve(tanium_port=tanium_port, opencti_port=opencti_port, seed=seed)
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Fail when a file in schemas/ is stale.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("schemas"),
+              show_default=True)
+def schema(check: bool, out: Path) -> None:
+    """(Re)generate the JSON Schemas in schemas/ from the models."""
+    from controller.schemas import write_all
+
+    stale = write_all(out, check=check)
+    if check and stale:
+        fail(f"stale schema(s): {', '.join(stale)} — run `octi-tanium schema` and commit")
+    click.echo("schemas are up to date" if check else f"wrote schemas to {out}/")
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+def _run(coro: Any) -> Any:
+    from controller.runner import UserError
+
+    try:
+        return asyncio.run(coro)
+    except UserError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+
+
+async def _make_plan(policies: Path, source: str) -> Any:
+    from controller.runner import make_plan
+
+    return await make_plan(policies, source, now=_now())

@@ -1,0 +1,304 @@
+"""Policies × source objects → DesiredState. Pure: no I/O, no clock (`now` is a parameter).
+
+For every source object: which policies select it, whether its lifecycle (revoked, expired,
+detection off) or an exclusion keeps it out, what it renders to, and where it goes. Objects
+that render to the same key (the same domain from three indicators) become one item with
+the union of labels and targets. Quotas evict the lowest-priority items, visibly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from controller.diagnostics import Diagnostic
+from controller.exclusions import ExclusionIndex
+from controller.labels import merge_labels
+from controller.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, SourceSnapshot
+from controller.policy import Located, PolicySet
+from controller.policy.models import IntelPolicy, IntelPolicySpec
+from controller.render import convert, render_blocklist, render_intel
+from controller.render.types import Conversion, FileCandidate, IntelCandidate
+from controller.selection import lifecycle_reason, selects
+from controller.static import static_conversions
+
+
+@dataclass(frozen=True)
+class SkippedObject:
+    key: str
+    reason: str
+    name: str = ""
+    detail: str = ""
+
+
+@dataclass
+class DesiredState:
+    intel: dict[Key, DesiredIntel] = field(default_factory=dict)
+    blocklist: dict[Key, DesiredBlocklist] = field(default_factory=dict)
+    skipped: list[SkippedObject] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    gone: dict[Key, str] = field(default_factory=dict)
+    """Keys a skipped object would have produced → why it is not desired (revoked, expired,
+    excluded, quota...). The diff uses it as the reason for deleting such a document."""
+
+    @property
+    def size(self) -> int:
+        return len(self.intel) + len(self.blocklist)
+
+
+@dataclass
+class _Merge:
+    """Everything several objects/policies contribute to one key."""
+
+    candidate: IntelCandidate | FileCandidate
+    labels: set[str] = field(default_factory=set)
+    platforms: set[str] = field(default_factory=set)
+    scan_groups: set[str] = field(default_factory=set)
+    sources: set[str] = field(default_factory=set)
+    priority: int = 0
+    score: int = -1
+    modified: str = ""
+
+
+def build_desired(
+    policies: PolicySet, snapshot: SourceSnapshot, *, now: datetime
+) -> DesiredState:
+    state = DesiredState()
+    exclusions = ExclusionIndex.build(policies.exclusions)
+    intel: dict[Key, _Merge] = {}
+    files: dict[Key, _Merge] = {}
+    ordered = sorted(
+        policies.intel_policies, key=lambda p: (-_spec(p).priority, p.document.metadata.name)
+    )
+    for obj in sorted(snapshot.objects, key=lambda o: o.standard_id):
+        chosen = [p for p in ordered if selects(_spec(p).select, obj, now=now)]
+        if not chosen:
+            continue
+        conversion = convert(
+            obj,
+            hash_patterns_to_blocklist=any(
+                _spec(p).target.blocklist is not None
+                and _spec(p).target.blocklist.stix_hash_patterns  # type: ignore[union-attr]
+                for p in chosen
+            ),
+        )
+        state.diagnostics.extend(conversion.diagnostics)
+        reason = _why_not(obj, chosen, exclusions, now=now)
+        if reason is not None:
+            _skip(state, obj, reason, conversion)
+            continue
+        if conversion.skip_reason is not None:
+            state.skipped.append(
+                SkippedObject(obj.standard_id, conversion.skip_reason, _label(obj))
+            )
+            continue
+        _contribute(obj, chosen, conversion, exclusions, intel, files, state)
+    for located, conversion in static_conversions(policies.static_intel):
+        state.diagnostics.extend(conversion.diagnostics)
+        _contribute_static(located, conversion, intel, files, state)
+    quotas = policies.settings.quotas
+    _evict(intel, quotas.max_intel, state, "intel documents")
+    _evict(files, quotas.max_blocklist, state, "blocklist entries")
+    for key, merge in intel.items():
+        assert isinstance(merge.candidate, IntelCandidate)
+        state.intel[key] = _finish_intel(merge)
+    for key, merge in files.items():
+        assert isinstance(merge.candidate, FileCandidate)
+        state.blocklist[key] = _finish_file(merge)
+    for key in list(state.gone):
+        if key in state.intel or key in state.blocklist:
+            del state.gone[key]
+    return state
+
+
+def _spec(located: Located) -> IntelPolicySpec:
+    doc = located.document
+    assert isinstance(doc, IntelPolicy)
+    return doc.spec
+
+
+def _label(obj: SourceObject) -> str:
+    return obj.name or obj.value or obj.standard_id
+
+
+def _why_not(
+    obj: SourceObject, chosen: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
+) -> str | None:
+    """The reason a selected object must not be synced, or None."""
+    excluded = exclusions.match_object(obj)
+    if excluded is not None:
+        return excluded
+    reasons = [lifecycle_reason(_spec(p).select, obj, now=now) for p in chosen]
+    if any(r is None for r in reasons):
+        return None
+    return next(r for r in reasons if r is not None)
+
+
+def _skip(state: DesiredState, obj: SourceObject, reason: str, conversion: Conversion) -> None:
+    detail = ""
+    if reason.startswith("excluded"):
+        reason, _, detail = reason.partition(": ")
+    state.skipped.append(SkippedObject(obj.standard_id, reason, _label(obj), detail))
+    for key in _keys_of(conversion):
+        state.gone.setdefault(key, reason)
+
+
+def _keys_of(conversion: Conversion) -> Iterable[Key]:
+    yield from (c.key for c in conversion.intel)
+    yield from (f.key for f in conversion.files)
+
+
+def _contribute(
+    obj: SourceObject,
+    chosen: Sequence[Located],
+    conversion: Conversion,
+    exclusions: ExclusionIndex,
+    intel: dict[Key, _Merge],
+    files: dict[Key, _Merge],
+    state: DesiredState,
+) -> None:
+    took = False
+    for located in chosen:
+        spec = _spec(located)
+        target = spec.target
+        if target.intel is not None:
+            for candidate in conversion.intel:
+                merge = intel.setdefault(candidate.key, _Merge(candidate))
+                merge.labels.update(obj.labels, target.intel.labels)
+                merge.platforms.update(target.intel.platforms)
+                if target.quick_scan is not None:
+                    merge.scan_groups.update(target.quick_scan.computer_groups)
+                _note(merge, obj, spec.priority)
+                took = True
+        if target.blocklist is not None:
+            for file in conversion.files:
+                hit = exclusions.match_hashes(file.hashes.values())
+                if hit is not None:
+                    state.skipped.append(SkippedObject(file.key, "excluded", file.name, hit))
+                    state.gone.setdefault(file.key, "excluded")
+                    continue
+                merge = files.setdefault(file.key, _Merge(file))
+                merge.labels.update(obj.labels)
+                _note(merge, obj, spec.priority)
+                took = True
+    if not took:
+        wanted = ", ".join(
+            sorted({t for p in chosen for t in _targets(_spec(p))})
+        )
+        got = "blocklist entries" if conversion.files else "intel documents"
+        state.skipped.append(
+            SkippedObject(
+                obj.standard_id,
+                "no-target",
+                _label(obj),
+                f"renders to {got}, but the selecting policies only target {wanted}",
+            )
+        )
+
+
+def _targets(spec: IntelPolicySpec) -> list[str]:
+    out = []
+    if spec.target.intel is not None:
+        out.append("intel")
+    if spec.target.blocklist is not None:
+        out.append("blocklist")
+    return out
+
+
+def _note(merge: _Merge, obj: SourceObject, priority: int) -> None:
+    merge.sources.add(obj.standard_id)
+    merge.priority = max(merge.priority, priority)
+    merge.score = max(merge.score, obj.score if obj.score is not None else -1)
+    stamp = (obj.modified or obj.created).isoformat() if (obj.modified or obj.created) else ""
+    merge.modified = max(merge.modified, stamp)
+
+
+def _contribute_static(
+    located: Located,
+    conversion: Conversion,
+    intel: dict[Key, _Merge],
+    files: dict[Key, _Merge],
+    state: DesiredState,
+) -> None:
+    from controller.policy.models import StaticIntel
+
+    doc = located.document
+    assert isinstance(doc, StaticIntel)
+    spec = doc.spec
+    if conversion.skip_reason is not None:
+        state.skipped.append(
+            SkippedObject(f"static:{doc.metadata.name}", conversion.skip_reason, doc.metadata.name)
+        )
+        return
+    for candidate in conversion.intel:
+        merge = intel.setdefault(candidate.key, _Merge(candidate))
+        merge.labels.update(spec.labels)
+        merge.platforms.update(spec.platforms)
+        if spec.quick_scan is not None:
+            merge.scan_groups.update(spec.quick_scan.computer_groups)
+        merge.sources.add(f"static:{doc.metadata.name}")
+        merge.priority = max(merge.priority, spec.priority)
+    for file in conversion.files:
+        merge = files.setdefault(file.key, _Merge(file))
+        merge.labels.update(spec.labels)
+        merge.sources.add(f"static:{doc.metadata.name}")
+        merge.priority = max(merge.priority, spec.priority)
+
+
+def _evict(
+    merges: dict[Key, _Merge], limit: int | None, state: DesiredState, what: str
+) -> None:
+    """Keep the `limit` most important items: policy priority, then score, then recency."""
+    if limit is None or len(merges) <= limit:
+        return
+    ranked = sorted(
+        merges.items(),
+        key=lambda kv: (-kv[1].priority, -kv[1].score, _desc(kv[1].modified), kv[0]),
+    )
+    for key, merge in ranked[limit:]:
+        name = merge.candidate.name
+        state.skipped.append(
+            SkippedObject(
+                key,
+                "quota",
+                name,
+                f"over the quota of {limit} {what} (priority {merge.priority}, "
+                f"score {merge.score if merge.score >= 0 else 'none'})",
+            )
+        )
+        state.gone[key] = "quota"
+        del merges[key]
+
+
+def _desc(stamp: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in stamp)
+
+
+def _finish_intel(merge: _Merge) -> DesiredIntel:
+    candidate = merge.candidate
+    assert isinstance(candidate, IntelCandidate)
+    platforms = tuple(sorted(set(candidate.platforms) | merge.platforms))
+    if platforms != candidate.platforms:
+        candidate = IntelCandidate(
+            candidate.key, candidate.intel_type, candidate.name, candidate.description,
+            candidate.payload, platforms,
+        )
+    doc = render_intel(candidate)
+    return doc.model_copy(
+        update={
+            "labels": merge_labels(merge.labels),
+            "scan_groups": tuple(sorted(merge.scan_groups)),
+            "sources": tuple(sorted(merge.sources)),
+            "priority": merge.priority,
+        }
+    )
+
+
+def _finish_file(merge: _Merge) -> DesiredBlocklist:
+    candidate = merge.candidate
+    assert isinstance(candidate, FileCandidate)
+    entry = render_blocklist(candidate, labels=merge_labels(merge.labels))
+    return entry.model_copy(
+        update={"sources": tuple(sorted(merge.sources)), "priority": merge.priority}
+    )

@@ -1,0 +1,111 @@
+"""Exclusions (the allowlist): values, CIDR ranges, hashes, OpenCTI ids, labels.
+
+Matching is conservative: an indicator is excluded when any literal in its pattern is an
+excluded value or falls in an excluded range — pushing a partial pattern would be worse.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from controller.labels import label_key
+from controller.model import SourceObject
+from controller.policy import Located
+from controller.policy.models import Exclusion
+
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass
+class ExclusionIndex:
+    values: dict[str, str] = field(default_factory=dict)
+    networks: list[tuple[Network, str]] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, exclusions: Sequence[Located]) -> ExclusionIndex:
+        index = cls()
+        for located in exclusions:
+            doc = located.document
+            assert isinstance(doc, Exclusion)
+            why = f"{doc.metadata.name} ({doc.spec.reason})"
+            for value in doc.spec.values:
+                net = _network(value)
+                if net is not None and "/" in value:
+                    index.networks.append((net, why))
+                else:
+                    index.values.setdefault(_canon(value), why)
+            for digest in doc.spec.hashes:
+                index.hashes.setdefault(digest.strip().lower(), why)
+            for ident in doc.spec.ids:
+                index.ids.setdefault(ident.strip(), why)
+            for label in doc.spec.labels:
+                index.labels.setdefault(label_key(label), why)
+        return index
+
+    def match_object(self, obj: SourceObject) -> str | None:
+        """`excluded: <exclusion> (<reason>)` when the object must never be pushed."""
+        for ident in (obj.standard_id, obj.internal_id):
+            if ident and ident in self.ids:
+                return f"excluded: {self.ids[ident]}"
+        for label in obj.labels:
+            if label_key(label) in self.labels:
+                return f"excluded: {self.labels[label_key(label)]}"
+        literals: list[str] = []
+        if obj.value:
+            literals.append(obj.value)
+        literals.extend(obj.hashes.values())
+        if obj.pattern and obj.pattern_type == "stix":
+            literals.extend(m.replace("\\'", "'") for m in _QUOTED.findall(obj.pattern))
+        for literal in literals:
+            hit = self.match_value(literal)
+            if hit is not None:
+                return f"excluded: {hit}"
+        return None
+
+    def match_value(self, value: str) -> str | None:
+        canon = _canon(value)
+        if canon in self.values:
+            return self.values[canon]
+        if canon in self.hashes:
+            return self.hashes[canon]
+        if self.networks:
+            host = _address(canon)
+            if host is not None:
+                for net, why in self.networks:
+                    if host.version == net.version and host in net:
+                        return why
+        return None
+
+    def match_hashes(self, hashes: Iterable[str]) -> str | None:
+        for digest in hashes:
+            hit = self.hashes.get(digest.lower())
+            if hit is not None:
+                return hit
+        return None
+
+
+def _canon(value: str) -> str:
+    text = value.strip().lower().rstrip(".")
+    address = _address(text)
+    return str(address) if address is not None else text
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _network(text: str) -> Network | None:
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None

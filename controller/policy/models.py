@@ -1,0 +1,575 @@
+"""The policy language: Kubernetes-style documents, camelCase keys, unknown keys forbidden.
+
+Kinds: `IntelPolicy`, `StaticIntel`, `Exclusion`, `Settings`. The models here are the single
+source of truth: the JSON Schema in `schemas/policy.schema.json` is generated from them, and
+the attribute docstrings become its descriptions (what an editor shows on hover).
+
+Checks that concern one field live here; checks that relate several fields of one document
+(conflicting selectors) or several documents live in `checks.py`, so that one run reports
+them all with their positions.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+API_VERSION = "octi-tanium/v1"
+
+PATTERN_TYPES = (
+    "stix", "yara", "tanium-signal", "sigma", "snort", "suricata", "pcre", "spl", "eql",
+    "shodan", "sublime", "openioc", "kql", "wazuh",
+)  # fmt: skip
+SUPPORTED_PATTERN_TYPES = ("stix", "yara", "tanium-signal")
+OBSERVABLE_TYPES = (
+    "IPv4-Addr", "IPv6-Addr", "Domain-Name", "Hostname", "Url", "StixFile", "Artifact",
+    "Email-Addr", "Mac-Addr", "Process", "Windows-Registry-Key", "Directory", "Mutex",
+    "Network-Traffic", "User-Account", "Autonomous-System", "Cryptocurrency-Wallet",
+    "Email-Message", "Software", "X509-Certificate", "User-Agent", "Text",
+)  # fmt: skip
+ENTITY_TYPES = ("Indicator", *OBSERVABLE_TYPES)
+FILE_TYPES = ("StixFile", "Artifact")
+"""Observable types that carry file hashes (what the Reputation blocklist can hold)."""
+TLP_MARKINGS = ("TLP:CLEAR", "TLP:WHITE", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED")
+PLATFORMS = ("windows", "linux", "mac")
+STATIC_TYPES = ("yara", "tanium-signal", "hashes")
+
+EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]
+ObservableType = Literal[OBSERVABLE_TYPES]  # type: ignore[valid-type]
+PatternType = Literal[PATTERN_TYPES]  # type: ignore[valid-type]
+Marking = Literal[TLP_MARKINGS]  # type: ignore[valid-type]
+Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
+StaticType = Literal[STATIC_TYPES]  # type: ignore[valid-type]
+
+
+def policy_error(message: str, *at: str | int) -> PydanticCustomError:
+    """A validation error that points below the model raising it (`at` is a camelCase path)."""
+    return PydanticCustomError("policy", "{message}", {"message": message, "at": list(at)})
+
+
+# --------------------------------------------------------------------------- value types
+
+DURATION_PATTERN = r"^\s*[0-9]+[smhdw]\s*$"
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90d`, `12h`, `30m` → timedelta. Raises ValueError with the accepted forms."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(
+            f"invalid duration {text!r} (expected a number and a unit s, m, h, d or w: "
+            "30m, 12h, 90d, 2w)"
+        )
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+Duration = Annotated[
+    str,
+    AfterValidator(_duration),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "description": "A number and a unit: s, m, h, d or w (30m, 12h, 90d, 2w).",
+        }
+    ),
+]
+
+HASH_PATTERN = r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$"
+HASH_LENGTHS = {32: "MD5", 40: "SHA-1", 64: "SHA-256"}
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def hash_problem(value: str) -> str | None:
+    """Why `value` is not a hex MD5 / SHA-1 / SHA-256, or None when it is one."""
+    if not _HEX.match(value):
+        bad = next((c for c in value if c not in "0123456789abcdefABCDEF"), "")
+        what = f"contains {bad!r}, which is not a hex digit" if value else "is empty"
+        return f"{value!r} is not a hash: it {what}"
+    if len(value) not in HASH_LENGTHS:
+        return (
+            f"{value!r} is not a hash: {len(value)} hex digits "
+            "(an MD5 has 32, a SHA-1 40, a SHA-256 64)"
+        )
+    return None
+
+
+def _hash(value: str) -> str:
+    problem = hash_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Hash = Annotated[
+    str,
+    AfterValidator(_hash),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": HASH_PATTERN,
+            "description": "A hex MD5 (32), SHA-1 (40) or SHA-256 (64 characters).",
+        }
+    ),
+]
+
+OPENCTI_ID_PATTERN = (
+    r"^([a-z][a-z0-9-]*--)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+    r"-[0-9a-fA-F]{12}$"
+)
+_OPENCTI_ID = re.compile(OPENCTI_ID_PATTERN)
+
+
+def _opencti_id(value: str) -> str:
+    if not _OPENCTI_ID.match(value):
+        raise ValueError(
+            f"{value!r} is not an OpenCTI id (expected a STIX id such as "
+            "'indicator--<uuid>' or an internal id '<uuid>')"
+        )
+    return value
+
+
+OpenCtiId = Annotated[
+    str,
+    AfterValidator(_opencti_id),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": OPENCTI_ID_PATTERN,
+            "description": "A STIX standard id (indicator--<uuid>) or an OpenCTI internal id.",
+        }
+    ),
+]
+
+_IPV4ISH = re.compile(r"^[0-9.]+(/[0-9]*)?$")
+_IPV6ISH = re.compile(r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(/[0-9]*)?$")
+
+
+def _exclusion_value(value: str) -> str:
+    """Values that look like an IP address or a CIDR range must be one."""
+    text = value.strip()
+    if not text:
+        raise ValueError("an empty value excludes nothing")
+    if not (_IPV4ISH.match(text) or _IPV6ISH.match(text)):
+        return value
+    try:
+        ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        hint = ""
+        try:
+            hint = f"; did you mean '{ipaddress.ip_network(text, strict=False)}'?"
+        except ValueError:
+            pass
+        what = "CIDR range" if "/" in text else "IP address"
+        raise ValueError(f"{value!r} is not a valid {what}: {exc}{hint}") from None
+    return value
+
+
+ExclusionValue = Annotated[
+    str,
+    AfterValidator(_exclusion_value),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "description": "An IP, a CIDR range, a domain, a URL or any observable value.",
+        }
+    ),
+]
+
+Label = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Spec(BaseModel):
+    """Base of every model we own: camelCase keys, unknown keys are errors."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
+
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class Metadata(Spec):
+    """Identity of a document: `name` is unique per kind across all policy files."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+    """Unique per kind: letters, digits, `.`, `_`, `-`, starting with a letter or digit."""
+    description: str = ""
+    """Free text for reviewers."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Free key/value pairs for your own bookkeeping (owner, ticket…); not sent anywhere."""
+
+
+# --------------------------------------------------------------------------- IntelPolicy
+
+
+class LabelSelector(Spec):
+    """OpenCTI labels, compared case-insensitively."""
+
+    any_of: tuple[Label, ...] = ()
+    """At least one of these labels."""
+    all_of: tuple[Label, ...] = ()
+    """Every one of these labels."""
+    none_of: tuple[Label, ...] = ()
+    """None of these labels."""
+
+
+Timestamp = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+            ],
+            "description": "ISO 8601: 2024-06-01 or 2024-06-01T12:00:00Z (UTC when no zone).",
+        }
+    ),
+]
+
+
+class TimeWindow(Spec):
+    """A window on a timestamp: absolute bounds (ISO 8601) or `within` a duration of now."""
+
+    after: Timestamp | None = None
+    """Only objects at or after this instant (a date means midnight UTC)."""
+    before: Timestamp | None = None
+    """Only objects before this instant."""
+    within: Duration | None = None
+    """Only objects within this duration of now (`90d`): a rolling window."""
+
+    @field_validator("after", "before")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Select(Spec):
+    """Which OpenCTI objects a policy takes. An empty select takes everything."""
+
+    entity_types: tuple[EntityType, ...] = ()
+    """`Indicator` and/or observable types; empty = all of them."""
+    labels: LabelSelector = LabelSelector()
+    """Label conditions (anyOf / allOf / noneOf)."""
+    pattern_types: tuple[PatternType, ...] = ()
+    """For indicators: their pattern type; empty = every type Tanium can hold."""
+    observable_types: tuple[ObservableType, ...] = ()
+    """For indicators: their main observable type (`x_opencti_main_observable_type`)."""
+    min_score: Annotated[int, Field(ge=0, le=100)] | None = None
+    """Only objects whose OpenCTI score is at least this (0-100)."""
+    min_confidence: Annotated[int, Field(ge=0, le=100)] | None = None
+    """Only objects whose confidence is at least this (0-100)."""
+    markings: tuple[Marking, ...] = ()
+    """Allowed TLP markings; empty = every marking except TLP:RED."""
+    allow_red: bool = False
+    """Must be true for `markings` to list TLP:RED: red content never leaves OpenCTI otherwise."""
+    created: TimeWindow | None = None
+    """A window on the object's creation time."""
+    updated: TimeWindow | None = None
+    """A window on the object's last modification time."""
+    include_revoked: bool = False
+    """Also take revoked indicators (never wise: they are deleted from Tanium by default)."""
+    include_expired: bool = False
+    """Also take indicators whose `valid_until` has passed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "required": ["markings"],
+                "properties": {"markings": {"contains": {"const": "TLP:RED"}}},
+            },
+            "then": {"required": ["allowRed"], "properties": {"allowRed": {"const": True}}},
+        }
+    )
+
+    @model_validator(mode="after")
+    def _red_needs_allow_red(self) -> Select:
+        if "TLP:RED" in self.markings and not self.allow_red:
+            raise policy_error(
+                "markings lists TLP:RED but allowRed is not true: TLP:RED content never "
+                "leaves OpenCTI unless the policy says `allowRed: true`",
+                "markings",
+                self.markings.index("TLP:RED"),
+            )
+        return self
+
+
+class IntelTarget(Spec):
+    """Intel documents in the managed Threat Response source."""
+
+    labels: tuple[Label, ...] = ()
+    """Extra Tanium labels on every document this policy produces (OpenCTI labels are kept)."""
+    platforms: tuple[Platform, ...] = ()
+    """Restrict the documents to these platforms; empty = what the indicator says, else all."""
+
+
+class BlocklistTarget(Spec):
+    """The Reputation custom blocklist: file hashes only."""
+
+    list: Literal["blacklist"] = "blacklist"
+    """The Reputation list (the API calls the blocklist `blacklist`)."""
+    stix_hash_patterns: bool = True
+    """Single-comparison STIX hash patterns also feed the blocklist."""
+
+
+class QuickScanTarget(Spec):
+    """Quick-scan computer groups when the policy's intel changes."""
+
+    computer_groups: tuple[Annotated[str, Field(min_length=1)], ...] = Field(min_length=1)
+    """Tanium computer group names (as shown in the console)."""
+
+
+class Target(Spec):
+    """Where the selected objects go; at least `intel` or `blocklist`."""
+
+    intel: IntelTarget | None = None
+    """Intel documents (STIX, YARA, Tanium Signal, OpenIOC for observables)."""
+    blocklist: BlocklistTarget | None = None
+    """Reputation blocklist entries (file hashes)."""
+    quick_scan: QuickScanTarget | None = None
+    """Quick scans after a deploy (needs `intel`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [{"required": ["intel"]}, {"required": ["blocklist"]}],
+            "dependentRequired": {"quickScan": ["intel"]},
+        }
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> Target:
+        if self.intel is None and self.blocklist is None:
+            raise policy_error("target must name at least one of: intel, blocklist")
+        if self.quick_scan is not None and self.intel is None:
+            raise policy_error(
+                "target.quickScan needs target.intel (scans run intel documents)", "quickScan"
+            )
+        return self
+
+
+class IntelPolicySpec(Spec):
+    """Select OpenCTI objects and say where they go."""
+
+    select: Select = Select()
+    """What to take from OpenCTI; `{}` takes everything (except TLP:RED, revoked, expired)."""
+    target: Target
+    """Where it goes in Tanium."""
+    priority: Annotated[int, Field(ge=0, le=1000)] = 100
+    """When policies overlap, the highest priority decides labels and platforms."""
+
+
+# --------------------------------------------------------------------------- StaticIntel
+
+
+class StaticIntelSpec(Spec):
+    """Intel kept in Git: a YARA rule, a Tanium Signal or a hash list, inline or from a file."""
+
+    type: StaticType
+    """`yara`, `tanium-signal` or `hashes`."""
+    content: str | None = None
+    """The content inline (YARA source, signal expression or JSON, one hash a line)."""
+    file: str | None = None
+    """Path to the content, relative to the policy file, inside the policy folder."""
+    hashes: tuple[Hash, ...] = ()
+    """For `type: hashes`: the hashes inline (MD5, SHA-1 or SHA-256)."""
+    name: str | None = None
+    """The intel document name in Tanium; default: `metadata.name`."""
+    description: str = ""
+    """The intel document description in Tanium."""
+    labels: tuple[Label, ...] = ()
+    """Tanium labels on the document."""
+    platforms: tuple[Platform, ...] = ()
+    """Platforms of the document; empty = all."""
+    quick_scan: QuickScanTarget | None = None
+    """Quick-scan these groups when the document changes."""
+    priority: Annotated[int, Field(ge=0, le=1000)] = 100
+    """Ordering among documents (higher first)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {"required": ["content", "file"]},
+            "if": {"properties": {"type": {"enum": ["yara", "tanium-signal"]}}},
+            "then": {"anyOf": [{"required": ["content"]}, {"required": ["file"]}]},
+            "else": {
+                "anyOf": [{"required": ["content"]}, {"required": ["file"]}, {"required": ["hashes"]}]
+            },
+        }
+    )
+
+    @model_validator(mode="after")
+    def _one_content(self) -> StaticIntelSpec:
+        if self.content is not None and self.file is not None:
+            raise policy_error("give either `content` (inline) or `file` (a path), not both", "file")
+        if self.type == "hashes":
+            if not self.hashes and self.content is None and self.file is None:
+                raise policy_error("a hashes StaticIntel needs `hashes`, `content` or `file`")
+        elif self.content is None and self.file is None:
+            raise policy_error(
+                f"a {self.type} StaticIntel needs `content` (inline) or `file` (a path)"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- Exclusion
+
+
+class ExclusionSpec(Spec):
+    """An allowlist: what must never be pushed to Tanium, whatever a policy selects."""
+
+    values: tuple[ExclusionValue, ...] = ()
+    """Literal values (IPs, domains, URLs) or CIDR ranges (10.0.0.0/8, 2001:db8::/32)."""
+    hashes: tuple[Hash, ...] = ()
+    """File hashes (MD5, SHA-1, SHA-256); a file matching any of them is excluded."""
+    ids: tuple[OpenCtiId, ...] = ()
+    """OpenCTI ids (standard or internal)."""
+    labels: tuple[Label, ...] = ()
+    """Objects carrying any of these OpenCTI labels."""
+    reason: Annotated[str, Field(min_length=1)]
+    """Why: shown in the plan next to every excluded object."""
+
+
+# --------------------------------------------------------------------------- Settings
+
+
+class DeletionBudget(Spec):
+    """How much one run may delete before the plan is blocked."""
+
+    max: Annotated[int, Field(ge=0)] = 500
+    """At most this many deletes per run."""
+    max_percent: Annotated[float, Field(ge=0, le=100)] = 20.0
+    """At most this percentage of the owned objects per run."""
+    allow_empty: bool = False
+    """Allow deleting everything when the desired set is empty."""
+
+
+class DeploySettings(Spec):
+    """Intel DB deployment after intel changes."""
+
+    mode: Literal["auto", "never"] = "auto"
+    """`auto`: one deploy per apply when intel changed; `never`: leave it to an operator."""
+
+
+class QuickScanSettings(Spec):
+    """Quick scans requested by policies."""
+
+    enabled: bool = True
+    """Run the quick scans the policies ask for."""
+    max_per_run: Annotated[int, Field(ge=0)] = 50
+    """At most this many quick scans per run (coalesced by computer group)."""
+
+
+class Quotas(Spec):
+    """Upper bounds on what the controller keeps in Tanium; the excess is skipped (`quota`)."""
+
+    max_intel: Annotated[int, Field(ge=0)] | None = None
+    """At most this many intel documents (highest priority and score first)."""
+    max_blocklist: Annotated[int, Field(ge=0)] | None = None
+    """At most this many Reputation blocklist entries."""
+
+
+class Schedule(Spec):
+    """The scheduled reconciler (`octi-tanium run`)."""
+
+    interval: Duration = "15m"
+    """Time between two reconcile passes."""
+
+
+class SettingsSpec(Spec):
+    """Installation-wide settings. At most one Settings document."""
+
+    source: Annotated[str, Field(min_length=1, max_length=200)] = "OpenCTI (octi-tanium)"
+    """Name of the Threat Response intel source the controller owns."""
+    deletion_budget: DeletionBudget = DeletionBudget()
+    """Guard against mass deletion."""
+    deploy: DeploySettings = DeploySettings()
+    """Intel DB deployment."""
+    quick_scan: QuickScanSettings = QuickScanSettings()
+    """Quick-scan policy."""
+    quotas: Quotas = Quotas()
+    """Upper bounds."""
+    schedule: Schedule = Schedule()
+    """The `run` schedule."""
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    """Parallel requests to Tanium."""
+
+
+# --------------------------------------------------------------------------- documents
+
+
+class _Document(Spec):
+    api_version: Literal["octi-tanium/v1"]
+    """Always `octi-tanium/v1`."""
+    metadata: Metadata
+    """Name and description."""
+
+
+class IntelPolicy(_Document):
+    """Selects OpenCTI indicators and observables and says where they go in Tanium."""
+
+    kind: Literal["IntelPolicy"]
+    spec: IntelPolicySpec
+
+
+class StaticIntel(_Document):
+    """Intel kept in Git itself: a YARA rule, a Tanium Signal or a hash list."""
+
+    kind: Literal["StaticIntel"]
+    spec: StaticIntelSpec
+
+
+class Exclusion(_Document):
+    """An allowlist: values, hashes, ids and labels that must never be pushed."""
+
+    kind: Literal["Exclusion"]
+    spec: ExclusionSpec
+
+
+class Settings(_Document):
+    """Installation-wide settings (at most one)."""
+
+    kind: Literal["Settings"]
+    spec: SettingsSpec = SettingsSpec()
+
+
+Document = Annotated[IntelPolicy | StaticIntel | Exclusion | Settings, Field(discriminator="kind")]
+KINDS = ("IntelPolicy", "StaticIntel", "Exclusion", "Settings")
+DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
+    "IntelPolicy": IntelPolicy,
+    "StaticIntel": StaticIntel,
+    "Exclusion": Exclusion,
+    "Settings": Settings,
+}
+
+
+def effective_name(doc: StaticIntel) -> str:
+    """The intel document name a StaticIntel produces in Tanium."""
+    return doc.spec.name or doc.metadata.name

@@ -1,0 +1,137 @@
+"""The scheduled reconciler: one pass = plan + apply, level-triggered and idempotent.
+
+`run --once` does one pass. `run` schedules passes with APScheduler at the interval of
+`Settings.spec.schedule` (never two at once: `max_instances=1`, plus a file lock so a second
+replica on the same host waits), and serves `/metrics`, `/healthz`, `/readyz`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from controller.policy.models import parse_duration
+
+log = logging.getLogger("octi_tanium.reconciler")
+
+PASSES = Counter("octi_tanium_passes_total", "Reconcile passes", ["outcome"])
+ITEMS = Counter("octi_tanium_items_total", "Plan items applied", ["kind", "action", "status"])
+DURATION = Histogram("octi_tanium_pass_seconds", "Duration of a reconcile pass")
+LAST_SUCCESS = Gauge("octi_tanium_last_success_timestamp", "Unix time of the last good pass")
+BLOCKED = Gauge("octi_tanium_blocked_items", "Items withheld by a safety guard in the last pass")
+
+
+class LockBusy(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """One writer at a time on this host (flock; released when the process dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise LockBusy(f"another octi-tanium holds {path}") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_path() -> Path:
+    return Path(os.environ.get("OCTI_TANIUM_STATE_DIR", ".octi-tanium")) / "lock"
+
+
+async def run_once(policies: Path, source: str) -> int:
+    """One pass; returns the exit code (0 ok, 1 error, 3 blocked by a guard)."""
+    from controller.runner import UserError, apply_plan, make_plan
+
+    started = time.monotonic()
+    try:
+        with file_lock(lock_path()):
+            made = await make_plan(policies, source, now=datetime.now(UTC))
+            BLOCKED.set(sum(1 for i in made.plan.items if i.blocked))
+            if not made.plan.has_changes:
+                code = 3 if made.plan.has_blocked else 0
+                log.info("pass: no changes (%s)", made.plan.summary)
+            else:
+                report = await apply_plan(
+                    made.plan, check_stale=False, actual=made.actual,
+                    concurrency=made.policies.settings.concurrency,
+                )
+                for result in report.results:
+                    ITEMS.labels(result.item.kind, result.item.action, result.status).inc()
+                code = report.exit_code()
+                log.info("pass: applied %d item(s), %d failed", len(report.results),
+                         len(report.failed))
+    except LockBusy as exc:
+        log.warning("pass skipped: %s", exc)
+        PASSES.labels("skipped").inc()
+        return 1
+    except UserError as exc:
+        log.error("pass failed: %s", exc)
+        PASSES.labels("error").inc()
+        return 1
+    finally:
+        DURATION.observe(time.monotonic() - started)
+    PASSES.labels({0: "ok", 3: "blocked"}.get(code, "error")).inc()
+    if code in (0, 3):
+        LAST_SUCCESS.set(time.time())
+    return code
+
+
+def run_forever(policies: Path, source: str, *, host: str, port: int) -> None:
+    import uvicorn
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    from controller.pipeline import load_checked
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    interval = parse_duration(load_checked(policies).policies.settings.schedule.interval)
+    state = {"ready": False}
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(_: Request) -> Response:
+        return PlainTextResponse("ready" if state["ready"] else "starting",
+                                 status_code=200 if state["ready"] else 503)
+
+    async def tick() -> None:
+        await run_once(policies, source)
+        state["ready"] = True
+
+    app = Starlette(routes=[Route("/metrics", metrics), Route("/healthz", healthz),
+                            Route("/readyz", readyz)])
+
+    async def main() -> None:
+        scheduler = AsyncIOScheduler()
+        scheduler.add_job(tick, "interval", seconds=interval.total_seconds(), max_instances=1,
+                          coalesce=True, next_run_time=datetime.now(UTC))
+        scheduler.start()
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        log.info("reconciling every %s; metrics on http://%s:%d/metrics", interval, host, port)
+        try:
+            await server.serve()
+        finally:
+            scheduler.shutdown(wait=False)
+
+    asyncio.run(main())

@@ -1,0 +1,162 @@
+"""Canonical forms of atomic values and hashes, and the STIX ids derived from them.
+
+Canonicalization is idempotent: `canonical_value(t, canonical_value(t, v)) == canonical_value(t, v)`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import idna
+
+from controller.model import Key
+
+SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+
+# OpenCTI entity types and STIX types → the STIX type of the value's observable.
+VALUE_TYPES = {
+    "ipv4-addr": "ipv4-addr",
+    "ipv6-addr": "ipv6-addr",
+    "domain-name": "domain-name",
+    "hostname": "hostname",
+    "x-opencti-hostname": "hostname",
+    "url": "url",
+}
+
+HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
+STIX_HASH_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256"}
+STRENGTH = ("sha256", "sha1", "md5")
+_HEX = re.compile(r"^[0-9a-f]+$")
+_LABEL = re.compile(r"^(\*|[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)$")
+
+
+def stix_type(entity_type: str) -> str | None:
+    return VALUE_TYPES.get(entity_type.strip().lower())
+
+
+def hash_algorithm(name: str) -> str | None:
+    """`SHA-256`, `'SHA256'`, `sha_256`, `sha-256` → `sha256`; `md5`, `sha1`, or None."""
+    flat = re.sub(r"[^a-z0-9]", "", name.lower())
+    return flat if flat in HASH_LENGTHS else None
+
+
+def hash_problem(algorithm: str, value: str) -> str | None:
+    """Why `value` is not a valid `algorithm` hash, or None."""
+    text = value.strip().strip("'\"").lower()
+    expected = HASH_LENGTHS[algorithm]
+    if not _HEX.match(text) or len(text) != expected:
+        return f"{STIX_HASH_NAMES[algorithm]} value '{value}' is not {expected} hex digits"
+    return None
+
+
+def canonical_hashes(hashes: Mapping[str, str]) -> dict[str, str]:
+    """`{"md5"|"sha1"|"sha256": lower-case hex}`; other or malformed hashes are left out."""
+    out: dict[str, str] = {}
+    for name, value in hashes.items():
+        algorithm = hash_algorithm(name)
+        if algorithm is None or not isinstance(value, str):
+            continue
+        if hash_problem(algorithm, value) is None:
+            out[algorithm] = value.strip().strip("'\"").lower()
+    return dict(sorted(out.items()))
+
+
+def strongest(hashes: Mapping[str, str]) -> tuple[str, str]:
+    for algorithm in STRENGTH:
+        if algorithm in hashes:
+            return algorithm, hashes[algorithm]
+    raise ValueError("no md5, sha1 or sha256 hash")
+
+
+def canonical_domain(value: str) -> str | None:
+    text = value.strip().rstrip(".")
+    if not text or len(text) > 253:
+        return None
+    labels = []
+    for label in text.split("."):
+        if label.isascii():
+            label = label.lower()
+        else:
+            try:
+                label = idna.encode(label, uts46=True).decode("ascii")
+            except idna.IDNAError:
+                return None
+        if not _LABEL.match(label):
+            return None
+        labels.append(label)
+    out = ".".join(labels)
+    return out if len(out) <= 253 else None
+
+
+def canonical_ip(value: str, version: int) -> str | None:
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return None
+    if network.version != version:
+        return None
+    if network.prefixlen == network.max_prefixlen:
+        return str(network.network_address)
+    return str(network)
+
+
+def canonical_url(value: str) -> str | None:
+    text = value.strip()
+    if not text or any(ch.isspace() for ch in text):
+        return None
+    if "://" not in text:
+        host, sep, rest = text.partition("/")
+        domain = canonical_domain(host) if ":" not in host else None
+        return None if domain is None else domain + sep + rest
+    try:
+        parts = urlsplit(text)
+        hostname, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not hostname:
+        return None
+    if hostname.startswith("[") or ":" in hostname:
+        host = canonical_ip(hostname.strip("[]"), 6)
+        host = None if host is None else f"[{host}]"
+    else:
+        host = canonical_domain(hostname)
+    if host is None:
+        return None
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (userinfo + "@" if userinfo else "") + host + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
+def canonical_value(entity_type: str, value: str) -> str | None:
+    """The canonical form of an atomic observable value, or None when it is not valid."""
+    kind = stix_type(entity_type)
+    if kind == "ipv4-addr":
+        return canonical_ip(value, 4)
+    if kind == "ipv6-addr":
+        return canonical_ip(value, 6)
+    if kind in ("domain-name", "hostname"):
+        return canonical_domain(value)
+    if kind == "url":
+        return canonical_url(value)
+    return None
+
+
+def sco_id(kind: str, contributing: Mapping[str, object]) -> Key:
+    """The STIX 2.1 deterministic id of an observable from its id-contributing properties."""
+    blob = json.dumps(contributing, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return Key(f"{kind}--{uuid.uuid5(SCO_NAMESPACE, blob)}")
+
+
+def value_key(entity_type: str, canonical: str) -> Key:
+    kind = stix_type(entity_type) or entity_type.lower()
+    return sco_id(kind, {"value": canonical})
+
+
+def file_key(hashes: Mapping[str, str]) -> Key:
+    algorithm, value = strongest(hashes)
+    return sco_id("file", {"hashes": {STIX_HASH_NAMES[algorithm]: value}})

@@ -1,0 +1,70 @@
+"""The Terraform-like terminal rendering: `+` create, `~` update, `-` delete."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from controller.plan import Plan
+from controller.report.common import (
+    SKIP_LIMIT,
+    STYLE,
+    SYMBOL,
+    actionable,
+    item_title,
+    short,
+    skipped_by_reason,
+    summary_line,
+)
+
+
+def render_text(plan: Plan) -> Text:
+    out = Text()
+    items = actionable(plan)
+    if items:
+        out.append("octi-tanium will perform the following actions:\n\n", style="bold")
+    for item in items:
+        style = "dim red" if item.blocked else STYLE[item.action]
+        out.append(f"  {SYMBOL[item.action]} ", style=style)
+        out.append(f"{item.kind:<9} ", style=style)
+        out.append(item_title(item), style="bold" if not item.blocked else "dim")
+        out.append(f"  [{item.reason}]", style="cyan")
+        if item.blocked:
+            out.append(f"  BLOCKED by {item.guard}", style="bold red")
+        out.append("\n")
+        for change in item.changes:
+            out.append(f"      ~ {change.field}: ", style="yellow")
+            out.append(f"{short(change.before)} → {short(change.after)}\n")
+    groups = skipped_by_reason(plan)
+    if groups:
+        out.append(f"\nSkipped ({len(plan.skipped)}):\n", style="bold")
+        for reason, entries in groups.items():
+            out.append(f"  {reason} ({len(entries)})\n", style="magenta")
+            for skipped in entries[:SKIP_LIMIT]:
+                detail = f" — {skipped.detail}" if skipped.detail else ""
+                out.append(f"    {short(skipped.name, 60)}  {skipped.key}{detail}\n", style="dim")
+            if len(entries) > SKIP_LIMIT:
+                out.append(f"    … and {len(entries) - SKIP_LIMIT} more (see --format json)\n",
+                           style="dim")
+    if plan.diagnostics:
+        out.append(f"\nDiagnostics ({len(plan.diagnostics)}):\n", style="bold")
+        for diag in plan.diagnostics:
+            style = "red" if diag.severity == "error" else "yellow"
+            subject = f"{diag.key}: " if diag.key else ""
+            out.append(f"  {diag.severity}: ", style=style)
+            out.append(f"{subject}{diag.message}\n")
+    if plan.unowned:
+        out.append(
+            f"\n{plan.unowned} object(s) in the managed source carry no valid octi-tanium marker: "
+            "reported, never modified.\n",
+            style="yellow",
+        )
+    out.append("\nGuards:\n", style="bold")
+    for guard in plan.guards:
+        out.append("  ✓ " if guard.ok else "  ✗ ", style="green" if guard.ok else "bold red")
+        out.append(f"{guard.name}: {guard.detail}\n")
+    out.append("\n" + summary_line(plan) + "\n", style="bold")
+    return out
+
+
+def render_text_plain(plan: Plan) -> str:
+    return render_text(plan).plain

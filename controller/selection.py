@@ -1,0 +1,96 @@
+"""Does a policy's `select` take a source object? Pure; `now` is a parameter.
+
+Selection decides *scope*; the lifecycle (revoked, expired, detection off, TLP:RED) decides
+whether a selected object is synced or shown as skipped with its reason — so that a revoked
+indicator's document is deleted with reason `revoked`, not silently forgotten.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from controller.labels import label_key
+from controller.model import SourceObject
+from controller.policy.models import Select, TimeWindow, parse_duration
+from controller.sources.stix import normalize_marking
+
+
+def selects(select: Select, obj: SourceObject, *, now: datetime) -> bool:
+    if select.entity_types and obj.entity_type not in select.entity_types:
+        return False
+    if obj.is_indicator:
+        if select.pattern_types and (obj.pattern_type or "") not in select.pattern_types:
+            return False
+        if select.observable_types and (
+            obj.main_observable_type or ""
+        ) not in select.observable_types:
+            return False
+    elif select.observable_types and obj.entity_type not in select.observable_types:
+        return False
+    if not _labels_match(select, obj):
+        return False
+    if select.min_score is not None and (obj.score is None or obj.score < select.min_score):
+        return False
+    if select.min_confidence is not None and (
+        obj.confidence is None or obj.confidence < select.min_confidence
+    ):
+        return False
+    if select.markings and not _markings_allowed(select, obj):
+        return False
+    if select.created is not None and not _within(select.created, obj.created, now):
+        return False
+    return select.updated is None or _within(select.updated, obj.modified or obj.created, now)
+
+
+def lifecycle_reason(select: Select, obj: SourceObject, *, now: datetime) -> str | None:
+    """Why a selected object is not synced (`revoked`, `expired`, ...), or None."""
+    if tlp_red(obj) and not select.allow_red:
+        return "tlp-red"
+    if obj.revoked and not select.include_revoked:
+        return "revoked"
+    if (
+        obj.valid_until is not None
+        and _aware(obj.valid_until) <= now
+        and not select.include_expired
+    ):
+        return "expired"
+    if obj.is_indicator and obj.detection is False:
+        return "detection-disabled"
+    return None
+
+
+def tlp_red(obj: SourceObject) -> bool:
+    return any(normalize_marking(m) == "TLP:RED" for m in obj.markings)
+
+
+def _labels_match(select: Select, obj: SourceObject) -> bool:
+    have = {label_key(label) for label in obj.labels}
+    rule = select.labels
+    if rule.any_of and not have & {label_key(x) for x in rule.any_of}:
+        return False
+    if rule.all_of and not {label_key(x) for x in rule.all_of} <= have:
+        return False
+    return not (rule.none_of and have & {label_key(x) for x in rule.none_of})
+
+
+def _markings_allowed(select: Select, obj: SourceObject) -> bool:
+    allowed = {normalize_marking(m) for m in select.markings}
+    tlps = [normalize_marking(m) for m in obj.markings if m.upper().startswith("TLP:")]
+    if not tlps:
+        return "TLP:CLEAR" in allowed
+    return all(t in allowed for t in tlps)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _within(window: TimeWindow, stamp: datetime | None, now: datetime) -> bool:
+    if stamp is None:
+        return False
+    stamp = _aware(stamp)
+    if window.after is not None and stamp < _aware(window.after):
+        return False
+    if window.before is not None and stamp >= _aware(window.before):
+        return False
+    return window.within is None or stamp >= now - parse_duration(window.within)

@@ -1,0 +1,235 @@
+"""STIX 2.1 objects (as OpenCTI exports them) → `SourceObject`.
+
+Tolerant by design: OpenCTI data is not strict STIX (`x_opencti_*` properties, a property
+extension, objects a strict parser rejects). Only the fields the controller uses are read;
+anything unexpected is ignored, never fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from controller.model import SourceObject
+
+OPENCTI_EXT = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
+OPENCTI_SCO_EXT = "extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd566a82"
+
+STIX_TO_ENTITY = {
+    "indicator": "Indicator",
+    "ipv4-addr": "IPv4-Addr",
+    "ipv6-addr": "IPv6-Addr",
+    "domain-name": "Domain-Name",
+    "hostname": "Hostname",
+    "x-opencti-hostname": "Hostname",
+    "url": "Url",
+    "file": "StixFile",
+    "artifact": "Artifact",
+    "email-addr": "Email-Addr",
+    "email-message": "Email-Message",
+    "mac-addr": "Mac-Addr",
+    "process": "Process",
+    "windows-registry-key": "Windows-Registry-Key",
+    "directory": "Directory",
+    "mutex": "Mutex",
+    "network-traffic": "Network-Traffic",
+    "user-account": "User-Account",
+    "autonomous-system": "Autonomous-System",
+    "software": "Software",
+    "x509-certificate": "X509-Certificate",
+    "cryptocurrency-wallet": "Cryptocurrency-Wallet",
+    "x-opencti-cryptocurrency-wallet": "Cryptocurrency-Wallet",
+    "user-agent": "User-Agent",
+    "x-opencti-user-agent": "User-Agent",
+    "text": "Text",
+    "x-opencti-text": "Text",
+}
+
+# The STIX 2.1 standard TLP marking definitions (TLP 1.0 and TLP 2.0 ids).
+STANDARD_MARKINGS = {
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "TLP:CLEAR",
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "TLP:GREEN",
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "TLP:AMBER",
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "TLP:RED",
+    "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": "TLP:CLEAR",
+    "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": "TLP:GREEN",
+    "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": "TLP:AMBER",
+    "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": "TLP:AMBER+STRICT",
+    "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": "TLP:RED",
+}
+
+
+def normalize_marking(name: str) -> str:
+    """`TLP:WHITE` is TLP 2.0's `TLP:CLEAR`; names are upper-case."""
+    upper = name.strip().upper()
+    return "TLP:CLEAR" if upper == "TLP:WHITE" else upper
+
+
+def marking_names(objects: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Marking-definition id → name, from the standard ids and the bundle's own definitions."""
+    names = dict(STANDARD_MARKINGS)
+    for obj in objects:
+        if obj.get("type") != "marking-definition":
+            continue
+        definition = obj.get("definition") or {}
+        name = obj.get("name") or definition.get("tlp") or definition.get("TLP")
+        if isinstance(definition, Mapping) and "statement" in definition and not name:
+            name = "statement"
+        if isinstance(name, str) and obj.get("id"):
+            names[str(obj["id"])] = normalize_marking(name)
+    return names
+
+
+def _ext(obj: Mapping[str, Any], ext_id: str) -> Mapping[str, Any]:
+    extensions = obj.get("extensions")
+    if isinstance(extensions, Mapping):
+        value = extensions.get(ext_id)
+        if isinstance(value, Mapping):
+            return value
+    return {}
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            if isinstance(item, str):
+                out.append(item)
+            elif isinstance(item, Mapping) and isinstance(item.get("value"), str):
+                out.append(item["value"])
+        return tuple(out)
+    return ()
+
+
+def _hashes(value: Any) -> dict[str, str]:
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+    if isinstance(value, list):  # OpenCTI's [{algorithm, hash}] shape
+        out: dict[str, str] = {}
+        for item in value:
+            if isinstance(item, Mapping) and item.get("algorithm") and item.get("hash"):
+                out[str(item["algorithm"])] = str(item["hash"])
+        return out
+    return {}
+
+
+def _observable_value(stix_type: str, obj: Mapping[str, Any]) -> str | None:
+    for key in ("value", "name", "path", "key", "number", "user_id", "subject"):
+        if key == "name" and stix_type == "file":
+            continue
+        value = obj.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    if stix_type == "file" and isinstance(obj.get("name"), str):
+        return str(obj["name"])
+    return None
+
+
+def to_source_object(
+    obj: Mapping[str, Any], markings: Mapping[str, str]
+) -> SourceObject | None:
+    """Map one STIX object; None when it is neither an indicator nor a known observable."""
+    stix_type = obj.get("type")
+    if not isinstance(stix_type, str) or stix_type not in STIX_TO_ENTITY:
+        return None
+    ident = obj.get("id")
+    if not isinstance(ident, str) or "--" not in ident:
+        return None
+    octi = _ext(obj, OPENCTI_EXT)
+    sco = _ext(obj, OPENCTI_SCO_EXT)
+    labels = _strings(obj.get("labels")) or _strings(obj.get("x_opencti_labels"))
+    labels = labels or _strings(octi.get("labels")) or _strings(sco.get("labels"))
+    marking_refs = _strings(obj.get("object_marking_refs"))
+    common: dict[str, Any] = {
+        "standard_id": ident,
+        "internal_id": obj.get("x_opencti_id") or octi.get("id"),
+        "entity_type": STIX_TO_ENTITY[stix_type],
+        "labels": labels,
+        "markings": tuple(sorted({markings.get(ref, ref) for ref in marking_refs})),
+        "created": _time(obj.get("created") or octi.get("created_at")),
+        "modified": _time(obj.get("modified") or octi.get("updated_at")),
+        "confidence": _int(obj.get("confidence")),
+    }
+    if stix_type == "indicator":
+        detection = obj.get("x_opencti_detection", octi.get("detection"))
+        return SourceObject(
+            **common,
+            name=str(obj.get("name") or ""),
+            description=str(obj.get("description") or ""),
+            pattern=obj.get("pattern") if isinstance(obj.get("pattern"), str) else None,
+            pattern_type=str(obj.get("pattern_type") or "stix").lower(),
+            valid_from=_time(obj.get("valid_from")),
+            valid_until=_time(obj.get("valid_until")),
+            revoked=bool(obj.get("revoked", False)),
+            detection=detection if isinstance(detection, bool) else None,
+            platforms=_strings(obj.get("x_mitre_platforms")),
+            main_observable_type=obj.get("x_opencti_main_observable_type")
+            or octi.get("main_observable_type"),
+            score=_int(obj.get("x_opencti_score", octi.get("score"))),
+        )
+    description = obj.get("x_opencti_description") or sco.get("description") or ""
+    return SourceObject(
+        **common,
+        value=_observable_value(stix_type, obj),
+        hashes=_hashes(obj.get("hashes")),
+        name=str(obj.get("name") or ""),
+        description=str(description),
+        revoked=bool(obj.get("revoked", False)),
+        score=_int(obj.get("x_opencti_score", sco.get("score"))),
+    )
+
+
+def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
+    """Accept STIX objects and OpenCTI stream events (`{type, data: <stix>}`) alike.
+
+    For stream events, a later event for the same id replaces an earlier one, and a `delete`
+    event removes the object (the stream's own semantics).
+    """
+    by_id: dict[str, Mapping[str, Any]] = {}
+    order: list[str] = []
+    anonymous: list[Mapping[str, Any]] = []
+    for record in records:
+        if not isinstance(record, Mapping):
+            continue
+        event_type = record.get("type")
+        data = record.get("data")
+        if event_type in ("create", "update", "delete", "merge") and isinstance(data, Mapping):
+            ident = str(data.get("id", ""))
+            if event_type == "delete":
+                by_id.pop(ident, None)
+                continue
+            obj = data
+        else:
+            obj = record
+            ident = str(obj.get("id", ""))
+        if not ident:
+            anonymous.append(obj)
+            continue
+        if ident not in by_id:
+            order.append(ident)
+        by_id[ident] = obj
+    return [by_id[i] for i in order if i in by_id] + anonymous

@@ -1,0 +1,203 @@
+"""Reads: the actual state (managed source's intel, all labels, the custom blocklist) and the
+single look-ups the apply executor needs. Nothing here changes Tanium."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict
+
+from controller.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
+from controller.tanium.mapping import (
+    VendorDeployStatus,
+    VendorIntel,
+    VendorLabel,
+    VendorReputation,
+    VendorSource,
+    parse,
+    parse_list,
+)
+from controller.tanium.pagination import fetch_all, gather_all
+from controller.tanium.transport import Reply, Transport
+
+TR = "/plugin/products/threat-response/api/v1"
+REP = "/plugin/products/reputation/v3"
+GROUPS = "/api/v2/groups/by-name"
+
+log = logging.getLogger("controller.tanium")
+
+
+class DeployStatus(BaseModel):
+    """`GET intel/status`: the last Intel DB deployment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    created_at: str | None = None
+    modified_at: str | None = None
+    current_revision: int | None = None
+    current_size: int | None = None
+
+
+class TaniumReads:
+    """Read operations; mixed into `TaniumClient`, which sets these attributes."""
+
+    _t: Transport
+    page_size: int
+    source_filter: bool
+    """Send `sourceId=` when listing intel (the result is filtered client-side regardless)."""
+
+    # ------------------------------------------------------------------ the actual state
+
+    async def read_state(self, source_name: str) -> ActualState:
+        """Everything the diff needs, read concurrently; never partial (raises instead).
+
+        The source is looked up by exact name and never created here: when it is absent the
+        state has `source_id=None` and no intel.
+        """
+
+        async def managed_intel() -> tuple[TaniumId | None, tuple[ActualIntel, ...]]:
+            source_id = await self.find_source(source_name)
+            if source_id is None:
+                return None, ()
+            return source_id, await self.list_intel(source_id)
+
+        intel = asyncio.ensure_future(managed_intel())
+        labels = asyncio.ensure_future(self.list_labels())
+        blocklist = asyncio.ensure_future(self.list_blocklist())
+        await gather_all([intel, labels, blocklist])
+        source_id, docs = intel.result()
+        return ActualState(
+            source_id=source_id,
+            source_name=source_name,
+            intel=docs,
+            labels=labels.result(),
+            blocklist=blocklist.result(),
+        )
+
+    async def list_intel(self, source_id: TaniumId) -> tuple[ActualIntel, ...]:
+        """All intel documents of one source, by id."""
+        params: dict[str, str | int] = {"sourceId": source_id} if self.source_filter else {}
+        raw = await self._all(f"{TR}/intels", params, f"intel of source {source_id}")
+        return self._of_source(raw, source_id, f"{TR}/intels")
+
+    async def list_labels(self) -> tuple[ActualLabel, ...]:
+        """All labels (`noLimit=true`, paginated anyway if the server ignores it)."""
+        raw = await self._all(f"{TR}/labels", {"noLimit": "true"}, "labels")
+        labels = parse_list(VendorLabel, raw, where=f"{TR}/labels")
+        return tuple(sorted((v.to_model() for v in labels), key=lambda label: label.id))
+
+    async def list_blocklist(self) -> tuple[ActualBlocklist, ...]:
+        """The whole Reputation custom list (blocklist and allowlist entries), by id."""
+        path = f"{REP}/reputations/custom"
+        entries = parse_list(VendorReputation, await self._all(path, {}, "reputation"), where=path)
+        return tuple(sorted((v.to_model() for v in entries), key=lambda entry: entry.id))
+
+    # ------------------------------------------------------------------ look-ups
+
+    async def list_sources(self) -> list[VendorSource]:
+        path = f"{TR}/sources"
+        reply = await self._t.request("GET", path)
+        raw = reply.data
+        total = reply.total_count()
+        if total is not None and isinstance(raw, list) and total > len(raw):
+            raw = await self._all(path, {}, "sources")
+        return parse_list(VendorSource, raw, where=path)
+
+    async def find_source(self, name: str) -> TaniumId | None:
+        """The id of the source named exactly `name`; the oldest when several share it."""
+        matches = sorted(s.id for s in await self.list_sources() if s.name == name)
+        if len(matches) > 1:
+            log.warning(
+                "%d intel sources are named %r; using the oldest, id %d",
+                len(matches),
+                name,
+                matches[0],
+            )
+        return TaniumId(matches[0]) if matches else None
+
+    async def get_intel(self, intel_id: TaniumId) -> ActualIntel:
+        """One document; `NotFoundError` when it does not exist."""
+        path = f"{TR}/intels/{intel_id}"
+        reply = await self._t.request("GET", path)
+        return parse(VendorIntel, reply.data, where=path).to_model()
+
+    async def find_intel_by_name(self, source_id: TaniumId, name: str) -> tuple[ActualIntel, ...]:
+        """Documents of the source whose name is exactly `name` (server filter + local check)."""
+        params: dict[str, str | int] = {"name": name}
+        if self.source_filter:
+            params["sourceId"] = source_id
+        raw = await self._all(f"{TR}/intels", params, f"intel named {name!r}")
+        return tuple(d for d in self._of_source(raw, source_id, f"{TR}/intels") if d.name == name)
+
+    async def find_intel_by_intrinsic_id(
+        self, source_id: TaniumId, intrinsic_id: str, *, name: str | None = None
+    ) -> ActualIntel | None:
+        """The source's document with this intrinsicId. With `name`, only documents of that name
+        are listed (one cheap call); without, the whole source is."""
+        if name is not None:
+            docs = await self.find_intel_by_name(source_id, name)
+        else:
+            docs = await self.list_intel(source_id)
+        return next((d for d in docs if d.intrinsic_id == intrinsic_id), None)
+
+    async def intel_labels(self, intel_id: TaniumId) -> tuple[ActualLabel, ...]:
+        path = f"{TR}/intels/{intel_id}/labels"
+        reply = await self._t.request("GET", path)
+        return tuple(v.to_model() for v in parse_list(VendorLabel, reply.data or [], where=path))
+
+    async def find_label(self, name: str) -> ActualLabel | None:
+        """The label named `name`, compared case-insensitively (as Tanium does)."""
+        wanted = name.casefold()
+        return next((la for la in await self.list_labels() if la.name.casefold() == wanted), None)
+
+    async def deploy_status(self) -> DeployStatus:
+        path = f"{TR}/intel/status"
+        reply = await self._t.request("GET", path)
+        status = parse(VendorDeployStatus, reply.data or {}, where=path)
+        return DeployStatus(
+            created_at=status.created_at,
+            modified_at=status.modified_at,
+            current_revision=status.current_revision,
+            current_size=status.current_size,
+        )
+
+    async def group_id_by_name(self, name: str) -> TaniumId | None:
+        """A computer group's id (`All Computers` is usually 1); None when unknown."""
+        path = f"{GROUPS}/{quote(name, safe='')}"
+        reply = await self._t.request("GET", path, ok_statuses=frozenset({404}))
+        if not reply.data:
+            return None
+        return TaniumId(parse(VendorSource, reply.data, where=path).id)
+
+    async def search_blocklist(self, hash_value: str) -> tuple[ActualBlocklist, ...]:
+        """Custom-list entries holding this hash (any type, case-insensitive)."""
+        path = f"{REP}/reputations/custom"
+        wanted = hash_value.strip().lower()
+        raw = await self._all(path, {"search": wanted}, f"reputation search {wanted}")
+        entries = (v.to_model() for v in parse_list(VendorReputation, raw, where=path))
+        return tuple(e for e in entries if wanted in (e.md5, e.sha1, e.sha256))
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _all(self, path: str, params: dict[str, str | int], what: str) -> list[Any]:
+        async def fetch_page(offset: int, limit: int) -> Reply:
+            page = {**params, "limit": limit, "offset": offset}
+            return await self._t.request("GET", path, params=page)
+
+        return await fetch_all(fetch_page, what=what, page_size=self.page_size)
+
+    def _of_source(
+        self, raw: list[Any], source_id: TaniumId, where: str
+    ) -> tuple[ActualIntel, ...]:
+        docs = [v.to_model() for v in parse_list(VendorIntel, raw, where=where)]
+        mine = [d for d in docs if d.source_id == source_id]
+        if len(mine) < len(docs):
+            log.debug(
+                "%s: %d documents of other sources filtered out locally",
+                where,
+                len(docs) - len(mine),
+            )
+        return tuple(sorted(mine, key=lambda d: d.id))

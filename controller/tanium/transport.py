@@ -1,0 +1,293 @@
+"""One HTTP call to Tanium: auth header, bounded concurrency, retries, envelope, error classes.
+
+Retries (`RetryPolicy`): exponential backoff with full jitter, at least the server's
+`Retry-After` (seconds or HTTP date), bounded by attempts and by total time.
+
+What is retried, and why it cannot duplicate anything:
+- Failures where the request certainly did not reach the server (connection refused, connect
+  and pool timeouts) and 429 (the rate limiter refused it) are retried for every call.
+- Failures after the request may have been processed (5xx, read timeouts, connections reset
+  while waiting for the reply) are retried blindly only for idempotent calls (`idempotent=True`):
+  GET, PUT, DELETE, label attach/detach, and the blocklist upload (Reputation consolidates
+  entries that share a hash, so appending the same entry twice leaves one entry).
+- For a non-idempotent call (a create, a deploy) the caller passes `landed`, a check that looks
+  the object up (by intrinsic id/name, label name, source name, deploy status). After an
+  uncertain failure the transport waits out the backoff, runs the check, and returns what it
+  found instead of sending again; only when the check finds nothing is the call repeated.
+  Without a check the failure is raised as `TransientError(uncertain=True)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from controller.tanium.errors import (
+    ProtocolError,
+    TaniumError,
+    TransientError,
+    error_for_status,
+    server_reason,
+)
+from controller.tanium.retry import RetryPolicy, parse_retry_after
+
+log = logging.getLogger("controller.tanium")
+
+Sleep = Callable[[float], Awaitable[None]]
+Check = Callable[[], Awaitable[Any | None]]
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport failures after which the server certainly did not process the request."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    data: Any
+    meta: Mapping[str, Any] | None = None
+    status: int = 200
+    recovered: bool = False
+    """True when the reply was lost and `data` comes from the `landed` check instead."""
+
+    def total_count(self) -> int | None:
+        value = self.meta.get("totalCount") if self.meta else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class Transport:
+    """Sends requests to one Tanium host; shared by all reads and writes of a client."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: SecretStr,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        timeout: float = 30.0,
+        max_in_flight: int = 8,
+        retry: RetryPolicy | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        secret = token.get_secret_value()
+        if not secret or not secret.isascii() or not secret.isprintable():
+            raise ValueError("the Tanium token is empty or holds characters a header cannot carry")
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.clock = clock
+        self._wall_clock = wall_clock
+        self.rng = rng or random.Random()
+        self._semaphore = asyncio.Semaphore(max_in_flight)
+        self.requests_sent = 0
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            verify=verify,
+            timeout=timeout,
+            transport=http_transport,
+            limits=httpx.Limits(max_connections=max_in_flight),
+            headers={"accept": "application/json"},
+        )
+
+    def __repr__(self) -> str:
+        return f"Transport({self.base_url!r})"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str | bytes] | None = None,
+        object_name: str | None = None,
+        idempotent: bool = True,
+        landed: Check | None = None,
+        ok_statuses: frozenset[int] = frozenset(),
+    ) -> Reply:
+        """Send with retries; return the unwrapped reply or raise a `TaniumError`.
+
+        `ok_statuses`: error statuses that are an answer, not a failure (e.g. 404 on delete);
+        they come back as a `Reply` with `data=None`.
+        """
+        shown = f"{path}?{httpx.QueryParams(params)}" if params else path
+        started = self.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._send(method, path, params, json, content, headers)
+            except (httpx.UnsupportedProtocol, httpx.DecodingError, httpx.TooManyRedirects) as exc:
+                raise ProtocolError(
+                    f"{type(exc).__name__}: {exc}",
+                    method=method,
+                    path=shown,
+                    object_name=object_name,
+                ) from exc
+            except httpx.TransportError as exc:
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                    raise TaniumError(
+                        f"TLS certificate verification failed ({exc}): set TANIUM_CA_BUNDLE to "
+                        "the CA that signed the server's certificate",
+                        method=method,
+                        path=shown,
+                    ) from exc
+                uncertain = not isinstance(exc, _NOT_SENT)
+                failure: TaniumError = TransientError(
+                    f"{type(exc).__name__}: {exc}".rstrip(": "),
+                    method=method,
+                    path=shown,
+                    object_name=object_name,
+                )
+                failure.__cause__ = exc
+            else:
+                if response.is_success:
+                    return self._reply(response, method, shown, object_name)
+                if response.status_code in ok_statuses:
+                    return Reply(None, None, response.status_code)
+                failure = self._status_error(response, method, shown, object_name)
+                if not failure.temporary:
+                    raise failure
+                uncertain = response.status_code != 429
+            check_first = uncertain and not idempotent
+            if check_first and landed is None:
+                raise self._exhausted(failure, attempt, uncertain=True)
+            delay = self.retry.backoff(attempt, self.rng)
+            if failure.retry_after is not None:
+                delay = max(delay, failure.retry_after)
+            elapsed = self.clock() - started
+            give_up = attempt >= self.retry.max_attempts or elapsed + delay > self.retry.max_total
+            if not give_up:
+                log.warning(
+                    "%s; attempt %d/%d in %.2fs",
+                    failure,
+                    attempt + 1,
+                    self.retry.max_attempts,
+                    delay,
+                )
+                await self.sleep(delay)
+            if check_first and landed is not None:
+                try:
+                    found = await landed()
+                except TaniumError as exc:
+                    raise self._exhausted(failure, attempt, uncertain=True) from exc
+                if found is not None:
+                    log.info("%s %s: the reply was lost but the call landed", method, shown)
+                    return Reply(found, None, 0, recovered=True)
+            if give_up:
+                raise self._exhausted(failure, attempt, uncertain=check_first)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        json: Any,
+        content: bytes | None,
+        headers: Mapping[str, str | bytes] | None,
+    ) -> httpx.Response:
+        all_headers = [(b"session", self._token.get_secret_value().encode("ascii"))]
+        all_headers += [
+            (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("ascii"))
+            for name, value in (headers or {}).items()
+        ]
+        async with self._semaphore:
+            self.requests_sent += 1
+            began = self.clock()
+            response = await self._client.request(
+                method, path, params=params, json=json, content=content, headers=all_headers
+            )
+            log.debug(
+                "%s %s -> %d (%.0f ms)",
+                method,
+                path,
+                response.status_code,
+                (self.clock() - began) * 1000,
+            )
+            return response
+
+    def _reply(
+        self, response: httpx.Response, method: str, shown: str, object_name: str | None
+    ) -> Reply:
+        status = response.status_code
+        if not response.content:
+            return Reply(None, None, status)
+        content_type = response.headers.get("content-type", "")
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise ProtocolError(
+                f"expected a JSON reply, got {content_type or 'no content type'}",
+                method=method,
+                path=shown,
+                status=status,
+                object_name=object_name,
+                body=self._redact(response.text),
+            )
+        try:
+            payload = response.json()
+        except ValueError:
+            raise ProtocolError(
+                "the reply is not valid JSON",
+                method=method,
+                path=shown,
+                status=status,
+                object_name=object_name,
+                body=self._redact(response.text),
+            ) from None
+        if isinstance(payload, dict) and "data" in payload:
+            meta = payload.get("meta")
+            return Reply(payload["data"], meta if isinstance(meta, dict) else None, status)
+        return Reply(payload, None, status)  # bare payload (detect3-era routes)
+
+    def _status_error(
+        self, response: httpx.Response, method: str, shown: str, object_name: str | None
+    ) -> TaniumError:
+        body = self._redact(response.text)
+        after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock())
+        return error_for_status(
+            response.status_code,
+            server_reason(body) or response.reason_phrase,
+            method=method,
+            path=shown,
+            object_name=object_name,
+            body=body,
+            retry_after=after,
+        )
+
+    def _exhausted(self, failure: TaniumError, attempts: int, *, uncertain: bool) -> TaniumError:
+        reason = failure.reason
+        if uncertain:
+            reason += "; the server may have applied this call (not verified, not retried)"
+        error = TransientError(
+            reason,
+            method=failure.method,
+            path=failure.path,
+            status=failure.status,
+            object_name=failure.object_name,
+            body=failure.body,
+            retry_after=failure.retry_after,
+            attempts=attempts,
+        )
+        error.uncertain = uncertain
+        error.__cause__ = failure.__cause__
+        return error
+
+    def _redact(self, text: str) -> str:
+        secret = self._token.get_secret_value()
+        return text.replace(secret, "<redacted>") if secret else text

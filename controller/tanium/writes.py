@@ -1,0 +1,294 @@
+"""Writes: every change the apply executor makes in Tanium.
+
+Idempotent calls (PUT, DELETE, label attach/detach, blocklist upload) are retried blindly by the
+transport. Creates (source, intel, label) and `deploy` are retried only after a look-up proved
+the first attempt did not land, so a retry never duplicates (see `transport`). Deletes treat
+404 as "already gone".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any, cast
+
+from controller.model import ActualIntel, ActualLabel, DesiredBlocklist, DesiredIntel, TaniumId
+from controller.tanium.content import check_same_document, content_intrinsic_id, upload_for
+from controller.tanium.errors import ConflictError, ProtocolError, RejectedError
+from controller.tanium.mapping import VendorIntel, VendorLabel, VendorSource, parse
+from controller.tanium.pagination import gather_all
+from controller.tanium.reads import REP, TR, DeployStatus, TaniumReads
+
+log = logging.getLogger("controller.tanium")
+
+GONE = frozenset({404})
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+class TaniumWrites(TaniumReads):
+    """Write operations; mixed into `TaniumClient`, which sets these attributes."""
+
+    blocklist_chunk: int
+    deploy_wait: float
+    """Seconds `deploy()` waits, in total, for a running deployment to finish."""
+
+    # ------------------------------------------------------------------ sources
+
+    async def ensure_source(self, name: str, description: str) -> TaniumId:
+        """The id of the source named `name`, created (type `api-client`) only when absent."""
+        found = await self.find_source(name)
+        if found is not None:
+            return found
+        path = f"{TR}/sources"
+        try:
+            reply = await self._t.request(
+                "POST",
+                path,
+                json={"type": "api-client", "name": name, "description": description},
+                object_name=name,
+                idempotent=False,
+                landed=lambda: self.find_source(name),
+            )
+        except ConflictError:  # created meanwhile by someone else
+            found = await self.find_source(name)
+            if found is None:
+                raise
+            return found
+        if reply.recovered:
+            return cast(TaniumId, reply.data)
+        return TaniumId(parse(VendorSource, reply.data, where=path).id)
+
+    # ------------------------------------------------------------------ intel documents
+
+    async def create_intel(self, source_id: TaniumId, doc: DesiredIntel) -> ActualIntel:
+        """Upload a new document into the source (see `content` for the per-type encoding)."""
+        path = f"{TR}/sources/{source_id}/intels"
+        upload = upload_for(doc, method="POST", path=path)
+        reply = await self._t.request(
+            "POST",
+            path,
+            content=upload.body,
+            headers=upload.headers,
+            object_name=doc.name,
+            idempotent=False,
+            landed=lambda: self._landed_intel(source_id, doc),
+        )
+        if reply.recovered:
+            return cast(ActualIntel, reply.data)
+        return parse(VendorIntel, reply.data, where=path).to_model()
+
+    async def update_intel(
+        self, intel_id: TaniumId, doc: DesiredIntel, intrinsic_id: str | None
+    ) -> ActualIntel:
+        """Replace a document's content (PUT; `revisionId` increments).
+
+        `intrinsic_id` is the document's current one: a YARA update is named after it, and an
+        OpenIOC/STIX update declaring another root id is refused locally (Tanium would create a
+        new document instead, §8.4). Returns the document as Tanium now holds it.
+        """
+        path = f"{TR}/intels/{intel_id}"
+        check_same_document(doc, intrinsic_id, method="PUT", path=path)
+        upload = upload_for(doc, method="PUT", path=path, intrinsic_id=intrinsic_id)
+        reply = await self._t.request(
+            "PUT", path, content=upload.body, headers=upload.headers, object_name=doc.name
+        )
+        intel = parse(VendorIntel, reply.data, where=path).to_model()
+        if intel.id != intel_id:
+            log.warning(
+                "PUT %s [%r]: Tanium created document %d instead of updating %d",
+                path,
+                doc.name,
+                intel.id,
+                intel_id,
+            )
+        return intel
+
+    async def delete_intel(self, intel_id: TaniumId) -> bool:
+        """Delete a document; False when it was already gone (404), which is success too."""
+        reply = await self._t.request(
+            "DELETE", f"{TR}/intels/", params={"id": intel_id}, ok_statuses=GONE
+        )
+        return reply.status != 404
+
+    async def _landed_intel(self, source_id: TaniumId, doc: DesiredIntel) -> ActualIntel | None:
+        """After an uncertain create: the document if it is in the source now (same intrinsic
+        id, or same name and content digest)."""
+        intrinsic = content_intrinsic_id(doc)
+        for found in await self.find_intel_by_name(source_id, doc.name):
+            if intrinsic is not None and found.intrinsic_id == intrinsic:
+                return found
+            if found.md5 and found.md5 == doc.md5.lower():
+                return found
+        return None
+
+    # ------------------------------------------------------------------ labels
+
+    async def create_label(self, name: str, description: str) -> ActualLabel:
+        """Create a label; when the name is taken (case-insensitively) return the existing one."""
+        path = f"{TR}/labels"
+        try:
+            reply = await self._t.request(
+                "POST",
+                path,
+                json={"name": name, "description": description},
+                object_name=name,
+                idempotent=False,
+                landed=lambda: self.find_label(name),
+            )
+        except (RejectedError, ConflictError):
+            existing = await self.find_label(name)
+            if existing is None:
+                raise
+            return existing
+        if reply.recovered:
+            return cast(ActualLabel, reply.data)
+        return parse(VendorLabel, reply.data, where=path).to_model()
+
+    async def attach_label(self, intel_id: TaniumId, label_id: TaniumId) -> None:
+        """Attach (idempotent PUT). An unknown label id may answer 500 (XSOAR's observation)."""
+        await self._t.request("PUT", f"{TR}/intels/{intel_id}/labels", json={"id": label_id})
+
+    async def detach_label(self, intel_id: TaniumId, label_id: TaniumId) -> None:
+        """Detach; 404 (document or attachment gone) means it is not attached: success."""
+        await self._t.request(
+            "DELETE", f"{TR}/intels/{intel_id}/labels/{label_id}", ok_statuses=GONE
+        )
+
+    # ------------------------------------------------------------------ deploy and scans
+
+    async def deploy(self) -> int:
+        """Deploy the Intel DB once; returns the task id.
+
+        A 400 "deploy in progress" waits (backoff, up to `deploy_wait` seconds) and retries.
+        After an uncertain failure `intel/status` is compared with its value before the call:
+        if it moved, the deploy landed (returns 0: the task id was in the lost reply).
+        """
+        path = f"{TR}/intel/deploy"
+        before = await self.deploy_status()
+
+        async def landed() -> int | None:
+            now = await self.deploy_status()
+            return 0 if _moved(before, now) else None
+
+        started = self._t.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                reply = await self._t.request("POST", path, idempotent=False, landed=landed)
+            except RejectedError as exc:
+                if not _busy(exc.reason):
+                    raise
+                delay = self._t.retry.backoff(min(attempt, 8), self._t.rng)
+                delay = max(delay, self._t.retry.base_delay)
+                if self._t.clock() - started + delay > self.deploy_wait:
+                    raise
+                log.info("a deployment is running; deploying again in %.1fs", delay)
+                await self._t.sleep(delay)
+                continue
+            if reply.recovered:
+                return cast(int, reply.data)
+            return _task_id(reply.data, path)
+
+    async def scan(self, group_id: TaniumId, intel_id: TaniumId) -> int:
+        """Start an on-demand scan of one document on one computer group; returns its id.
+
+        Not retried after an uncertain failure (a duplicate scan throttles endpoints, and scans
+        cannot be looked up): that raises `TransientError(uncertain=True)`.
+        """
+        path = f"{TR}/on-demand-scans"
+        reply = await self._t.request(
+            "POST",
+            path,
+            json={"computerGroupId": int(group_id), "intelDocId": int(intel_id)},
+            object_name=f"intel {intel_id} on group {group_id}",
+            idempotent=False,
+        )
+        data = reply.data
+        if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+            return 0
+        return int(data["id"])
+
+    # ------------------------------------------------------------------ reputation blocklist
+
+    async def blocklist_add(self, entries: Sequence[DesiredBlocklist]) -> int:
+        """Append entries to the custom blocklist, `blocklist_chunk` per call; returns how many.
+
+        Idempotent thanks to Reputation's consolidation of entries sharing a hash, so chunks are
+        retried blindly. Entries are checked first: one bad entry would fail its whole chunk.
+        """
+        path = f"{REP}/reputations/custom/upload"
+        for entry in entries:
+            _check_entry(entry, path)
+        chunks = [
+            entries[i : i + self.blocklist_chunk]
+            for i in range(0, len(entries), self.blocklist_chunk)
+        ]
+        await gather_all(
+            self._t.request(
+                "POST",
+                path,
+                params={"append": "true"},
+                json=[_entry_json(e) for e in chunk],
+                object_name=f"{len(chunk)} entries from {chunk[0].name!r}",
+            )
+            for chunk in chunks
+        )
+        return len(entries)
+
+    async def blocklist_remove(self, entry_id: TaniumId) -> bool:
+        """Delete a custom-list entry; False when it was already gone (404)."""
+        reply = await self._t.request(
+            "DELETE", f"{REP}/reputations/custom/{entry_id}", ok_statuses=GONE
+        )
+        return reply.status != 404
+
+
+def _moved(before: DeployStatus, now: DeployStatus) -> bool:
+    return (now.current_revision, now.modified_at, now.created_at) != (
+        before.current_revision,
+        before.modified_at,
+        before.created_at,
+    )
+
+
+def _busy(reason: str) -> bool:
+    text = reason.lower()
+    return "progress" in text or "running" in text or "already" in text
+
+
+def _task_id(data: Any, path: str) -> int:
+    task = data.get("taskId") if isinstance(data, dict) else None
+    if not isinstance(task, int):
+        raise ProtocolError(
+            "the deploy reply has no integer taskId",
+            method="POST",
+            path=path,
+            body=repr(data)[:200],
+        )
+    return task
+
+
+def _entry_json(entry: DesiredBlocklist) -> dict[str, str]:
+    return {
+        "list": "blacklist",
+        "md5": entry.md5.lower(),
+        "sha1": entry.sha1.lower(),
+        "sha256": entry.sha256.lower(),
+        "uploadedHash": entry.uploaded_hash.lower(),
+        "notes": entry.notes,
+    }
+
+
+def _check_entry(entry: DesiredBlocklist, path: str) -> None:
+    hashes = {32: entry.md5, 40: entry.sha1, 64: entry.sha256}
+    bad = [h for size, h in hashes.items() if h and not (len(h) == size and _HEX.match(h))]
+    if not any(hashes.values()) or bad:
+        why = f"malformed hash {bad[0]!r}" if bad else "no hash"
+        raise RejectedError(
+            f"blocklist entry has {why}; nothing sent",
+            method="POST",
+            path=path,
+            object_name=entry.name,
+        )
