@@ -46,6 +46,12 @@ class Diagnostic(BaseModel):
         return cls._make("warning", message, **kw)
 
     @classmethod
+    def make(
+        cls, severity: Severity, message: str, *, position: Position | None = None, **kw: Any
+    ) -> Diagnostic:
+        return cls._make(severity, message, position=position, **kw)
+
+    @classmethod
     def _make(
         cls, severity: Severity, message: str, *, position: Position | None = None, **kw: Any
     ) -> Diagnostic:

@@ -1,17 +1,25 @@
-"""YAML policies: models and the position-keeping loader."""
+"""YAML policies: models, the position-keeping loader, checks, validation and the schema."""
 
-from controller.policy.loader import Located, LoadResult, PolicySet, load_policies
+from controller.policy.loader import LoadResult, Located, PolicySet, load_policies
 from controller.policy.models import (
     Exclusion,
+    ExclusionSpec,
     IntelPolicy,
     IntelPolicySpec,
     Settings,
     SettingsSpec,
     StaticIntel,
+    StaticIntelSpec,
+    effective_name,
 )
+from controller.policy.schema import policy_schema, write_schemas
+from controller.policy.signal_check import check_signal
+from controller.policy.static import static_hashes
+from controller.policy.validate import format_json, format_text, validate
 
 __all__ = [
     "Exclusion",
+    "ExclusionSpec",
     "IntelPolicy",
     "IntelPolicySpec",
     "LoadResult",
@@ -20,5 +28,14 @@ __all__ = [
     "Settings",
     "SettingsSpec",
     "StaticIntel",
+    "StaticIntelSpec",
+    "check_signal",
+    "effective_name",
+    "format_json",
+    "format_text",
     "load_policies",
+    "policy_schema",
+    "static_hashes",
+    "validate",
+    "write_schemas",
 ]

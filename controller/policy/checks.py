@@ -83,42 +83,54 @@ def _select(select: Select) -> Iterator[Finding]:
                 yield _error(
                     f"label '{items[index]}' is in both labels.{group} and labels.noneOf: "
                     f"the selector contradicts itself",
-                    *base, "labels", "noneOf", none_of[label],
-                )  # fmt: skip
+                    *base,
+                    "labels",
+                    "noneOf",
+                    none_of[label],
+                )
     entity_types = set(select.entity_types)
     if entity_types and "Indicator" not in entity_types:
-        for field, alias in (("pattern_types", "patternTypes"), ("observable_types", "observableTypes")):
+        for field, alias in (
+            ("pattern_types", "patternTypes"),
+            ("observable_types", "observableTypes"),
+        ):
             if getattr(select, field):
                 yield _error(
                     f"{alias} filters indicators, but entityTypes does not include Indicator: "
                     "this policy could never select anything through it",
-                    *base, alias, key=True,
+                    *base,
+                    alias,
+                    key=True,
                     detail="add Indicator to entityTypes, or remove " + alias,
-                )  # fmt: skip
+                )
     for index, pattern_type in enumerate(select.pattern_types):
         if pattern_type not in SUPPORTED_PATTERN_TYPES:
             yield _warning(
                 f"Tanium cannot hold pattern type '{pattern_type}': such indicators are "
                 f"skipped (Tanium holds: {', '.join(SUPPORTED_PATTERN_TYPES)})",
-                *base, "patternTypes", index,
-            )  # fmt: skip
+                *base,
+                "patternTypes",
+                index,
+            )
     if select.allow_red and select.markings and "TLP:RED" not in select.markings:
         yield _warning(
             "allowRed is true but markings does not list TLP:RED: allowRed has no effect",
-            *base, "allowRed",
-        )  # fmt: skip
+            *base,
+            "allowRed",
+        )
     for name, window in (("created", select.created), ("updated", select.updated)):
         if window is not None:
             yield from _window(window, (*base, name), name)
     created, updated = select.created, select.updated
-    if created and updated and created.after and updated.before:
-        if updated.before <= created.after:
-            yield _error(
-                f"updated.before ({updated.before.isoformat()}) is not later than created.after "
-                f"({created.after.isoformat()}): an object is never updated before it is "
-                "created, so nothing can match",
-                *base, "updated", "before",
-            )  # fmt: skip
+    if created and updated and created.after and updated.before and updated.before <= created.after:
+        yield _error(
+            f"updated.before ({updated.before.isoformat()}) is not later than created.after "
+            f"({created.after.isoformat()}): an object is never updated before it is "
+            "created, so nothing can match",
+            *base,
+            "updated",
+            "before",
+        )
 
 
 def _window(window: TimeWindow, at: Loc, name: str) -> Iterator[Finding]:
@@ -126,8 +138,9 @@ def _window(window: TimeWindow, at: Loc, name: str) -> Iterator[Finding]:
         yield _error(
             f"{name}.after ({window.after.isoformat()}) is not earlier than {name}.before "
             f"({window.before.isoformat()}): the window is empty",
-            *at, "after",
-        )  # fmt: skip
+            *at,
+            "after",
+        )
     if window.within is not None and parse_duration(window.within).total_seconds() == 0:
         yield _error(f"{name}.within is zero: the window is empty", *at, "within")
 
@@ -145,8 +158,11 @@ def _target(doc: IntelPolicy) -> Iterator[Finding]:
         yield _warning(
             "target.blocklist holds file hashes (from StixFile/Artifact observables and STIX "
             "hash patterns), and this policy selects neither: the blocklist receives nothing",
-            "spec", "target", "blocklist", key=True,
-        )  # fmt: skip
+            "spec",
+            "target",
+            "blocklist",
+            key=True,
+        )
 
 
 def _static(doc: StaticIntel) -> Iterator[Finding]:
@@ -154,8 +170,10 @@ def _static(doc: StaticIntel) -> Iterator[Finding]:
     if spec.type != "hashes" and spec.hashes:
         yield _error(
             f"`hashes` only applies to type: hashes (this one is type: {spec.type})",
-            "spec", "hashes", key=True,
-        )  # fmt: skip
+            "spec",
+            "hashes",
+            key=True,
+        )
 
 
 def _exclusion(doc: Exclusion) -> Iterator[Finding]:
@@ -163,8 +181,9 @@ def _exclusion(doc: Exclusion) -> Iterator[Finding]:
     if not (spec.values or spec.hashes or spec.ids or spec.labels):
         yield _warning(
             "this exclusion lists no values, hashes, ids or labels: it excludes nothing",
-            "spec", key=True,
-        )  # fmt: skip
+            "spec",
+            key=True,
+        )
 
 
 def _settings(doc: Settings) -> Iterator[Finding]:
@@ -173,8 +192,10 @@ def _settings(doc: Settings) -> Iterator[Finding]:
         yield _warning(
             f"schedule.interval {spec.schedule.interval} is shorter than a minute: every "
             "pass reads all of OpenCTI and Tanium",
-            "spec", "schedule", "interval",
-        )  # fmt: skip
+            "spec",
+            "schedule",
+            "interval",
+        )
 
 
 # --------------------------------------------------------------------------- across documents
@@ -205,12 +226,16 @@ def _static_names(items: Sequence[Located], where: Where) -> Iterator[tuple[Loca
         other_doc = other.document
         assert isinstance(other_doc, StaticIntel)
         other_at: Loc = ("spec", "name") if other_doc.spec.name else ("metadata", "name")
-        yield item, _error(
-            f"produces the intel document '{name}', as does StaticIntel "
-            f"'{other_doc.metadata.name}' at {where(other, other_at)}: Tanium would hold "
-            "one and the controller would flip between them",
-            *at, detail="give one of them a different spec.name",
-        )  # fmt: skip
+        yield (
+            item,
+            _error(
+                f"produces the intel document '{name}', as does StaticIntel "
+                f"'{other_doc.metadata.name}' at {where(other, other_at)}: Tanium would hold "
+                "one and the controller would flip between them",
+                *at,
+                detail="give one of them a different spec.name",
+            ),
+        )
 
 
 def _platform_conflicts(
@@ -235,11 +260,17 @@ def _platform_conflicts(
         other_platforms = frozenset(other_doc.spec.target.intel.platforms)
         if other_platforms == platforms:
             continue
-        yield item, _error(
-            f"selects exactly what IntelPolicy '{other_doc.metadata.name}' "
-            f"({where(other, ('spec', 'select'))}) selects, for the same computer groups, "
-            f"but asks for platforms [{', '.join(sorted(platforms))}] where it asks for "
-            f"[{', '.join(sorted(other_platforms))}]",
-            "spec", "target", "intel", "platforms",
-            detail="merge the two policies, or make their selectors differ",
-        )  # fmt: skip
+        yield (
+            item,
+            _error(
+                f"selects exactly what IntelPolicy '{other_doc.metadata.name}' "
+                f"({where(other, ('spec', 'select'))}) selects, for the same computer groups, "
+                f"but asks for platforms [{', '.join(sorted(platforms))}] where it asks for "
+                f"[{', '.join(sorted(other_platforms))}]",
+                "spec",
+                "target",
+                "intel",
+                "platforms",
+                detail="merge the two policies, or make their selectors differ",
+            ),
+        )

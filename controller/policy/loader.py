@@ -1,7 +1,9 @@
-"""Load `desired/**/*.yaml` into validated models, keeping file:line:col for every error.
+"""Load `desired/**/*.yaml` into validated models, keeping file:line:col for every problem.
 
 ruamel.yaml's round-trip loader remembers where each key and value sits; pydantic's error
-locations are walked back through the YAML tree to point at the exact spot.
+locations and the semantic checks' paths are walked back through the YAML tree to point at
+the exact spot. One run reports every problem: all files, all documents, all errors of a
+document (a YAML syntax error spoils only the document it is in).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.comments import CommentedMap
 
-from controller.diagnostics import Diagnostic, Position
+from controller.diagnostics import Diagnostic, Position, Severity, did_you_mean
+from controller.policy import yamlpos
+from controller.policy.checks import Finding, Loc, check_document, check_set
+from controller.policy.errors import explain
 from controller.policy.models import (
     KINDS,
     Document,
@@ -27,6 +30,7 @@ from controller.policy.models import (
     SettingsSpec,
     StaticIntel,
 )
+from controller.policy.static import check_static, read_static
 
 _DOCUMENT: TypeAdapter[IntelPolicy | StaticIntel | Exclusion | Settings] = TypeAdapter(Document)
 
@@ -37,6 +41,7 @@ class Located:
 
     document: IntelPolicy | StaticIntel | Exclusion | Settings
     position: Position
+    """Where the document starts (its first key)."""
     content: str | None = None
     """For StaticIntel: the resolved content (inline or read from `file`)."""
 
@@ -67,16 +72,30 @@ class LoadResult:
 
 
 def policy_files(root: Path) -> list[Path]:
+    """`*.yaml` / `*.yml` under `root` (hidden folders skipped), in a stable order."""
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return sorted(
+        (
+            p
+            for p in root.rglob("*")
+            if p.suffix in (".yaml", ".yml")
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        ),
+        key=lambda p: p.as_posix(),
+    )
 
 
 def load_policies(root: Path) -> LoadResult:
-    """Read every policy file under `root`; report every problem, not only the first."""
+    """Read every policy file under `root`; report every problem, not only the first.
+
+    Syntax, types, unknown keys, conflicting selectors, invalid static intel and conflicts
+    between documents are all reported here. Never act on a result that is not `ok`.
+    """
     diagnostics: list[Diagnostic] = []
-    located: list[Located] = []
-    files = policy_files(root)
+    entries: list[_Entry] = []
+    files = policy_files(root) if root.exists() else []
     digest = hashlib.sha256()
     if not root.exists():
         diagnostics.append(
@@ -85,162 +104,201 @@ def load_policies(root: Path) -> LoadResult:
                 detail="create it with at least one policy, or pass --policies DIR",
             )
         )
-    for path in files:
-        raw = path.read_bytes()
-        digest.update(path.as_posix().encode() + b"\0" + raw + b"\0")
-        located.extend(_load_file(path, raw.decode("utf-8", errors="replace"), diagnostics))
-    policy_set = _assemble(located, diagnostics)
-    policy_set = PolicySet(
-        intel_policies=policy_set.intel_policies,
-        static_intel=policy_set.static_intel,
-        exclusions=policy_set.exclusions,
-        settings=policy_set.settings,
-        revision=digest.hexdigest()[:16],
-    )
-    return LoadResult(policy_set, tuple(diagnostics), tuple(files))
-
-
-def _load_file(path: Path, text: str, diagnostics: list[Diagnostic]) -> Iterable[Located]:
-    yaml = YAML(typ="rt")
-    lines = text.splitlines()
-    try:
-        documents = list(yaml.load_all(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        pos = Position(str(path), (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1)
+    elif not files:
         diagnostics.append(
-            Diagnostic.error(
-                f"invalid YAML: {exc.problem or exc.context}",
-                position=pos,
-                snippet=_snippet(lines, pos),
-            )
+            Diagnostic.warning(f"no policy files (*.yaml, *.yml) under {root}: nothing is desired")
         )
-        return []
-    result: list[Located] = []
-    for index, raw in enumerate(documents):
-        if raw is None:
-            continue
-        if not isinstance(raw, CommentedMap):
-            pos = _node_position(path, raw) or Position(str(path), 1, 1)
-            diagnostics.append(
-                Diagnostic.error(
-                    f"document {index + 1} is not a mapping",
-                    position=pos,
-                    detail="each document needs apiVersion, kind, metadata and spec",
-                    snippet=_snippet(lines, pos),
-                )
-            )
-            continue
-        start = Position(str(path), raw.lc.line + 1, raw.lc.col + 1)
-        kind = raw.get("kind")
-        if kind not in KINDS:
-            pos = _key_position(path, raw, "kind", value=True) or start
-            from controller.diagnostics import did_you_mean
-
-            hint = did_you_mean(str(kind), KINDS)
-            diagnostics.append(
-                Diagnostic.error(
-                    f"unknown kind {kind!r} (expected one of: {', '.join(KINDS)}){hint}",
-                    position=pos,
-                    snippet=_snippet(lines, pos),
-                )
-            )
-            continue
+    base = root if root.is_dir() else root.parent
+    for path in files:
         try:
-            document = _DOCUMENT.validate_python(_plain(raw))
-        except ValidationError as exc:
-            name = _name_of(raw)
-            for error in exc.errors():
-                diagnostics.append(_validation_diagnostic(path, raw, lines, error, kind, name, start))
+            raw = path.read_bytes()
+        except OSError as exc:
+            diagnostics.append(
+                Diagnostic.error(
+                    f"cannot read {path}: {exc.strerror or exc}", position=Position(str(path), 1, 1)
+                )
+            )
             continue
+        digest.update(path.as_posix().encode() + b"\0" + raw + b"\0")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            diagnostics.append(
+                Diagnostic.error(
+                    f"not UTF-8 text (byte {exc.start})", position=Position(str(path), line, 1)
+                )
+            )
+            continue
+        source = _Source(path, text.splitlines(), base)
+        entries.extend(source.load(text, diagnostics))
+    policy_set = _assemble(entries, diagnostics)
+    diagnostics.sort(key=sort_key)
+    return LoadResult(
+        PolicySet(
+            intel_policies=policy_set.intel_policies,
+            static_intel=policy_set.static_intel,
+            exclusions=policy_set.exclusions,
+            settings=policy_set.settings,
+            revision=digest.hexdigest()[:16],
+        ),
+        tuple(diagnostics),
+        tuple(files),
+    )
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int]:
+    return (d.file or "", d.line or 0, d.col or 0)
+
+
+# --------------------------------------------------------------------------- one file
+
+
+@dataclass(frozen=True)
+class _Entry:
+    located: Located
+    node: CommentedMap
+    source: _Source
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path
+    lines: list[str]
+    base: Path
+
+    def diagnostic(
+        self,
+        node: Any,
+        severity: Severity,
+        message: str,
+        loc: Loc,
+        *,
+        key: bool = False,
+        detail: str = "",
+        exact: Position | None = None,
+    ) -> Diagnostic:
+        pos = exact or yamlpos.locate(self.path, node, loc, key=key)
+        dotted = ".".join(str(p) for p in loc)
+        return Diagnostic.make(
+            severity,
+            message,
+            position=pos,
+            detail=detail,
+            snippet=yamlpos.snippet(self.lines, pos),
+            address=dotted or None,
+        )
+
+    def finding(self, node: Any, subject: str, finding: Finding) -> Diagnostic:
+        return self.diagnostic(
+            node,
+            finding.severity,
+            f"{subject}: {finding.message}",
+            finding.at,
+            key=finding.key,
+            detail=finding.detail,
+        )
+
+    def load(self, text: str, diagnostics: list[Diagnostic]) -> Iterable[_Entry]:
+        result: list[_Entry] = []
+        for number, raw in enumerate(yamlpos.documents(self.path, text), start=1):
+            if raw.error is not None:
+                diagnostics.append(
+                    Diagnostic.error(
+                        f"invalid YAML: {raw.problem}",
+                        position=raw.error,
+                        detail="the rest of this document is skipped",
+                        snippet=yamlpos.snippet(self.lines, raw.error),
+                    )
+                )
+                continue
+            entry = self._document(number, raw.node, diagnostics)
+            if entry is not None:
+                result.append(entry)
+        return result
+
+    def _document(self, number: int, node: Any, diagnostics: list[Diagnostic]) -> _Entry | None:
+        if not isinstance(node, CommentedMap):
+            pos = yamlpos.node_position(self.path, node) or Position(str(self.path), 1, 1)
+            diagnostics.append(
+                self.diagnostic(
+                    node,
+                    "error",
+                    f"document {number} is not a mapping",
+                    (),
+                    exact=pos,
+                    detail="each document needs apiVersion, kind, metadata and spec",
+                )
+            )
+            return None
+        start = yamlpos.node_position(self.path, node) or Position(str(self.path), 1, 1)
+        kind = node.get("kind")
+        if kind not in KINDS:
+            if "kind" not in node:
+                message = f"missing required key 'kind' (one of: {', '.join(KINDS)})"
+            else:
+                message = f"unknown kind {kind!r} (expected one of: {', '.join(KINDS)})"
+                message += did_you_mean(str(kind), KINDS)
+            diagnostics.append(
+                self.diagnostic(
+                    node,
+                    "error",
+                    message,
+                    ("kind",) if "kind" in node else (),
+                    exact=None if "kind" in node else start,
+                )
+            )
+            return None
+        name = _name_of(node)
+        subject = f"{kind} '{name}'" if name else str(kind)
+        try:
+            document = _DOCUMENT.validate_python(yamlpos.plain(node))
+        except ValidationError as exc:
+            for error in exc.errors():
+                said = explain(error, str(kind))
+                dotted = ".".join(str(p) for p in said.loc)
+                where = f" at {dotted}" if dotted else ""
+                exact = None
+                if said.point is not None:
+                    exact = yamlpos.locate(self.path, node, said.point, key=True)
+                diagnostics.append(
+                    self.diagnostic(
+                        node,
+                        "error",
+                        f"{subject}{where}: {said.message}",
+                        said.loc,
+                        key=said.key,
+                        exact=exact,
+                    )
+                )
+            return None
+        for finding in check_document(document):
+            diagnostics.append(self.finding(node, subject, finding))
         content: str | None = None
         if isinstance(document, StaticIntel):
-            content = _static_content(path, raw, lines, document, diagnostics)
-            if content is None and document.spec.type != "hashes":
-                continue
-        result.append(Located(document, start, content))
-    return result
+            spec = document.spec
+            content = spec.content
+            if spec.file is not None:
+                read = read_static(self.path, self.base, spec.file)
+                if read.content is None:
+                    diagnostics.append(
+                        self.diagnostic(
+                            node,
+                            "error",
+                            f"{subject}: {read.problem}",
+                            ("spec", "file"),
+                            detail=read.detail,
+                        )
+                    )
+                    return None
+                content = read.content
+            if content is not None:
+                for finding in check_static(document, content):
+                    diagnostics.append(self.finding(node, subject, finding))
+        return _Entry(Located(document, start, content), node, self)
 
-
-def _static_content(
-    path: Path, raw: CommentedMap, lines: list[str], doc: StaticIntel,
-    diagnostics: list[Diagnostic],
-) -> str | None:
-    spec = doc.spec
-    if spec.content is not None:
-        return spec.content
-    if spec.file is None:
-        return None
-    target = (path.parent / spec.file).resolve()
-    try:
-        return target.read_text(encoding="utf-8")
-    except OSError as exc:
-        node = raw.get("spec")
-        pos = (
-            _key_position(path, node, "file", value=True) if isinstance(node, CommentedMap) else None
-        ) or Position(str(path), raw.lc.line + 1, 1)
-        diagnostics.append(
-            Diagnostic.error(
-                f"StaticIntel '{doc.metadata.name}': cannot read {spec.file}: {exc.strerror}",
-                position=pos,
-                detail="the path is relative to the policy file",
-                snippet=_snippet(lines, pos),
-            )
-        )
-        return None
-
-
-def _assemble(located: Sequence[Located], diagnostics: list[Diagnostic]) -> PolicySet:
-    seen: dict[tuple[str, str], Located] = {}
-    by_kind: dict[str, list[Located]] = {k: [] for k in KINDS}
-    for item in located:
-        doc = item.document
-        ident = (doc.kind, doc.metadata.name)
-        if ident in seen:
-            first = seen[ident].position
-            diagnostics.append(
-                Diagnostic.error(
-                    f"duplicate {doc.kind} name '{doc.metadata.name}' "
-                    f"(first defined at {first})",
-                    position=item.position,
-                    detail="names must be unique per kind across all policy files",
-                )
-            )
-            continue
-        seen[ident] = item
-        by_kind[doc.kind].append(item)
-    settings_docs = by_kind["Settings"]
-    if len(settings_docs) > 1:
-        for extra in settings_docs[1:]:
-            diagnostics.append(
-                Diagnostic.error(
-                    f"more than one Settings document (first at {settings_docs[0].position})",
-                    position=extra.position,
-                    detail="keep a single Settings document",
-                )
-            )
-    settings = SettingsSpec()
-    if settings_docs:
-        first_settings = settings_docs[0].document
-        assert isinstance(first_settings, Settings)
-        settings = first_settings.spec
-    return PolicySet(
-        intel_policies=tuple(by_kind["IntelPolicy"]),
-        static_intel=tuple(by_kind["StaticIntel"]),
-        exclusions=tuple(by_kind["Exclusion"]),
-        settings=settings,
-    )
-
-
-# --------------------------------------------------------------------------- positions
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, CommentedMap):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, CommentedSeq):
-        return [_plain(v) for v in node]
-    return node
+    def where(self, node: Any, loc: Loc) -> Position:
+        return yamlpos.locate(self.path, node, loc)
 
 
 def _name_of(raw: CommentedMap) -> str | None:
@@ -251,89 +309,67 @@ def _name_of(raw: CommentedMap) -> str | None:
     return None
 
 
-def _node_position(path: Path, node: Any) -> Position | None:
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return None
-    return Position(str(path), lc.line + 1, lc.col + 1)
+# --------------------------------------------------------------------------- all files
 
 
-def _key_position(path: Path, node: CommentedMap, key: str, *, value: bool) -> Position | None:
-    try:
-        line, col = node.lc.value(key) if value else node.lc.key(key)
-    except (KeyError, TypeError):
-        return None
-    return Position(str(path), line + 1, col + 1)
+def _assemble(entries: Sequence[_Entry], diagnostics: list[Diagnostic]) -> PolicySet:
+    by_located = {id(e.located): e for e in entries}
 
+    def where(item: Located, loc: Loc) -> Position:
+        entry = by_located[id(item)]
+        return entry.source.where(entry.node, loc)
 
-def _locate(
-    path: Path, root: CommentedMap, loc: Sequence[int | str], *, key_error: bool
-) -> Position | None:
-    """Follow a pydantic error location through the YAML tree to a position."""
-    node: Any = root
-    best = _node_position(path, root)
-    parts = list(loc)
-    if parts and parts[0] in KINDS:
-        parts = parts[1:]  # discriminated-union tag
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
-            here = _key_position(path, node, part, value=not (last and key_error))
-            best = here or best
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            try:
-                line, col = node.lc.item(part)
-                best = Position(str(path), line + 1, col + 1)
-            except (KeyError, TypeError):
-                pass
-            node = node[part]
-        else:
-            break
-    return best
-
-
-def _validation_diagnostic(
-    path: Path, raw: CommentedMap, lines: list[str], error: Any, kind: str,
-    name: str | None, start: Position,
-) -> Diagnostic:
-    from controller.diagnostics import did_you_mean, known_keys_at
-
-    loc: tuple[int | str, ...] = tuple(error["loc"])
-    kind_loc = loc[1:] if loc and loc[0] in KINDS else loc
-    dotted = ".".join(str(p) for p in kind_loc)
-    key_error = error["type"] == "extra_forbidden"
-    pos = _locate(path, raw, loc, key_error=key_error) or start
-    subject = f"{kind} '{name}'" if name else kind
-    message = str(error["msg"])
-    if key_error:
-        bad = str(kind_loc[-1])
-        known = known_keys_at(kind, kind_loc[:-1])
-        message = f"unknown key '{bad}'" + did_you_mean(bad, known)
-        if known:
-            message += f" (allowed here: {', '.join(known)})"
-    elif error["type"] == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        got = error.get("input")
-        options = [o.strip().strip("'") for o in str(expected).replace(" or ", ", ").split(",")]
-        message = f"{got!r} is not allowed (expected one of: {expected})" + did_you_mean(
-            str(got), options
+    seen: dict[tuple[str, str], _Entry] = {}
+    kept: list[_Entry] = []
+    name_loc: Loc = ("metadata", "name")
+    for entry in entries:
+        doc = entry.located.document
+        ident = (doc.kind, doc.metadata.name)
+        first = seen.setdefault(ident, entry)
+        if first is not entry:
+            diagnostics.append(
+                entry.source.diagnostic(
+                    entry.node,
+                    "error",
+                    f"duplicate {doc.kind} name '{doc.metadata.name}': also defined at "
+                    f"{where(first.located, name_loc)}",
+                    name_loc,
+                    detail="names must be unique per kind across all policy files",
+                )
+            )
+            continue
+        kept.append(entry)
+    settings = [e for e in kept if isinstance(e.located.document, Settings)]
+    for extra in settings[1:]:
+        first_doc = settings[0].located.document
+        diagnostics.append(
+            extra.source.diagnostic(
+                extra.node,
+                "error",
+                f"a second Settings document ('{extra.located.document.metadata.name}'); the "
+                f"first is '{first_doc.metadata.name}' at {where(settings[0].located, ('kind',))}",
+                ("kind",),
+                detail="keep a single Settings document",
+            )
         )
-    elif error["type"] == "missing":
-        message = "required key is missing"
-    elif message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    where = f" at {dotted}" if dotted else ""
-    return Diagnostic.error(
-        f"{subject}{where}: {message}",
-        position=pos,
-        snippet=_snippet(lines, pos),
-        address=dotted or None,
+    for item, finding in check_set([e.located for e in kept], where):
+        entry = by_located[id(item)]
+        doc = item.document
+        diagnostics.append(
+            entry.source.finding(entry.node, f"{doc.kind} '{doc.metadata.name}'", finding)
+        )
+    spec = SettingsSpec()
+    if settings:
+        first_settings = settings[0].located.document
+        assert isinstance(first_settings, Settings)
+        spec = first_settings.spec
+
+    def of(kind: type[Any]) -> tuple[Located, ...]:
+        return tuple(e.located for e in kept if isinstance(e.located.document, kind))
+
+    return PolicySet(
+        intel_policies=of(IntelPolicy),
+        static_intel=of(StaticIntel),
+        exclusions=of(Exclusion),
+        settings=spec,
     )
-
-
-def _snippet(lines: list[str], pos: Position) -> str:
-    if not 0 < pos.line <= len(lines):
-        return ""
-    text = lines[pos.line - 1]
-    return f"{pos.line:>4} | {text}\n     | {' ' * (pos.col - 1)}^"

@@ -11,6 +11,7 @@ them all with their positions.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from datetime import UTC, datetime, timedelta
@@ -177,10 +178,8 @@ def _exclusion_value(value: str) -> str:
         ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         hint = ""
-        try:
+        with contextlib.suppress(ValueError):
             hint = f"; did you mean '{ipaddress.ip_network(text, strict=False)}'?"
-        except ValueError:
-            pass
         what = "CIDR range" if "/" in text else "IP address"
         raise ValueError(f"{value!r} is not a valid {what}: {exc}{hint}") from None
     return value
@@ -420,7 +419,11 @@ class StaticIntelSpec(Spec):
             "if": {"properties": {"type": {"enum": ["yara", "tanium-signal"]}}},
             "then": {"anyOf": [{"required": ["content"]}, {"required": ["file"]}]},
             "else": {
-                "anyOf": [{"required": ["content"]}, {"required": ["file"]}, {"required": ["hashes"]}]
+                "anyOf": [
+                    {"required": ["content"]},
+                    {"required": ["file"]},
+                    {"required": ["hashes"]},
+                ]
             },
         }
     )
@@ -428,7 +431,9 @@ class StaticIntelSpec(Spec):
     @model_validator(mode="after")
     def _one_content(self) -> StaticIntelSpec:
         if self.content is not None and self.file is not None:
-            raise policy_error("give either `content` (inline) or `file` (a path), not both", "file")
+            raise policy_error(
+                "give either `content` (inline) or `file` (a path), not both", "file"
+            )
         if self.type == "hashes":
             if not self.hashes and self.content is None and self.file is None:
                 raise policy_error("a hashes StaticIntel needs `hashes`, `content` or `file`")

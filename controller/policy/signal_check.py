@@ -72,7 +72,7 @@ class _Parser:
         for word in words:
             end = self.i + len(word)
             if self.text[self.i : end].lower() == word.lower() and (
-                end == len(self.text) or not self.text[end].isalnum() and self.text[end] != "_"
+                end == len(self.text) or (not self.text[end].isalnum() and self.text[end] != "_")
             ):
                 self.i = end
                 return word

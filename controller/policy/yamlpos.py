@@ -54,8 +54,13 @@ def documents(path: Path, text: str) -> Iterator[RawDocument]:
                 str(path), (mark.line + 1) if mark else first + 1, (mark.column + 1) if mark else 1
             )
             problem = str(exc.problem or exc.context or "syntax error")
-            if exc.context and exc.problem and exc.context not in problem:
-                problem = f"{problem} ({exc.context})"
+            context = exc.context_mark
+            if exc.context and exc.problem and context is not None:
+                problem += (
+                    f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+                )
+            elif exc.context and exc.problem:
+                problem += f" ({exc.context})"
             yield RawDocument(None, pos, problem)
             continue
         for node in loaded:
@@ -117,19 +122,6 @@ def locate(path: Path, root: Any, loc: Sequence[str | int], *, key: bool = False
         else:
             break
     return best
-
-
-def found(root: Any, loc: Sequence[str | int]) -> int:
-    """How many leading parts of `loc` exist in the YAML tree."""
-    node: Any = root
-    for i, part in enumerate(loc):
-        if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return i
-    return len(loc)
 
 
 def snippet(lines: Sequence[str], pos: Position) -> str:

@@ -67,17 +67,18 @@ def check_yara(source: str, *, local_modules: tuple[str, ...] | None = None) -> 
     imports: dict[str, int] = {}
     for match in _IMPORT.finditer(source):
         imports.setdefault(match.group(1), source.count("\n", 0, match.start()) + 1)
-    for module, line in imports.items():
+    for module, import_line in imports.items():
         if module not in TANIUM_YARA_MODULES:
             problems.append(
                 problem(
                     "error",
                     f"module '{module}' is not available in Tanium "
                     f"(Tanium has: {', '.join(TANIUM_YARA_MODULES)})",
-                    line,
+                    import_line,
                 )
             )
     missing = [m for m in imports if m in TANIUM_YARA_MODULES and m not in local]
+    unsupported_lines = {n for m, n in imports.items() if m not in TANIUM_YARA_MODULES}
     if not rule_names(source):
         problems.append(problem("error", "the content holds no YARA rule", None))
         return problems
@@ -87,8 +88,7 @@ def check_yara(source: str, *, local_modules: tuple[str, ...] | None = None) -> 
         try:
             compiled = yara.compile(source=source, externals=externals or None, includes=False)
         except yara.SyntaxError as exc:
-            found = _LINE.match(str(exc))
-            line, message = (int(found.group(1)), found.group(2)) if found else (None, str(exc))
+            line, message = _split(str(exc))
             text = lines[line - 1] if line and 0 < line <= len(lines) else ""
             undefined = _UNDEFINED.search(message)
             if undefined and undefined.group(1) not in externals:
@@ -96,7 +96,7 @@ def check_yara(source: str, *, local_modules: tuple[str, ...] | None = None) -> 
                     problems.append(problem("error", message, line))
                     return problems
                 name = undefined.group(1)
-                externals[name] = ""
+                externals[name] = _placeholder(name, source)
                 problems.append(
                     problem(
                         "warning",
@@ -107,22 +107,22 @@ def check_yara(source: str, *, local_modules: tuple[str, ...] | None = None) -> 
                     )
                 )
                 continue
-            retyped = _retype(externals, message, text, source)
+            retyped = _retype(externals, message, line, source)
             if retyped:
                 continue
-            module = next((m for m in missing if re.search(rf"\b{m}\s*\.", text)), None)
-            if module is not None:
+            lacking = next((m for m in missing if re.search(rf"\b{m}\s*\.", text)), None)
+            if lacking is not None:
                 problems.append(
                     problem(
                         "warning",
-                        f"uses module '{module}', which Tanium has but the local YARA lacks "
-                        f"(local modules: {', '.join(sorted(local))}): not checked from here "
-                        f"on ({message})",
+                        f"uses module '{lacking}', which Tanium has but the local YARA lacks "
+                        f"(local modules: {', '.join(sorted(set(local) - {'tests'}))}): "
+                        f"not checked from here on ({message})",
                         line,
                     )
                 )
                 return problems
-            if line in imports.values() and problems:
+            if line in unsupported_lines:
                 return problems  # the unsupported import, already reported
             if "includes are disabled" in message:
                 message = "include is not supported: Tanium receives this content alone"
@@ -133,28 +133,42 @@ def check_yara(source: str, *, local_modules: tuple[str, ...] | None = None) -> 
             return problems
         else:
             for warning in getattr(compiled, "warnings", None) or ():
-                found = _LINE.match(str(warning))
-                if found:
-                    problems.append(problem("warning", found.group(2), int(found.group(1))))
-                else:
-                    problems.append(problem("warning", str(warning), None))
+                warning_line, said = _split(str(warning))
+                problems.append(problem("warning", said, warning_line))
             return problems
     return problems
 
 
-def _retype(externals: dict[str, str | int], message: str, text: str, source: str) -> bool:
-    """A placeholder string external used as a number: find which one, make it an integer."""
+def _split(text: str) -> tuple[int | None, str]:
+    """`line 4: syntax error` → (4, "syntax error")."""
+    found = _LINE.match(text)
+    return (int(found.group(1)), found.group(2)) if found else (None, text)
+
+
+def _placeholder(name: str, source: str) -> str | int:
+    """A placeholder of the type the rule uses `name` as: a number next to arithmetic or an
+    ordering comparison or `== 5`, otherwise a string (which also passes as a boolean)."""
+    n = re.escape(name)
+    numeric = (
+        rf"\b{n}\s*(?:[<>]=?|[-+*\\%&|^]|==\s*[0-9(-]|!=\s*[0-9(-])"
+        rf"|(?:[<>]=?|[-+*\\%&|^]|[=!]=)\s*{n}\b(?!\s*(?:==|!=)\s*\")"
+    )
+    text = re.sub(r'"(?:\\.|[^"\\])*"', '""', source)  # strings cannot confuse it
+    return 0 if re.search(numeric, text) else ""
+
+
+def _retype(externals: dict[str, str | int], message: str, line: int | None, source: str) -> bool:
+    """A type error where a placeholder external is used: flip the one that fixes that line."""
     if "type" not in message:
         return False
     for name, value in externals.items():
-        if not isinstance(value, str) or not re.search(rf"\b{re.escape(name)}\b", text):
-            continue
-        trial = {**externals, name: 0}
+        trial = {**externals, name: 0 if isinstance(value, str) else ""}
         try:
             yara.compile(source=source, externals=trial, includes=False)
         except yara.Error as exc:
-            if str(exc).endswith(message) and text in source:
-                continue  # the same failure: not this one
-        externals[name] = 0
+            at, said = _split(str(exc))
+            if at == line and "type" in said:
+                continue  # still a type error on that line: not this one
+        externals[name] = trial[name]
         return True
     return False

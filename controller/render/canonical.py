@@ -1,6 +1,7 @@
 """Canonical forms of atomic values and hashes, and the STIX ids derived from them.
 
-Canonicalization is idempotent: `canonical_value(t, canonical_value(t, v)) == canonical_value(t, v)`.
+Canonicalization is idempotent: `canonical_value(t, canonical_value(t, v))` equals
+`canonical_value(t, v)`.
 """
 
 from __future__ import annotations
@@ -110,8 +111,8 @@ def canonical_url(value: str) -> str | None:
     if not text or any(ch.isspace() for ch in text):
         return None
     if "://" not in text:
-        host, sep, rest = text.partition("/")
-        domain = canonical_domain(host) if ":" not in host else None
+        bare, sep, rest = text.partition("/")
+        domain = canonical_domain(bare) if ":" not in bare else None
         return None if domain is None else domain + sep + rest
     try:
         parts = urlsplit(text)
@@ -120,9 +121,10 @@ def canonical_url(value: str) -> str | None:
         return None
     if not parts.scheme or not hostname:
         return None
-    if hostname.startswith("[") or ":" in hostname:
-        host = canonical_ip(hostname.strip("[]"), 6)
-        host = None if host is None else f"[{host}]"
+    host: str | None
+    if ":" in hostname:
+        address = canonical_ip(hostname, 6)
+        host = None if address is None or "/" in address else f"[{address}]"
     else:
         host = canonical_domain(hostname)
     if host is None:

@@ -112,7 +112,8 @@ def _term(c: Comparison, value: object) -> Tree:
     if c.object_type == "file" and len(path) == 2 and path[0] == "hashes":
         algorithm = hash_algorithm(str(path[1]))
         if algorithm is None:
-            raise Unfaithful(f"hash {path[1]} has no OpenIOC term (MD5, SHA-1, SHA-256 only)")
+            which = "any hash ([*])" if path[1] == "*" else f"hash {path[1]}"
+            raise Unfaithful(f"{which} has no OpenIOC term (MD5, SHA-1, SHA-256 only)")
         problem = hash_problem(algorithm, str(value))
         if problem:
             raise Unfaithful(problem)

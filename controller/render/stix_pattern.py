@@ -7,14 +7,14 @@ duplicate qualifiers); the parse tree is then reduced to `Observation`s and `Com
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from antlr4 import CommonTokenStream, InputStream, ParseTreeWalker
+import antlr4  # type: ignore[import-untyped]
 from stix2patterns.exceptions import STIXPatternErrorListener
 from stix2patterns.helpers import brackets_check
-from stix2patterns.inspector import INDEX_STAR
 from stix2patterns.v21 import object_validator
 from stix2patterns.v21.grammars.STIXPatternLexer import STIXPatternLexer
 from stix2patterns.v21.grammars.STIXPatternParser import STIXPatternParser as P
@@ -31,7 +31,8 @@ class Comparison:
     object_type: str
     path: tuple[PathStep, ...]
     operator: str
-    """`=`, `!=`, `>`, `<`, `>=`, `<=`, `IN`, `LIKE`, `MATCHES`, `ISSUBSET`, `ISSUPERSET`, `EXISTS`."""
+    """`=`, `!=`, `>`, `<`, `>=`, `<=`, `IN`, `LIKE`, `MATCHES`, `ISSUBSET`, `ISSUPERSET`,
+    `EXISTS`."""
     values: tuple[Scalar, ...] = ()
     negated: bool = False
 
@@ -76,13 +77,47 @@ class PatternError(ValueError):
     """The pattern is not valid STIX 2.1; the message is the validator's."""
 
 
-@lru_cache(maxsize=4096)
+_SIMPLE = re.compile(
+    r"\[[ \t\r\n]*(?P<type>ipv4-addr|ipv6-addr|domain-name|hostname|url|file)"
+    r":(?P<path>value|hashes\.(?:MD5|SHA1|SHA256|'MD5'|'SHA-1'|'SHA-256'))"
+    r"[ \t\r\n]*=[ \t\r\n]*'(?P<value>(?:[^'\\]|\\['\\])*)'[ \t\r\n]*\]"
+)
+_HEX = {"MD5": 32, "SHA1": 40, "SHA256": 64}
+
+
+def _simple(pattern: str) -> Observation | None:
+    """The tree of the commonest patterns (`[type:value = '…']`, `[file:hashes.X = '…']`)
+    without the ANTLR parser — only where the parser provably yields the same tree."""
+    match = _SIMPLE.fullmatch(pattern)
+    if match is None:
+        return None
+    kind, path = match.group("type"), match.group("path")
+    value = match.group("value").replace("\\'", "'").replace("\\\\", "\\")
+    steps: tuple[PathStep, ...] = ("value",)
+    if path != "value":
+        if kind != "file":
+            return None
+        algorithm = path.split(".", 1)[1].strip("'")
+        expected = _HEX[algorithm.replace("-", "")]
+        if len(value) != expected or not all(c in "0123456789abcdefABCDEF" for c in value):
+            return None  # the full validator reports the bad hash
+        steps = ("hashes", algorithm)
+    elif kind == "file":
+        return None
+    return Observation(Comparison(kind, steps, "=", (value,)))
+
+
 def parse_pattern(pattern: str) -> ObsNode:
     """The tree of a STIX 2.1 pattern; raises `PatternError` with the validator's messages."""
+    return _simple(pattern) or _parse(pattern)
+
+
+@lru_cache(maxsize=4096)
+def _parse(pattern: str) -> ObsNode:
     listener = STIXPatternErrorListener()
-    lexer = STIXPatternLexer(InputStream(pattern))
+    lexer = STIXPatternLexer(antlr4.InputStream(pattern))
     lexer.removeErrorListeners()
-    parser = P(CommonTokenStream(lexer))
+    parser = P(antlr4.CommonTokenStream(lexer))
     parser.removeErrorListeners()
     parser.addErrorListener(listener)
     for i, literal in enumerate(parser.literalNames):
@@ -92,10 +127,10 @@ def parse_pattern(pattern: str) -> ObsNode:
     errors: list[str] = list(listener.err_strings)
     if not errors:
         inspector = InspectionListener()
-        ParseTreeWalker.DEFAULT.walk(inspector, tree)
+        antlr4.ParseTreeWalker.DEFAULT.walk(inspector, tree)
         errors.extend(object_validator.verify_object(inspector.pattern_data()))
         try:
-            ParseTreeWalker.DEFAULT.walk(ValidationListener(), tree)
+            antlr4.ParseTreeWalker.DEFAULT.walk(ValidationListener(), tree)
         except DuplicateQualifierTypeError as exc:
             errors.insert(0, "FAIL: " + exc.args[0])
     if not brackets_check(pattern):
@@ -123,17 +158,17 @@ def _observations(ctx: Any) -> ObsNode:
     raise PatternError(f"unexpected pattern element {type(ctx).__name__}")  # pragma: no cover
 
 
-def _join(op: Any, many: list[Any], single: Any) -> Any:
-    if many:
-        parts: list[Any] = []
-        for child in many:
-            node = _observations(child) if op != "comparison" else child
-            if isinstance(node, Observations) and node.operator == op:
-                parts.extend(node.items)
-            else:
-                parts.append(node)
-        return Observations(op, tuple(parts))
-    return _observations(single)
+def _join(op: Literal["AND", "OR", "FOLLOWEDBY"], many: list[Any], single: Any) -> ObsNode:
+    if not many:
+        return _observations(single)
+    parts: list[ObsNode] = []
+    for child in many:
+        node = _observations(child)
+        if isinstance(node, Observations) and node.operator == op:
+            parts.extend(node.items)
+        else:
+            parts.append(node)
+    return Observations(op, tuple(parts))
 
 
 def _comparisons(ctx: Any) -> Node:
@@ -181,15 +216,14 @@ def _prop_test(ctx: Any) -> Comparison:
 
 
 def _object_path(ctx: Any) -> tuple[str, tuple[PathStep, ...]]:
-    inspector = InspectionListener()
-    ParseTreeWalker.DEFAULT.walk(inspector, ctx)
-    steps: tuple[PathStep, ...] = ()
     first = ctx.firstPathComponent()
-    steps = (_string(first.getText()) if first.StringLiteral() else first.getText(),)
+    steps: tuple[PathStep, ...] = (
+        _string(first.getText()) if first.StringLiteral() else first.getText(),
+    )
     component = ctx.objectPathComponent()
     if component is not None:
         steps += tuple(_steps(component))
-    return ctx.objectType().getText(), steps
+    return str(ctx.objectType().getText()), steps
 
 
 def _steps(ctx: Any) -> list[PathStep]:
@@ -208,12 +242,12 @@ def _string(token_text: str) -> str:
 
 
 def _literal(ctx: Any) -> Scalar:
-    text = ctx.getText()
-    if getattr(ctx, "BoolLiteral", None) and ctx.BoolLiteral() is not None:
-        return text.lower() == "true"
-    inner = ctx.orderableLiteral() if hasattr(ctx, "orderableLiteral") else ctx
-    if inner is not None and inner is not ctx:
-        return _literal(inner)
+    """A primitive, orderable or boolean literal → its Python value."""
+    if isinstance(ctx, P.PrimitiveLiteralContext):
+        if ctx.BoolLiteral() is not None:
+            return bool(ctx.getText().lower() == "true")
+        return _literal(ctx.orderableLiteral())
+    text: str = ctx.getText()
     if ctx.StringLiteral() is not None:
         return _string(text)
     if ctx.IntPosLiteral() is not None or ctx.IntNegLiteral() is not None:
@@ -221,6 +255,3 @@ def _literal(ctx: Any) -> Scalar:
     if ctx.FloatPosLiteral() is not None or ctx.FloatNegLiteral() is not None:
         return float(text)
     return text  # binary b'…', hex h'…', timestamp t'…': kept verbatim
-
-
-__all__ = ["INDEX_STAR", "Bool", "Comparison", "Observation", "Observations", "Qualified"]

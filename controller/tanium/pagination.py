@@ -1,9 +1,9 @@
 """Complete listings from limit/offset pages, fetched concurrently where the API allows.
 
-With `meta.totalCount` on the first page: the rest of the pages are requested at once (the
-transport's semaphore bounds how many are in flight), with the page size the server actually
-served (it may clamp `limit`). Every page must report the same total, and the number of
-distinct ids must equal it.
+With `meta` on the first page (its `filteredCount`, else `totalCount`, is the count): the rest
+of the pages are requested at once (the transport's semaphore bounds how many are in flight),
+with the page size the server actually served (it may clamp `limit`). Every page must report
+the same count, and the number of distinct ids must equal it.
 
 Without `meta`: pages are requested in windows of `window` consecutive offsets until a page
 comes back shorter than the served page size. A short first page is probed once (the server
@@ -103,7 +103,7 @@ async def _by_count(
 ) -> None:
     if served < total:
         if served == 0:
-            raise collected.inconsistent(f"totalCount is {total} but the first page is empty")
+            raise collected.inconsistent(f"the count is {total} but the first page is empty")
         offsets = range(served, total, served)
         if len(offsets) > MAX_PAGES:
             raise collected.inconsistent(f"{total} items in pages of {served} is too many pages")
@@ -111,12 +111,12 @@ async def _by_count(
         for offset, reply in zip(offsets, replies, strict=True):
             if reply.total_count() not in (None, total):
                 raise collected.inconsistent(
-                    f"totalCount moved from {total} to {reply.total_count()} during the read"
+                    f"the count moved from {total} to {reply.total_count()} during the read"
                 )
             collected.add(reply, offset)
     if len(collected.items) != total:
         raise collected.inconsistent(
-            f"totalCount is {total} but {len(collected.items)} distinct items came back "
+            f"the count is {total} but {len(collected.items)} distinct items came back "
             f"({collected.duplicates} duplicates)"
         )
 

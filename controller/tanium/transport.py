@@ -58,8 +58,13 @@ class Reply:
     """True when the reply was lost and `data` comes from the `landed` check instead."""
 
     def total_count(self) -> int | None:
-        value = self.meta.get("totalCount") if self.meta else None
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        """How many items the listing holds: `meta.filteredCount` (the items matching the
+        query's filters), else `meta.totalCount`; None without meta."""
+        for key in ("filteredCount", "totalCount"):
+            value = self.meta.get(key) if self.meta else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return None
 
 
 class Transport:

@@ -15,7 +15,13 @@ from typing import Any, cast
 
 from controller.model import ActualIntel, ActualLabel, DesiredBlocklist, DesiredIntel, TaniumId
 from controller.tanium.content import check_same_document, content_intrinsic_id, upload_for
-from controller.tanium.errors import ConflictError, ProtocolError, RejectedError
+from controller.tanium.errors import (
+    ConflictError,
+    ProtocolError,
+    RejectedError,
+    TaniumError,
+    TransientError,
+)
 from controller.tanium.mapping import VendorIntel, VendorLabel, VendorSource, parse
 from controller.tanium.pagination import gather_all
 from controller.tanium.reads import REP, TR, DeployStatus, TaniumReads
@@ -158,38 +164,47 @@ class TaniumWrites(TaniumReads):
     # ------------------------------------------------------------------ deploy and scans
 
     async def deploy(self) -> int:
-        """Deploy the Intel DB once; returns the task id.
+        """Deploy the Intel DB once; returns the task id (0 when the reply was lost).
 
-        A 400 "deploy in progress" waits (backoff, up to `deploy_wait` seconds) and retries.
-        After an uncertain failure `intel/status` is compared with its value before the call:
-        if it moved, the deploy landed (returns 0: the task id was in the lost reply).
+        A 400 "deploy in progress" waits (backoff, up to `deploy_wait` seconds in total) and
+        deploys again. After a lost reply, `intel/status` is compared with its value before the
+        call: if it moved, the deploy landed and completed. Otherwise the deploy is sent again;
+        a "deploy in progress" answer then means the lost one is running (one writer at a time:
+        the controller's lock), so it is not repeated.
         """
         path = f"{TR}/intel/deploy"
         before = await self.deploy_status()
-
-        async def landed() -> int | None:
-            now = await self.deploy_status()
-            return 0 if _moved(before, now) else None
-
         started = self._t.clock()
-        attempt = 0
+        lost = attempt = 0
         while True:
             attempt += 1
+            failure: TaniumError
             try:
-                reply = await self._t.request("POST", path, idempotent=False, landed=landed)
+                reply = await self._t.request("POST", path, idempotent=False)
+                return _task_id(reply.data, path)
+            except TransientError as exc:
+                if not exc.uncertain:
+                    raise
+                if _moved(before, await self.deploy_status()):
+                    log.info("POST %s: the reply was lost but the deploy landed", path)
+                    return 0
+                lost += 1
+                if lost >= self._t.retry.max_attempts:
+                    raise
+                failure = exc
             except RejectedError as exc:
                 if not _busy(exc.reason):
                     raise
-                delay = self._t.retry.backoff(min(attempt, 8), self._t.rng)
-                delay = max(delay, self._t.retry.base_delay)
-                if self._t.clock() - started + delay > self.deploy_wait:
-                    raise
-                log.info("a deployment is running; deploying again in %.1fs", delay)
-                await self._t.sleep(delay)
-                continue
-            if reply.recovered:
-                return cast(int, reply.data)
-            return _task_id(reply.data, path)
+                if lost:
+                    log.info("POST %s: the deploy whose reply was lost is running", path)
+                    return 0
+                failure = exc
+            delay = self._t.retry.backoff(min(attempt, 8), self._t.rng)
+            delay = max(delay, self._t.retry.base_delay)
+            if self._t.clock() - started + delay > self.deploy_wait:
+                raise failure
+            log.info("%s; deploying again in %.1fs", failure, delay)
+            await self._t.sleep(delay)
 
     async def scan(self, group_id: TaniumId, intel_id: TaniumId) -> int:
         """Start an on-demand scan of one document on one computer group; returns its id.

@@ -50,7 +50,7 @@ class TaniumConfig(BaseModel):
     reject_utf8_headers: bool = True
     """Reject `name`/`description`/`content-disposition` headers whose bytes are UTF-8 text."""
     list_meta: bool = True
-    """[U] `meta` {totalCount, filteredCount} on intel, label and reputation lists (alerts: always)."""
+    """[U] `meta` {totalCount, filteredCount} on intel, label, reputation lists (alerts: always)."""
 
     # ------------------------------------------------------------------ paging
     limit_over_max: Literal["clamp", "reject"] = "clamp"

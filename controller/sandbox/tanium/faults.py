@@ -26,7 +26,11 @@ from starlette.types import Receive, Scope, Send
 
 from .web import json_bytes, read_body, reason, send_raw
 
-FaultKind = Literal["latency", "rate_limit", "error", "reset", "truncate"]
+FaultKind = Literal["latency", "rate_limit", "error", "reset", "close", "truncate"]
+"""`latency`: delay only; `rate_limit`: 429 + Retry-After; `error`: 5xx (`status`, default 503);
+`reset`: TCP reset, no answer (httpx `ReadError`); `close`: connection closed without an answer
+(httpx `RemoteProtocolError`); `truncate`: headers and part of the body, then closed
+(httpx `RemoteProtocolError`)."""
 
 
 class FaultRule(BaseModel):
@@ -71,6 +75,10 @@ class _Active:
     def to_json(self) -> dict[str, Any]:
         data = self.rule.model_dump(by_alias=True, exclude_none=True)
         return {"id": self.id, **data, "remaining": self.remaining, "hits": self.hits}
+
+
+class ConnectionClosedByFault(httpx.RemoteProtocolError):
+    """Raised in-process for `close` and `truncate` faults (as httpx raises over a socket)."""
 
 
 class ConnectionResetByFault(httpx.ReadError):
@@ -143,16 +151,19 @@ def _server_transport(send: Send) -> tuple[Any, Any] | None:
     return cycle, transport
 
 
-def _abort(send: Send) -> bool:
-    """Drop the connection with a TCP reset; False when not served by uvicorn."""
+def _drop(send: Send, reset: bool) -> bool:
+    """Drop the connection: a TCP reset, or a plain close (FIN). False when not under uvicorn."""
     found = _server_transport(send)
     if found is None:
         return False
     cycle, transport = found
     sock = transport.get_extra_info("socket")
-    if sock is not None:
+    if reset and sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
+    if reset:
+        transport.abort()
+    else:
+        transport.close()
     cycle.disconnected = True  # uvicorn then neither logs nor answers 500
     return True
 
@@ -160,17 +171,21 @@ def _abort(send: Send) -> bool:
 async def apply_fault(rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer the request as the rule says, instead of the emulator."""
     await read_body(receive)
+    where = f"{scope['method']} {scope['path']}"
     if rule.kind == "reset":
-        if not _abort(send):
-            raise ConnectionResetByFault(f"fault: connection reset on {scope['path']}")
+        if not _drop(send, reset=True):
+            raise ConnectionResetByFault(f"fault: connection reset on {where}")
+        return
+    if rule.kind == "close":
+        if not _drop(send, reset=False):
+            raise ConnectionClosedByFault(f"fault: connection closed without a response on {where}")
         return
     if rule.kind == "truncate":
-        body = json_bytes({"data": {"truncated": True, "padding": "x" * 64}})
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body[:32], "more_body": True})
-        if not _abort(send):
-            raise ConnectionResetByFault(f"fault: truncated response on {scope['path']}")
+        start = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await send({"type": "http.response.body", "body": b'{"data":[{"id":1,', "more_body": True})
+        if not _drop(send, reset=False):
+            raise ConnectionClosedByFault(f"fault: truncated response on {where}")
         return
     status = rule.status or (429 if rule.kind == "rate_limit" else 503)
     headers: dict[str, str] = {}

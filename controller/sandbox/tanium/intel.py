@@ -277,7 +277,9 @@ def parse_signal(body: bytes, config: TaniumConfig) -> ParsedIntel:
         md5=md5,
         size=size,
         platforms=_platforms(doc.get("platforms")),
-        mitre_attack=_mitre(doc.get("mitreAttack")) if config.signal_mitre_attack == "accept" else None,
+        mitre_attack=_mitre(doc.get("mitreAttack"))
+        if config.signal_mitre_attack == "accept"
+        else None,
         compiled=compiled,
     )
 

@@ -193,7 +193,7 @@ class Scan:
 @dataclass
 class ReputationEntry:
     id: int
-    list: str
+    list_name: str
     md5: str | None
     sha1: str | None
     sha256: str | None
@@ -207,7 +207,7 @@ class ReputationEntry:
     def to_json(self) -> JSON:
         return {
             "id": self.id,
-            "list": self.list,
+            "list": self.list_name,
             "md5": self.md5,
             "sha1": self.sha1,
             "sha256": self.sha256,

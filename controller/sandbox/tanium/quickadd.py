@@ -69,9 +69,7 @@ def openioc(
             id=str(uuid.uuid4()),
             condition="is" if exact else "contains",
         )
-        etree.SubElement(
-            item, f"{{{IOC_NS}}}Context", document=document, search=search, type="mir"
-        )
+        etree.SubElement(item, f"{{{IOC_NS}}}Context", document=document, search=search, type="mir")
         etree.SubElement(item, f"{{{IOC_NS}}}Content", type=content_type).text = content
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
@@ -86,7 +84,9 @@ def quick_add(ctx: Ctx) -> Reply:
         kinds.update(LEGACY_TYPES)
     kind = kinds.get(type_name) if isinstance(type_name, str) else None
     if kind is None:
-        raise bad_request(f"unsupported quick-add type {type_name!r} (expected: {', '.join(kinds)})")
+        raise bad_request(
+            f"unsupported quick-add type {type_name!r} (expected: {', '.join(kinds)})"
+        )
     if not isinstance(text, str) or not text.strip():
         raise bad_request("quick-add 'text' must not be empty")
     values = [v.strip() for v in re.split(r"[\n,]", text) if v.strip()]

@@ -34,7 +34,11 @@ def get_source(ctx: Ctx) -> Reply:
 @table.route(TR + "/sources", "POST", access="intel:write")
 def create_source(ctx: Ctx) -> Reply:
     body = ctx.json_object()
-    name, kind, description = body.get("name"), body.get("type", "api-client"), body.get("description", "")
+    name, kind, description = (
+        body.get("name"),
+        body.get("type", "api-client"),
+        body.get("description", ""),
+    )
     if not isinstance(name, str) or not name.strip():
         raise bad_request("source 'name' is required")
     if not isinstance(kind, str) or not isinstance(description, str):

@@ -29,7 +29,9 @@ def login(ctx: Ctx) -> Reply:
 def current_session(ctx: Ctx) -> Reply:
     session = ctx.state.sessions.get(ctx.token or "")
     names = list(ctx.config.tokens)
-    session_id = names.index(ctx.token) + 1 if ctx.token in names else 1000 + len(ctx.state.sessions)
+    session_id = (
+        names.index(ctx.token) + 1 if ctx.token in names else 1000 + len(ctx.state.sessions)
+    )
     user = session.username if session else "api-token"
     return Reply({"id": session_id, "userId": 1, "userName": user})
 
@@ -84,7 +86,9 @@ def deploy_status(ctx: Ctx) -> Reply:
     """The last completed deployment (a running one is not reported yet)."""
     last = _completed(ctx.state)
     if last is None:
-        return Reply({"createdAt": None, "modifiedAt": None, "currentRevision": 0, "currentSize": 0})
+        return Reply(
+            {"createdAt": None, "modifiedAt": None, "currentRevision": 0, "currentSize": 0}
+        )
     return Reply(
         {
             "createdAt": last.requested_at,

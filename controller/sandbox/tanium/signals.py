@@ -148,7 +148,9 @@ class _Parser:
             try:
                 re.compile(value.text)
             except re.error as exc:
-                raise SignalSyntaxError(f"invalid regular expression {value.text!r}: {exc}") from None
+                raise SignalSyntaxError(
+                    f"invalid regular expression {value.text!r}: {exc}"
+                ) from None
         return {  # key order as in Tanium's compiled output
             "condition": compiled,
             "negate": negate,

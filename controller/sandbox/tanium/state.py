@@ -58,7 +58,6 @@ class Counters:
     scans_by_doc: Counter[int] = field(default_factory=Counter)
     scans_by_group: Counter[int] = field(default_factory=Counter)
     logins: int = 0
-    faults: int = 0
 
     def to_json(self) -> JSON:
         return {
@@ -68,7 +67,6 @@ class Counters:
             "scansByDoc": {str(k): v for k, v in self.scans_by_doc.items()},
             "scansByGroup": {str(k): v for k, v in self.scans_by_group.items()},
             "logins": self.logins,
-            "faults": self.faults,
         }
 
 
@@ -260,7 +258,7 @@ class TaniumState:
                 seed = f"{notes}-{n}-{self._ids['reputation']}".encode()
                 entry = ReputationEntry(
                     id=self.next_id("reputation"),
-                    list=list_name,
+                    list_name=list_name,
                     md5=hashlib.md5(seed).hexdigest(),
                     sha1=hashlib.sha1(seed).hexdigest(),
                     sha256=hashlib.sha256(seed).hexdigest(),

@@ -26,9 +26,18 @@ JSON = dict[str, Any]
 Access = Permission | Literal["token", "public"]
 """A permission, any valid token (`token`), or no auth at all (`public`)."""
 
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "not found",
-            405: "Method Not Allowed", 409: "Conflict", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}  # fmt: skip
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "not found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 
 
 def reason(status: int) -> str:
@@ -139,7 +148,7 @@ class Ctx:
             return None
         if b"\r" in value or b"\n" in value:
             raise bad_request(f"header '{name}' must not contain CR or LF characters")
-        if any(b < 0x20 and b != 0x09 or b == 0x7F for b in value):
+        if any((b < 0x20 and b != 0x09) or b == 0x7F for b in value):
             raise bad_request(f"header '{name}' contains control characters")
         if self.config.reject_utf8_headers and any(b >= 0x80 for b in value):
             try:
@@ -291,7 +300,9 @@ class RouteTable:
     def __init__(self) -> None:
         self.specs: list[RouteSpec] = []
 
-    def route(self, path: str, *methods: str, access: Access = "token") -> Callable[[Handler], Handler]:
+    def route(
+        self, path: str, *methods: str, access: Access = "token"
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             spec = RouteSpec(path, methods, handler, access, path.startswith(TR))
             self.specs.append(spec)

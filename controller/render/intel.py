@@ -1,0 +1,100 @@
+"""Candidates → the exact items Tanium must hold, with the ownership marker.
+
+Name and description are rendered exactly as Tanium will report them: one line, cut to
+`NAME_LIMIT` / `DESCRIPTION_LIMIT` characters; for YARA (where they travel in HTTP headers)
+also folded to printable ASCII. The marker trailer follows the description.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from controller.model import DesiredBlocklist, DesiredIntel
+from controller.render.marker import Marker, digest_of, with_marker
+from controller.render.openioc import render_openioc
+from controller.render.signal import render_signal
+from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
+from controller.render.types import FileCandidate, IntelCandidate
+
+NOTES_LIMIT = 1000
+
+
+def safe_key(key: str) -> str:
+    """The key as a file name (the form `marker.intrinsic_ids_for` accepts)."""
+    return key.replace(":", "_").replace("/", "_")
+
+
+def rendered_text(candidate: IntelCandidate) -> tuple[str, str]:
+    """(name, description without the marker) as Tanium will report them."""
+    if candidate.intel_type == "yara":
+        name = header_safe(candidate.name, NAME_LIMIT)
+        description = header_safe(candidate.description, DESCRIPTION_LIMIT)
+    else:
+        name = clean(candidate.name, NAME_LIMIT)
+        description = clean(candidate.description, DESCRIPTION_LIMIT)
+    return name or clean(candidate.key, NAME_LIMIT), description
+
+
+def render_intel(candidate: IntelCandidate) -> DesiredIntel:
+    name, description = rendered_text(candidate)
+    digest = digest_of(
+        {
+            "type": candidate.intel_type,
+            "name": name,
+            "description": description,
+            "payload": candidate.payload,
+            "platforms": list(candidate.platforms),
+        }
+    )
+    reported = with_marker(description, Marker(candidate.key, digest))
+    filename: str | None = None
+    if candidate.intel_type == "openioc":
+        content = render_openioc(candidate.key, name, reported, candidate.payload)
+        filename = f"{safe_key(candidate.key)}.ioc"
+    elif candidate.intel_type == "yara":
+        content = candidate.payload
+        filename = f"{safe_key(candidate.key)}.yara"
+    elif candidate.intel_type == "tanium-signal":
+        content = render_signal(
+            candidate.key, name, reported, candidate.payload, candidate.platforms
+        )
+    else:
+        raise ValueError(f"intel type {candidate.intel_type!r} is not rendered by octi-tanium")
+    return DesiredIntel(
+        key=candidate.key,
+        intel_type=candidate.intel_type,
+        name=name,
+        description=reported,
+        content=content,
+        md5=hashlib.md5(content.encode("utf-8")).hexdigest(),
+        digest=digest,
+        platforms=candidate.platforms,
+        filename=filename,
+    )
+
+
+def _labels(labels: Iterable[str]) -> list[str]:
+    """Cleaned (no commas: they separate labels), unique case-insensitively, sorted."""
+    seen: dict[str, str] = {}
+    for label in labels:
+        text = clean(label.replace(",", " "), NAME_LIMIT)
+        if text:
+            seen[text.lower()] = min(seen.get(text.lower(), text), text)
+    return [seen[k] for k in sorted(seen)]
+
+
+def render_blocklist(file: FileCandidate, *, labels: tuple[str, ...]) -> DesiredBlocklist:
+    names = _labels(labels)
+    hashes = {k: v.lower() for k, v in sorted(file.hashes.items())}
+    digest = digest_of({"hashes": hashes, "labels": names})
+    notes = with_marker(clean(", ".join(names), NOTES_LIMIT), Marker(file.key, digest))
+    return DesiredBlocklist(
+        key=file.key,
+        md5=hashes.get("md5", ""),
+        sha1=hashes.get("sha1", ""),
+        sha256=hashes.get("sha256", ""),
+        notes=notes,
+        digest=digest,
+        name=clean(file.name, NAME_LIMIT) or file.key,
+    )

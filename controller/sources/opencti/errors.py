@@ -1,0 +1,104 @@
+"""The OpenCTI source's exception tree, classed by what the caller must do next.
+
+```
+OpenCTIError                   base: the operation, HTTP status, GraphQL code, server message
+├── OpenCTIAuthError           AUTH_REQUIRED / FORBIDDEN_ACCESS / HTTP 401, 403: stop the run;
+│                              fix OPENCTI_TOKEN or the user's capabilities (KNOWLEDGE)
+├── OpenCTIQueryError          GRAPHQL_VALIDATION_FAILED / UNSUPPORTED_ERROR / BAD_USER_INPUT:
+│                              the server rejected a query the controller built — a bug in
+│                              octi-tanium or a platform version it does not support: report it
+├── OpenCTIProtocolError       the reply cannot be interpreted (not JSON, wrong shape, 404/405)
+├── OpenCTIGraphQLError        any other GraphQL error (FUNCTIONAL_ERROR, DATABASE_ERROR, ...)
+└── OpenCTITransientError      429 / 5xx / timeouts / resets / LOCK_ERROR after retries ran out
+```
+
+`fetch_snapshot` turns protocol, GraphQL and transient errors into an *incomplete* snapshot
+(fail closed: the plan then deletes nothing); auth and query errors propagate to the CLI.
+No error ever holds the request, its headers or the token: they carry the operation name, the
+status, the GraphQL code and at most 200 characters of the reply, from which the token is
+removed should the server ever echo it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+BODY_EXCERPT = 200
+
+
+class OpenCTIError(Exception):
+    """Any failure talking to OpenCTI."""
+
+    temporary: ClassVar[bool] = False
+    """True when the same call may succeed later without anyone changing anything."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        operation: str = "",
+        status: int | None = None,
+        code: str | None = None,
+        body: str = "",
+        attempts: int = 1,
+    ) -> None:
+        self.reason = reason
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.body = body[:BODY_EXCERPT]
+        self.attempts = attempts
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"query {self.operation}" if self.operation else "OpenCTI"
+        status = f" -> HTTP {self.status}" if self.status is not None else ""
+        code = f" [{self.code}]" if self.code else ""
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        body = f"; body: {self.body!r}" if self.body and self.body not in self.reason else ""
+        return f"{where}{status}{code}: {self.reason}{tries}{body}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._message()!r})"
+
+
+class OpenCTIAuthError(OpenCTIError):
+    """The token is missing, unknown or expired (`AUTH_REQUIRED`), or its user lacks a
+    capability (`FORBIDDEN_ACCESS`; reads need `KNOWLEDGE`). No call will succeed until a human
+    fixes OPENCTI_TOKEN / OPENCTI_TOKEN_FILE or the user's group: stop the run."""
+
+
+class OpenCTIQueryError(OpenCTIError):
+    """OpenCTI rejected a query octi-tanium built (unknown field or filter key, bad variables).
+
+    Permanent: either a bug in octi-tanium or a platform version it does not support (a field
+    that does not exist in that version). The message names the operation; report it.
+    """
+
+    def _message(self) -> str:
+        return (
+            super()._message()
+            + " — OpenCTI rejected a query octi-tanium built: this is a bug in octi-tanium or an "
+            "unsupported OpenCTI version (run `about { version }`); please report this message"
+        )
+
+
+class OpenCTIProtocolError(OpenCTIError):
+    """The server answered something that is not an OpenCTI GraphQL reply."""
+
+
+class OpenCTIGraphQLError(OpenCTIError):
+    """A GraphQL error that retrying will not fix (e.g. `FUNCTIONAL_ERROR`)."""
+
+
+class OpenCTITransientError(OpenCTIError):
+    """429, 5xx, timeouts, connection resets or `LOCK_ERROR` that outlasted the retry policy."""
+
+    temporary: ClassVar[bool] = True
+
+
+AUTH_CODES = frozenset({"AUTH_REQUIRED", "FORBIDDEN_ACCESS"})
+QUERY_BUG_CODES = frozenset(
+    {"GRAPHQL_VALIDATION_FAILED", "UNSUPPORTED_ERROR", "BAD_USER_INPUT", "GRAPHQL_PARSE_FAILED"}
+)
+RETRYABLE_CODES = frozenset({"LOCK_ERROR", "DATABASE_ERROR", "TOO_MANY_REQUESTS"})

@@ -1,0 +1,66 @@
+"""Run the real command line against the Tanium emulator served over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from click.testing import CliRunner
+
+from controller.cli import main
+from controller.sandbox.tanium import TaniumConfig, create_app
+from controller.sandbox.tanium.server import serve_in_thread
+
+TOKEN = "token-e2e"
+
+
+@dataclass
+class Result:
+    code: int
+    output: str
+
+
+@dataclass
+class Sandbox:
+    url: str
+
+    def state(self) -> dict[str, Any]:
+        reply = httpx.get(f"{self.url}/__sandbox/state", timeout=30)
+        reply.raise_for_status()
+        data: dict[str, Any] = reply.json()
+        return data
+
+    def post(self, path: str, body: Any) -> Any:
+        reply = httpx.post(f"{self.url}{path}", json=body, timeout=30,
+                           headers={"session": TOKEN})
+        reply.raise_for_status()
+        return reply.json()
+
+    def cli(self, args: Sequence[str], env: dict[str, str] | None = None) -> Result:
+        runner = CliRunner()
+        full_env = {"TANIUM_URL": self.url, "TANIUM_TOKEN": TOKEN, "COLUMNS": "200", **(env or {})}
+        result = runner.invoke(main, list(args), env=full_env, catch_exceptions=False)
+        return Result(result.exit_code, result.output)
+
+    def plan_json(self, policies: Path, source: str) -> dict[str, Any]:
+        result = self.cli(["plan", "--policies", str(policies), "--source", source,
+                           "--format", "json"])
+        assert result.code == 0, result.output
+        data: dict[str, Any] = json.loads(result.output[result.output.index("{"):])
+        return data
+
+
+@contextmanager
+def tanium_sandbox(**config: Any) -> Iterator[Sandbox]:
+    from controller.sandbox.tanium.config import ALL_PERMISSIONS
+
+    app = create_app(TaniumConfig(tokens={TOKEN: set(ALL_PERMISSIONS)}, **config))
+    os.environ.pop("TANIUM_TOKEN_FILE", None)
+    with serve_in_thread(app) as url:
+        yield Sandbox(url)

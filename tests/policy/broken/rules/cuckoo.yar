@@ -1,0 +1,6 @@
+import "cuckoo"
+
+rule mutex_seen {
+  condition:
+    cuckoo.sync.mutex(/EvilMutex/)
+}

@@ -1,0 +1,83 @@
+from datetime import UTC, datetime
+
+from controller.model import SourceObject
+from controller.policy.models import Select
+from controller.selection import lifecycle_reason, selects
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+def indicator(**kw: object) -> SourceObject:
+    base: dict[str, object] = {
+        "standard_id": "indicator--1", "entity_type": "Indicator",
+        "pattern": "[ipv4-addr:value = '198.51.100.1']", "pattern_type": "stix",
+    }
+    base.update(kw)
+    return SourceObject.model_validate(base)
+
+
+def test_empty_select_takes_everything() -> None:
+    assert selects(Select(), indicator(), now=NOW)
+    obs = SourceObject(standard_id="ipv4-addr--1", entity_type="IPv4-Addr", value="192.0.2.1")
+    assert selects(Select(), obs, now=NOW)
+
+
+def test_labels_are_matched_case_insensitively() -> None:
+    select = Select.model_validate({"labels": {"anyOf": ["Emotet"]}})
+    assert selects(select, indicator(labels=("emotet",)), now=NOW)
+    assert not selects(select, indicator(labels=("qakbot",)), now=NOW)
+
+
+def test_none_of_and_all_of() -> None:
+    select = Select.model_validate({"labels": {"allOf": ["a", "b"], "noneOf": ["c"]}})
+    assert selects(select, indicator(labels=("A", "b")), now=NOW)
+    assert not selects(select, indicator(labels=("a",)), now=NOW)
+    assert not selects(select, indicator(labels=("a", "b", "C")), now=NOW)
+
+
+def test_min_score_excludes_unknown_scores() -> None:
+    select = Select.model_validate({"minScore": 60})
+    assert selects(select, indicator(score=60), now=NOW)
+    assert not selects(select, indicator(score=59), now=NOW)
+    assert not selects(select, indicator(), now=NOW)
+
+
+def test_pattern_types_restrict_indicators_only() -> None:
+    select = Select.model_validate({"patternTypes": ["yara"]})
+    assert not selects(select, indicator(), now=NOW)
+    assert selects(select, indicator(pattern_type="yara"), now=NOW)
+
+
+def test_markings_allowed_treat_white_as_clear() -> None:
+    select = Select.model_validate({"markings": ["TLP:CLEAR", "TLP:GREEN"]})
+    assert selects(select, indicator(markings=("TLP:WHITE",)), now=NOW)
+    assert selects(select, indicator(), now=NOW)
+    assert not selects(select, indicator(markings=("TLP:AMBER",)), now=NOW)
+
+
+def test_revoked_indicator_is_not_synced() -> None:
+    assert lifecycle_reason(Select(), indicator(revoked=True), now=NOW) == "revoked"
+
+
+def test_expired_indicator_is_not_synced() -> None:
+    old = indicator(valid_until=datetime(2025, 1, 1, tzinfo=UTC))
+    assert lifecycle_reason(Select(), old, now=NOW) == "expired"
+    assert lifecycle_reason(Select(includeExpired=True), old, now=NOW) is None
+
+
+def test_detection_false_is_not_synced() -> None:
+    assert lifecycle_reason(Select(), indicator(detection=False), now=NOW) == "detection-disabled"
+    assert lifecycle_reason(Select(), indicator(detection=None), now=NOW) is None
+
+
+def test_tlp_red_is_refused_unless_allowed() -> None:
+    red = indicator(markings=("TLP:RED",))
+    assert lifecycle_reason(Select(), red, now=NOW) == "tlp-red"
+    allowed = Select.model_validate({"allowRed": True})
+    assert lifecycle_reason(allowed, red, now=NOW) is None
+
+
+def test_created_window_within_duration() -> None:
+    select = Select.model_validate({"created": {"within": "30d"}})
+    assert selects(select, indicator(created=datetime(2026, 11, 20, tzinfo=UTC)), now=NOW)
+    assert not selects(select, indicator(created=datetime(2026, 9, 1, tzinfo=UTC)), now=NOW)
