@@ -8,6 +8,7 @@ objects (a present, consistent marker) are ever planned for change.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -52,14 +53,25 @@ def make_plan(
     inputs: Inputs | None = None,
     now: datetime | None = None,
 ) -> Plan:
-    label_names = {label.id: label.name for label in actual.labels}
+    labels = _LabelIndex(actual)
     owned_intel, unowned_intel, duplicate_intel = _owned(actual.intel, owned_intel_key)
     owned_block, unowned_block, duplicate_block = _owned(actual.blocklist, owned_blocklist_key)
     items: list[PlanItem] = []
     items.extend(_label_items(desired, actual))
+    have_keys, want_keys = labels.have_keys, labels.want_keys
     for key, want in desired.intel.items():
         have = owned_intel.get(key)
-        items.append(_create_intel(want) if have is None else _compare_intel(want, have, label_names))
+        if have is None:
+            items.append(_create_intel(want))
+        elif (
+            have.md5 == want.md5 and have.description == want.description
+            and have.name == want.name and have.intel_type == want.intel_type
+            and have_keys(have.label_ids) == want_keys(want.labels)
+        ):  # the common case, kept tight: 100,000 of these per pass
+            items.append(PlanItem(action="no-op", kind="intel", key=key, reason="in-sync",
+                                  name=want.name, tanium_id=have.id))
+        else:
+            items.append(_compare_intel(want, have, labels))
     for key, entry in desired.blocklist.items():
         have_entry = owned_block.get(key)
         items.append(
@@ -87,15 +99,15 @@ def make_plan(
     )
     if not all(g.ok for g in guards):
         failing = ", ".join(g.name for g in guards if not g.ok)
-        deletes = [d.model_copy(update={"blocked": True, "guard": failing}) for d in deletes]
+        deletes = [replace(d, blocked=True, guard=failing) for d in deletes]
     items.extend(deletes)
     items.extend(_side_effects(items, settings))
     fingerprint = inventory_fingerprint(actual)
     base_inputs = inputs or Inputs()
     return Plan(
         created_at=now,
-        inputs=base_inputs.model_copy(
-            update={"inventory_fingerprint": fingerprint, "source_name": actual.source_name}
+        inputs=replace(
+            base_inputs, inventory_fingerprint=fingerprint, source_name=actual.source_name
         ),
         summary=summarize(items),
         guards=tuple(guards),
@@ -120,15 +132,47 @@ def _owned(objects: Iterable[T], key_of: Any) -> tuple[dict[Key, T], list[T], li
     owned: dict[Key, T] = {}
     unowned: list[T] = []
     duplicates: list[T] = []
-    for obj in sorted(objects, key=lambda o: o.id):
+    for obj in objects:
         key = key_of(obj)
         if key is None:
             unowned.append(obj)
-        elif key in owned:
-            duplicates.append(obj)
-        else:
+            continue
+        kept = owned.get(key)
+        if kept is None:
             owned[key] = obj
+        elif obj.id < kept.id:
+            owned[key] = obj
+            duplicates.append(kept)
+        else:
+            duplicates.append(obj)
+    duplicates.sort(key=lambda o: o.id)
     return owned, unowned, duplicates
+
+
+class _LabelIndex:
+    """Label comparisons without re-folding the same names 100,000 times."""
+
+    def __init__(self, actual: ActualState) -> None:
+        self.names = {label.id: label.name for label in actual.labels}
+        self._have: dict[tuple[int, ...], frozenset[str]] = {}
+        self._want: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def have_keys(self, label_ids: tuple[int, ...]) -> frozenset[str]:
+        found = self._have.get(label_ids)
+        if found is None:  # a few dozen distinct label sets per inventory
+            found = frozenset(label_key(self.names.get(i, f"#{i}")) for i in label_ids)
+            self._have[label_ids] = found
+        return found
+
+    def want_keys(self, labels: tuple[str, ...]) -> frozenset[str]:
+        found = self._want.get(labels)
+        if found is None:
+            found = frozenset(label_key(x) for x in labels)
+            self._want[labels] = found
+        return found
+
+    def have_names(self, label_ids: tuple[int, ...]) -> list[str]:
+        return sorted((self.names.get(i, f"#{i}") for i in label_ids), key=label_key)
 
 
 # --------------------------------------------------------------------------- intel
@@ -151,10 +195,17 @@ def _visible(doc_fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _compare_intel(
-    want: DesiredIntel, have: ActualIntel, label_names: dict[Any, str]
-) -> PlanItem:
-    have_labels = tuple(sorted((label_names.get(i, f"#{i}") for i in have.label_ids), key=label_key))
+def _compare_intel(want: DesiredIntel, have: ActualIntel, labels: _LabelIndex) -> PlanItem:
+    content_equal = (
+        have.md5 == want.md5 and have.name == want.name
+        and have.description == want.description and have.intel_type == want.intel_type
+    )
+    labels_equal = labels.have_keys(have.label_ids) == labels.want_keys(want.labels)
+    if content_equal and labels_equal:
+        return PlanItem(
+            action="no-op", kind="intel", key=want.key, reason="in-sync", name=want.name,
+            changes=(), tanium_id=have.id, blocked=False, guard=None, desired=None, before=None,
+        )
     have_fields = {
         "type": have.intel_type, "name": have.name, "description": have.description,
         "content": have.md5,
@@ -163,12 +214,8 @@ def _compare_intel(
         "type": want.intel_type, "name": want.name, "description": want.description,
         "content": want.md5,
     }
-    labels_equal = {label_key(x) for x in have_labels} == {label_key(x) for x in want.labels}
     before = {"md5": have.md5, "revision_id": have.revision_id, "label_ids": list(have.label_ids),
               "intrinsic_id": have.intrinsic_id}
-    if have_fields == want_fields and labels_equal:
-        return PlanItem(action="no-op", kind="intel", key=want.key, reason="in-sync",
-                        name=want.name, tanium_id=have.id)
     changes = list(_field_changes(_visible(have_fields), _visible(want_fields)))
     if have.description != want.description and not any(
         c.field == "description" for c in changes
@@ -176,9 +223,9 @@ def _compare_intel(
         changes.append(Change(field="marker", before=_marker_text(have.description),
                               after=_marker_text(want.description)))
     if not labels_equal:
-        changes.append(Change(field="labels", before=list(have_labels), after=list(want.labels)))
-    content_changed = have_fields != want_fields
-    if not content_changed:
+        changes.append(Change(field="labels", before=labels.have_names(have.label_ids),
+                              after=list(want.labels)))
+    if content_equal:
         reason = "labels"
     else:
         marker = parse_marker(have.description)
@@ -226,8 +273,10 @@ def _compare_entry(want: DesiredBlocklist, have: ActualBlocklist) -> PlanItem:
                    "sha256": have.sha256.lower(), "notes": have.notes}
     want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
     if have_fields == want_fields:
-        return PlanItem(action="no-op", kind="blocklist", key=want.key, reason="in-sync",
-                        name=want.name, tanium_id=have.id)
+        return PlanItem(
+            action="no-op", kind="blocklist", key=want.key, reason="in-sync", name=want.name,
+            changes=(), tanium_id=have.id, blocked=False, guard=None, desired=None, before=None,
+        )
     marker = parse_marker(have.notes)
     hashes_same = all(have_fields[k] == want_fields[k] for k in ("md5", "sha1", "sha256"))
     reason = "labels" if hashes_same and marker and marker.digest == want.digest else (
@@ -255,8 +304,8 @@ def _delete(
 def _label_items(desired: DesiredState, actual: ActualState) -> list[PlanItem]:
     existing = {label_key(label.name) for label in actual.labels}
     wanted: dict[str, str] = {}
-    for doc in desired.intel.values():
-        for name in doc.labels:
+    for labels in sorted({doc.labels for doc in desired.intel.values()}):
+        for name in labels:
             wanted.setdefault(label_key(name), name)
     return [
         PlanItem(action="create", kind="label", key=f"label:{k}", reason="new", name=name,

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from controller.plan import Plan
+from controller.plan import PLAN_ADAPTER
 
 
 def plan_schema() -> dict[str, Any]:
-    schema = Plan.model_json_schema(mode="serialization")
+    schema = PLAN_ADAPTER.json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "octi-tanium plan"
     return schema

@@ -90,19 +90,23 @@ def _select(select: Select) -> Iterator[Finding]:
                 )
     entity_types = set(select.entity_types)
     if entity_types and "Indicator" not in entity_types:
-        for field, alias in (
-            ("pattern_types", "patternTypes"),
-            ("observable_types", "observableTypes"),
-        ):
-            if getattr(select, field):
-                yield _error(
-                    f"{alias} filters indicators, but entityTypes does not include Indicator: "
-                    "this policy could never select anything through it",
-                    *base,
-                    alias,
-                    key=True,
-                    detail="add Indicator to entityTypes, or remove " + alias,
-                )
+        if select.pattern_types:
+            yield _error(
+                "patternTypes filters indicators, but entityTypes does not include Indicator: "
+                "this policy could never select anything through it",
+                *base,
+                "patternTypes",
+                key=True,
+                detail="add Indicator to entityTypes, or remove patternTypes",
+            )
+        if select.observable_types and not entity_types & set(select.observable_types):
+            yield _error(
+                "observableTypes and entityTypes have no type in common, and entityTypes "
+                "does not include Indicator: this policy selects nothing",
+                *base,
+                "observableTypes",
+                key=True,
+            )
     for index, pattern_type in enumerate(select.pattern_types):
         if pattern_type not in SUPPORTED_PATTERN_TYPES:
             yield _warning(
@@ -114,7 +118,8 @@ def _select(select: Select) -> Iterator[Finding]:
             )
     if select.allow_red and select.markings and "TLP:RED" not in select.markings:
         yield _warning(
-            "allowRed is true but markings does not list TLP:RED: allowRed has no effect",
+            "allowRed is true but markings does not list TLP:RED: allowRed has no effect "
+            "(markings, when given, must list TLP:RED too)",
             *base,
             "allowRed",
         )

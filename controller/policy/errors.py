@@ -34,7 +34,7 @@ _EXPECTED = {
 
 def describe(value: Any) -> str:
     if value is None:
-        return "nothing (an empty value)"
+        return "nothing"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int | float):

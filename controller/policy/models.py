@@ -282,7 +282,8 @@ class Select(Spec):
     pattern_types: tuple[PatternType, ...] = ()
     """For indicators: their pattern type; empty = every type Tanium can hold."""
     observable_types: tuple[ObservableType, ...] = ()
-    """For indicators: their main observable type (`x_opencti_main_observable_type`)."""
+    """Indicators: their main observable type (`x_opencti_main_observable_type`);
+    observables: their own type."""
     min_score: Annotated[int, Field(ge=0, le=100)] | None = None
     """Only objects whose OpenCTI score is at least this (0-100)."""
     min_confidence: Annotated[int, Field(ge=0, le=100)] | None = None

@@ -1,7 +1,7 @@
 """JSON Schemas generated from the models, so editors validate policies while typing.
 
 `write_schemas` (re)generates `schemas/`; with `check` it only reports which files are stale
-(CI runs `octi-tanium schema --check`). Other schemas (the plan's) join through `schemas=`.
+(CI runs `octi-tanium schema --check`). Other schemas (the plan's) join through `producers=`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def render_schema(schema: Mapping[str, Any]) -> str:
 
 
 def write_schemas(
-    out_dir: Path, check: bool = False, schemas: Mapping[str, SchemaFactory] | None = None
+    out_dir: Path, check: bool = False, producers: Mapping[str, SchemaFactory] | None = None
 ) -> list[str]:
     """Names of the schema files that differ from what the models produce.
 
@@ -58,7 +58,7 @@ def write_schemas(
     files are (re)written and their names returned.
     """
     stale: list[str] = []
-    for name, produce in (SCHEMAS if schemas is None else schemas).items():
+    for name, produce in (SCHEMAS if producers is None else producers).items():
         text = render_schema(produce())
         path = out_dir / name
         try:

@@ -130,11 +130,11 @@ def _signal_document(data: Any) -> str | None:
 
 
 def hash_lines(content: str) -> Iterator[tuple[int, str]]:
-    """(line number, hash) for each hash of a hash list: one a line, first word, `#` comments."""
+    """(line number, text) for each hash line of a hash list: one hash a line, `#` comments."""
     for number, line in enumerate(content.splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if text:
-            yield number, text.split()[0]
+            yield number, text
 
 
 def _hash_lines(content: str, where: str, at: Loc) -> Iterator[Finding]:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import idna
 
 from controller.model import Key
+from controller.render.text import printable
 
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 
@@ -108,7 +109,7 @@ def canonical_ip(value: str, version: int) -> str | None:
 
 def canonical_url(value: str) -> str | None:
     text = value.strip()
-    if not text or any(ch.isspace() for ch in text):
+    if not text or any(ch.isspace() for ch in text) or not printable(text):
         return None
     if "://" not in text:
         bare, sep, rest = text.partition("/")

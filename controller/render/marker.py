@@ -38,10 +38,17 @@ def with_marker(text: str, marker: Marker) -> str:
     return f"{text} {marker.text()}" if text else marker.text()
 
 
+_MARKER_START = "[octi-tanium:v1 key="
+
+
 def parse_marker(text: str | None) -> Marker | None:
+    """The marker at the end of `text` (a description or notes), or None."""
     if not text:
         return None
-    match = MARKER_RE.search(text.rstrip())
+    start = text.rfind(_MARKER_START)
+    if start < 0:
+        return None
+    match = MARKER_RE.fullmatch(text, start, len(text.rstrip()))
     if not match:
         return None
     return Marker(Key(match.group("key")), match.group("digest"))
@@ -58,7 +65,12 @@ def owned_intel_key(doc: ActualIntel) -> Key | None:
     marker = parse_marker(doc.description)
     if marker is None:
         return None
-    if doc.intrinsic_id is not None and doc.intrinsic_id not in intrinsic_ids_for(marker.key):
+    intrinsic = doc.intrinsic_id
+    if (
+        intrinsic is not None
+        and intrinsic != marker.key
+        and (intrinsic not in intrinsic_ids_for(marker.key))
+    ):
         return None
     return marker.key
 

@@ -23,6 +23,7 @@ from controller.render.stix_pattern import (
     ObsNode,
     Qualified,
 )
+from controller.render.text import printable
 
 VALUE_TERMS = {
     "ipv4-addr": ("PortItem/remoteIP", "IP"),
@@ -100,6 +101,8 @@ def _comparison(c: Comparison) -> Tree:
 
 
 def _term(c: Comparison, value: object) -> Tree:
+    if isinstance(value, str) and not printable(value):
+        raise Unfaithful(f"{_where(c)} value has control characters an OpenIOC item cannot hold")
     path = c.path
     if path == ("value",) and c.object_type in VALUE_TERMS:
         search, content_type = VALUE_TERMS[c.object_type]

@@ -67,6 +67,14 @@ def _is_noncharacter(code: int) -> bool:
     return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
+def printable(text: str) -> bool:
+    """Whether `text` has no control, surrogate or noncharacter code point (so an XML 1.0
+    document, a JSON string and a log line carry it unchanged)."""
+    return not any(
+        unicodedata.category(ch) in ("Cc", "Cs") or _is_noncharacter(ord(ch)) for ch in text
+    )
+
+
 def single_line(text: str) -> str:
     """One line of printable text: see the module docstring."""
     out: list[str] = []

@@ -25,7 +25,8 @@ KNOWN_EXTERNALS = ("filename", "filepath", "extension", "filetype", "md5", "owne
 """External variables of the LOKI/THOR scanners that public rule sets use."""
 
 _RULE = re.compile(r"^[ \t]*(?:(?:private|global)\s+)*rule\s+([A-Za-z_]\w*)", re.MULTILINE)
-_IMPORT = re.compile(r'^[ \t]*import\s+"([^"]+)"', re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t]*import\b", re.MULTILINE)
+_MODULE = re.compile(r'\s*"([^"\n]+)"')
 _LINE = re.compile(r"^line (\d+): (.*)$", re.DOTALL)
 _UNDEFINED = re.compile(r'undefined identifier "(\w+)"')
 _CACHE: dict[str, YaraCheck] = {}
@@ -65,6 +66,16 @@ def _code(text: str) -> str:
                 out[j] = " "
         last, i = "", end
     return "".join(out)
+
+
+def imports(text: str) -> set[str]:
+    """The modules `text` imports (outside comments)."""
+    found = set()
+    for match in _IMPORT.finditer(_code(text)):
+        module = _MODULE.match(text, match.end())
+        if module:
+            found.add(module.group(1))
+    return found
 
 
 def rule_names(text: str) -> tuple[str, ...]:
@@ -118,8 +129,8 @@ def check_yara(text: str) -> YaraCheck:
 
 def _check(text: str) -> YaraCheck:
     rules = rule_names(text)
-    imports = set(_IMPORT.findall(_code(text)))
-    unsupported = sorted(imports - TANIUM_MODULES)
+    imported = imports(text)
+    unsupported = sorted(imported - TANIUM_MODULES)
     if unsupported:
         return YaraCheck(
             error=f"module(s) {', '.join(unsupported)} not supported by Tanium's YARA "
@@ -143,7 +154,7 @@ def _check(text: str) -> YaraCheck:
                     "Tanium may not define it"
                 )
                 continue
-            module = _missing_module_use(text, message, imports)
+            module = _missing_module_use(text, message, imported)
             if module is not None:
                 warnings.append(
                     f"{_located(text, message)}: uses module '{module}', which Tanium supports "
@@ -162,8 +173,7 @@ def _check(text: str) -> YaraCheck:
 
 def _plain(text: str) -> bool:
     """Whether a batch compile can vouch for `text` (no module needing special handling)."""
-    imports = set(_IMPORT.findall(_code(text)))
-    return imports <= (TANIUM_MODULES & LOCAL_MODULES) and bool(rule_names(text))
+    return imports(text) <= (TANIUM_MODULES & LOCAL_MODULES) and bool(rule_names(text))
 
 
 def prefetch_yara(texts: Iterable[str]) -> None:

@@ -6,56 +6,49 @@ stands for "absent" wherever Tanium sends it (descriptions, platforms, intrinsic
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from controller.model import ActualBlocklist, ActualIntel, ActualLabel, TaniumId
 from controller.tanium.errors import ProtocolError
-
-T = TypeVar("T")
 
 
 class _Vendor(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _null_is_absent(cls, value: Any, info: Any) -> Any:
-        if value is None:
-            field = cls.model_fields[info.field_name]
-            if not field.is_required():
-                return field.get_default(call_default_factory=True)
-        return value
+
+# Optional fields accept Tanium's nulls; `to_model` turns them into the model's defaults. The
+# models are built with `model_construct`: the vendor model has just validated every value.
 
 
 class VendorIntel(_Vendor):
     id: int
-    name: str = ""
-    description: str = ""
-    type: str = ""
+    name: str | None = None
+    description: str | None = None
+    type: str | None = None
     intrinsic_id: str | None = Field(None, alias="intrinsicId")
-    md5: str = ""
-    size: int = 0
+    md5: str | None = None
+    size: int | None = None
     revision_id: int | None = Field(None, alias="revisionId")
-    label_ids: tuple[int, ...] = Field((), alias="labelIds")
+    label_ids: tuple[int, ...] | None = Field(None, alias="labelIds")
     source_id: int | None = Field(None, alias="sourceId")
-    platforms: tuple[str, ...] = ()
+    platforms: tuple[str, ...] | None = None
 
     def to_model(self) -> ActualIntel:
-        return ActualIntel(
+        return ActualIntel.model_construct(
             id=TaniumId(self.id),
-            name=self.name,
-            description=self.description,
-            intel_type=self.type,
+            name=self.name or "",
+            description=self.description or "",
+            intel_type=self.type or "",
             intrinsic_id=self.intrinsic_id,
-            md5=self.md5.lower(),
-            size=self.size,
+            md5=(self.md5 or "").lower(),
+            size=self.size or 0,
             revision_id=self.revision_id,
-            label_ids=tuple(TaniumId(i) for i in self.label_ids),
+            label_ids=tuple(TaniumId(i) for i in self.label_ids or ()),
             source_id=TaniumId(self.source_id) if self.source_id is not None else None,
-            platforms=self.platforms,
+            platforms=self.platforms or (),
         )
 
 
@@ -64,30 +57,30 @@ class VendorLabel(_Vendor):
     name: str
 
     def to_model(self) -> ActualLabel:
-        return ActualLabel(id=TaniumId(self.id), name=self.name)
+        return ActualLabel.model_construct(id=TaniumId(self.id), name=self.name)
 
 
 class VendorSource(_Vendor):
     id: int
-    name: str = ""
+    name: str | None = None
 
 
 class VendorReputation(_Vendor):
     id: int
-    list: str = "blacklist"
-    md5: str = ""
-    sha1: str = ""
-    sha256: str = ""
-    notes: str = ""
+    list: str | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    notes: str | None = None
 
     def to_model(self) -> ActualBlocklist:
-        return ActualBlocklist(
+        return ActualBlocklist.model_construct(
             id=TaniumId(self.id),
-            list=self.list,
-            md5=self.md5.lower(),
-            sha1=self.sha1.lower(),
-            sha256=self.sha256.lower(),
-            notes=self.notes,
+            list=self.list or "blacklist",
+            md5=(self.md5 or "").lower(),
+            sha1=(self.sha1 or "").lower(),
+            sha256=(self.sha256 or "").lower(),
+            notes=self.notes or "",
         )
 
 
@@ -106,24 +99,34 @@ def parse(model: type[V], raw: Any, *, where: str) -> V:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
-            for e in exc.errors(include_input=False)
-        )
-        raise ProtocolError(
-            f"unexpected {model.__name__[6:].lower()} shape: {problems}",
-            path=where,
-            body=repr(raw)[:200],
-        ) from None
+        raise _shape_error(model, exc, raw, where) from None
 
 
 def parse_list(model: type[V], raw: Any, *, where: str) -> list[V]:
+    """Validate a list of vendor objects at once (one pass in pydantic-core)."""
     if not isinstance(raw, list):
         raise ProtocolError(
             f"expected a list, got {type(raw).__name__}", path=where, body=repr(raw)[:200]
         )
-    return [parse(model, item, where=where) for item in raw]
+    try:
+        return _list_adapter(model).validate_python(raw)
+    except ValidationError as exc:
+        raise _shape_error(model, exc, raw, where) from None
 
 
-def mapped(model: type[V], convert: Callable[[V], T], raw: Any, *, where: str) -> T:
-    return convert(parse(model, raw, where=where))
+@functools.cache
+def _list_adapter(model: type[V]) -> TypeAdapter[list[V]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _shape_error(model: type[_Vendor], exc: ValidationError, raw: Any, where: str
+                 ) -> ProtocolError:  # fmt: skip
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+        for e in exc.errors(include_input=False)[:3]
+    )
+    return ProtocolError(
+        f"unexpected {model.__name__[6:].lower()} shape: {problems}",
+        path=where,
+        body=repr(raw)[:200],
+    )

@@ -78,8 +78,18 @@ class Api:
 def make_tanium() -> Iterator[Any]:
     made: list[Api] = []
 
-    def make(config: TaniumConfig | None = None, token: str | None = DEFAULT_TOKEN, **kw: Any) -> Api:
-        app = create_app(config or TaniumConfig(**kw))
+    def make(
+        config: TaniumConfig | None = None,
+        token: str | None = DEFAULT_TOKEN,
+        *,
+        emulator: TaniumEmulator | None = None,
+        **switches: Any,
+    ) -> Api:
+        """An in-process client of a fresh emulator (config, or switches as keywords)."""
+        if emulator is not None:
+            app = create_app(emulator=emulator)
+        else:
+            app = create_app(config or TaniumConfig(**switches))
         made.append(Api(app, token))
         return made[-1]
 

@@ -11,7 +11,7 @@
 | `OPENCTI_TIMEOUT`       | seconds per HTTP call (default 60)                               |
 | `OPENCTI_PAGE_SIZE`     | listing page size (default 500, at most 5000: the server's cap)  |
 | `OPENCTI_MAX_ATTEMPTS`  | tries per call on 429 / 5xx / timeouts / LOCK_ERROR (default 5)  |
-| `OPENCTI_RETRY_BACKOFF` | first retry delay in seconds, doubled each try, with jitter (default 0.5) |
+| `OPENCTI_RETRY_BACKOFF` | first retry delay, seconds; doubled each try, jittered (0.5)   |
 | `OPENCTI_RETRY_MAX_DELAY` | longest single wait between tries, seconds (default 30)        |
 
 The token is a `SecretStr`: it is masked in `repr`, `str` and model dumps.

@@ -1,0 +1,209 @@
+"""`--source opencti`: the policies' objects, read page by page, with completeness tracked.
+
+Fail closed: the snapshot is marked incomplete (and the plan then deletes nothing) when a page
+fails for good, any GraphQL error occurs, a node cannot be read, the cursor stalls, or the
+number of objects read disagrees with the server's `globalCount` (or that count moved during
+the scan). Auth errors and queries the server rejects as invalid are raised instead: no plan
+can be made until a human acts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from controller.model import SourceObject, SourceSnapshot
+from controller.policy.loader import PolicySet
+from controller.policy.models import IntelPolicy, Select
+from controller.sources.opencti.client import GraphQLClient
+from controller.sources.opencti.errors import (
+    OpenCTIGraphQLError,
+    OpenCTIProtocolError,
+    OpenCTITransientError,
+)
+from controller.sources.opencti.filters import FamilyQuery, Marking, needs_markings, plan_queries
+from controller.sources.opencti.mapping import indicator_from_node, observable_from_node
+from controller.sources.opencti.queries import MARKINGS, Operation
+from controller.sources.opencti.settings import MAX_PAGE_SIZE, OpenCTISettings
+
+Progress = Callable[[str, int, int | None], None]
+"""`progress(label, fetched, total)`: called once before a listing and after every page."""
+
+_PAGE_FAILURES = (OpenCTITransientError, OpenCTIProtocolError, OpenCTIGraphQLError)
+
+
+def selects_of(policies: PolicySet) -> list[Select]:
+    return [
+        located.document.spec.select
+        for located in policies.intel_policies
+        if isinstance(located.document, IntelPolicy)
+    ]
+
+
+def _digest(sent: Sequence[tuple[Operation, dict[str, Any]]]) -> str:
+    canonical = json.dumps(
+        [{"operationName": op.name, "query": op.document, "variables": v} for op, v in sent],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return "opencti:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class _Listing:
+    """One paginated listing: nodes, pages, counts, and why it is incomplete (if it is)."""
+
+    def __init__(self, label: str, progress: Progress | None) -> None:
+        self.label = label
+        self.progress = progress
+        self.nodes: list[dict[str, Any]] = []
+        self.reasons: list[str] = []
+        self.totals: list[int] = []
+
+    def report(self, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress(self.label, len(self.nodes), total)
+
+    async def run(
+        self,
+        client: GraphQLClient,
+        operation: Operation,
+        variables: Callable[[str | None], dict[str, Any]],
+    ) -> None:
+        after: str | None = None
+        page = 0
+        self.report(None)
+        while True:
+            page += 1
+            try:
+                data = await client.execute(operation, variables(after))
+            except _PAGE_FAILURES as exc:
+                self.reasons.append(f"{self.label}: page {page} failed: {exc}")
+                return
+            conn = data.get(operation.root_field)
+            if not isinstance(conn, dict):
+                self.reasons.append(f"{self.label}: page {page}: the reply has no connection")
+                return
+            info = conn.get("pageInfo")
+            info = info if isinstance(info, dict) else {}
+            total = info.get("globalCount")
+            if isinstance(total, int):
+                self.totals.append(total)
+            for edge in conn.get("edges") or ():
+                node = edge.get("node") if isinstance(edge, dict) else None
+                if isinstance(node, dict):
+                    self.nodes.append(node)
+                else:
+                    self.reasons.append(f"{self.label}: page {page}: an edge without a node")
+            self.report(total if isinstance(total, int) else None)
+            if not info.get("hasNextPage"):
+                break
+            cursor = info.get("endCursor")
+            if not isinstance(cursor, str) or not cursor or cursor == after:
+                self.reasons.append(f"{self.label}: page {page}: the cursor did not advance")
+                return
+            after = cursor
+        self._check_counts()
+
+    def _check_counts(self) -> None:
+        if not self.totals:
+            self.reasons.append(f"{self.label}: the server sent no globalCount")
+            return
+        if len(set(self.totals)) > 1:
+            self.reasons.append(
+                f"{self.label}: globalCount moved during the scan ({self.totals[0]} → "
+                f"{self.totals[-1]}): objects were created or deleted meanwhile; read again"
+            )
+        elif len(self.nodes) != self.totals[-1]:
+            self.reasons.append(
+                f"{self.label}: read {len(self.nodes)} objects but globalCount is "
+                f"{self.totals[-1]} (a silently truncated page?)"
+            )
+
+
+async def fetch_markings(client: GraphQLClient, page_size: int) -> list[Marking] | None:
+    """Every marking definition (id, definition); None when they cannot all be read."""
+    listing = _Listing("marking definitions", None)
+    await listing.run(client, MARKINGS, lambda after: {"first": page_size, "after": after})
+    if listing.reasons:
+        return None
+    return [
+        Marking(str(n["id"]), str(n["definition"]))
+        for n in listing.nodes
+        if n.get("id") and isinstance(n.get("definition"), str)
+    ]
+
+
+async def _scan(
+    client: GraphQLClient, query: FamilyQuery, page_size: int, progress: Progress | None
+) -> tuple[list[SourceObject], list[str]]:
+    listing = _Listing(query.family, progress)
+    await listing.run(client, query.operation, lambda after: query.variables(page_size, after))
+    mapper = indicator_from_node if query.family == "indicators" else observable_from_node
+    objects: list[SourceObject] = []
+    for node in listing.nodes:
+        try:
+            objects.append(mapper(node))
+        except OpenCTIProtocolError as exc:
+            listing.reasons.append(f"{query.family}: {exc.reason}")
+    return objects, listing.reasons
+
+
+async def fetch_snapshot(
+    settings: OpenCTISettings,
+    policies: PolicySet,
+    *,
+    now: datetime,
+    page_size: int = 500,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> SourceSnapshot:
+    """Read what the policies can select from OpenCTI; see the module doc for completeness."""
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    selects = selects_of(policies)
+    sent: list[tuple[Operation, dict[str, Any]]] = []
+    reasons: list[str] = []
+    objects: dict[str, SourceObject] = {}
+    async with GraphQLClient(settings, transport=transport) as client:
+        markings = None
+        if needs_markings(selects):
+            # Without the ids the marking filters are left out: wider, never wrong.
+            markings = await fetch_markings(client, page_size)
+            sent.append((MARKINGS, {"first": page_size, "after": None}))
+        queries = plan_queries(selects, now=now, markings=markings)
+        sent.extend((q.operation, q.variables(page_size, None)) for q in queries)
+        results = await _gather([_scan(client, q, page_size, progress) for q in queries])
+    for found, why in results:
+        reasons.extend(why)
+        for obj in found:
+            objects.setdefault(obj.standard_id, obj)  # OpenCTI can hold duplicates: first wins
+    return SourceSnapshot(
+        objects=tuple(sorted(objects.values(), key=lambda o: o.standard_id)),
+        complete=not reasons,
+        incomplete_reasons=tuple(reasons),
+        snapshot_time=now,
+        query_hash=_digest(sent),
+    )
+
+
+_ScanResult = tuple[list[SourceObject], list[str]]
+
+
+async def _gather(scans: list[Coroutine[Any, Any, _ScanResult]]) -> list[_ScanResult]:
+    """Run the listings concurrently; the first `OpenCTIError` (auth, bad query) is raised."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(scan) for scan in scans]
+    except BaseExceptionGroup as failed:
+        first = failed.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        if isinstance(first, Exception):
+            raise first from None
+        raise
+    return [task.result() for task in tasks]

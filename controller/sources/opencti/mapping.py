@@ -1,0 +1,159 @@
+"""GraphQL nodes (as `queries.py` selects them) → `SourceObject`. Pure.
+
+The contract: for one OpenCTI object, this produces exactly what `controller.sources.stix`
+produces from the STIX export of the same object — same standard id, entity type, labels (in
+order), marking names (TLP:WHITE read as TLP:CLEAR), score, detection (None when unknown),
+platforms, pattern and pattern type (lower-case, `stix` when absent), validity, revocation,
+hashes (keys as OpenCTI spells them, e.g. `SHA-256`), value, description, name, timestamps.
+The bundle-equivalence test pins it.
+
+Observables have no `created`/`modified` in GraphQL: STIX exports carry `created_at` and
+`updated_at` there, and so do we. OpenCTI's "no date" sentinels (`1970-01-01T00:00:00Z`,
+`5138-11-16T09:46:40Z`, which its own `nil` filter treats as absent) read as None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from controller.model import SourceObject
+from controller.sources.opencti.errors import OpenCTIProtocolError
+from controller.sources.stix import normalize_marking
+
+FROM_START = datetime(1970, 1, 1, tzinfo=UTC)
+UNTIL_END = datetime(5138, 11, 16, 9, 46, 40, tzinfo=UTC)
+SENTINEL_DATES = frozenset({FROM_START, UNTIL_END})
+
+# The order `controller.sources.stix` looks for an observable's value in a STIX object
+# (`value`, `name`, `path`, `key`, `number`, `user_id`, `subject`), in GraphQL field names.
+_VALUE_FIELDS = ("value", "name", "path", "attribute_key", "number", "user_id", "subject")
+
+
+def marking_name(definition: str) -> str:
+    """A marking definition as a policy names it; an unresolved STIX ref stays verbatim."""
+    if definition.startswith("marking-definition--"):
+        return definition
+    return normalize_marking(definition)
+
+
+def parse_date(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _real_date(value: Any) -> datetime | None:
+    parsed = parse_date(value)
+    if parsed is not None and parsed.tzinfo is not None and parsed in SENTINEL_DATES:
+        return None
+    return parsed
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _labels(node: Mapping[str, Any]) -> tuple[str, ...]:
+    out: list[str] = []
+    for label in node.get("objectLabel") or ():
+        if isinstance(label, Mapping) and isinstance(label.get("value"), str):
+            out.append(label["value"])
+    return tuple(out)
+
+
+def _markings(node: Mapping[str, Any]) -> tuple[str, ...]:
+    names: set[str] = set()
+    for marking in node.get("objectMarking") or ():
+        if isinstance(marking, Mapping) and isinstance(marking.get("definition"), str):
+            names.add(marking_name(marking["definition"]))
+    return tuple(sorted(names))
+
+
+def _hashes(node: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in node.get("hashes") or ():
+        if isinstance(item, Mapping) and item.get("algorithm") and item.get("hash"):
+            out[str(item["algorithm"])] = str(item["hash"])
+    return out
+
+
+def _identity(node: Mapping[str, Any]) -> dict[str, Any]:
+    standard_id = node.get("standard_id")
+    entity_type = node.get("entity_type")
+    if not isinstance(standard_id, str) or not isinstance(entity_type, str):
+        raise OpenCTIProtocolError(f"a node without standard_id or entity_type: {dict(node)!r}")
+    internal_id = node.get("id")
+    return {
+        "standard_id": standard_id,
+        "internal_id": internal_id if isinstance(internal_id, str) else None,
+        "entity_type": entity_type,
+        "labels": _labels(node),
+        "markings": _markings(node),
+    }
+
+
+def _build(fields: dict[str, Any]) -> SourceObject:
+    try:
+        return SourceObject(**fields)
+    except ValidationError as exc:
+        raise OpenCTIProtocolError(
+            f"node {fields.get('standard_id')} does not fit the model: {exc.errors()[0]['msg']}"
+        ) from None
+
+
+def indicator_from_node(node: Mapping[str, Any]) -> SourceObject:
+    detection = node.get("x_opencti_detection")
+    platforms = node.get("x_mitre_platforms") or ()
+    return _build(
+        {
+            **_identity(node),
+            "name": str(node.get("name") or ""),
+            "description": str(node.get("description") or ""),
+            "pattern": node.get("pattern") if isinstance(node.get("pattern"), str) else None,
+            "pattern_type": str(node.get("pattern_type") or "stix").lower(),
+            "valid_from": parse_date(node.get("valid_from")),
+            "valid_until": parse_date(node.get("valid_until")),
+            "revoked": bool(node.get("revoked")),
+            "detection": detection if isinstance(detection, bool) else None,
+            "platforms": tuple(p for p in platforms if isinstance(p, str)),
+            "main_observable_type": node.get("x_opencti_main_observable_type") or None,
+            "score": _int(node.get("x_opencti_score")),
+            "confidence": _int(node.get("confidence")),
+            "created": parse_date(node.get("created")),
+            "modified": parse_date(node.get("modified")),
+        }
+    )
+
+
+def observable_value(node: Mapping[str, Any]) -> str | None:
+    is_file = node.get("entity_type") == "StixFile"
+    for field in _VALUE_FIELDS:
+        if field == "name" and is_file:
+            continue
+        value = node.get(field)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    name = node.get("name")
+    return name if is_file and isinstance(name, str) else None
+
+
+def observable_from_node(node: Mapping[str, Any]) -> SourceObject:
+    return _build(
+        {
+            **_identity(node),
+            "value": observable_value(node),
+            "hashes": _hashes(node),
+            "name": str(node.get("name") or ""),
+            "description": str(node.get("x_opencti_description") or ""),
+            "score": _int(node.get("x_opencti_score")),
+            "created": _real_date(node.get("created_at")),
+            "modified": _real_date(node.get("updated_at")),
+        }
+    )
