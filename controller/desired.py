@@ -19,6 +19,8 @@ from controller.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, 
 from controller.policy import Located, PolicySet
 from controller.policy.models import IntelPolicy, IntelPolicySpec
 from controller.render import convert, render_blocklist, render_intel
+from controller.render.canonical import file_key
+from controller.render.convert import prefetch
 from controller.render.types import Conversion, FileCandidate, IntelCandidate
 from controller.selection import lifecycle_reason, selects
 from controller.static import static_conversions
@@ -71,6 +73,7 @@ def build_desired(
     ordered = sorted(
         policies.intel_policies, key=lambda p: (-_spec(p).priority, p.document.metadata.name)
     )
+    prefetch(snapshot.objects)
     for obj in sorted(snapshot.objects, key=lambda o: o.standard_id):
         chosen = [p for p in ordered if selects(_spec(p).select, obj, now=now)]
         if not chosen:
@@ -89,14 +92,16 @@ def build_desired(
             _skip(state, obj, reason, conversion)
             continue
         if conversion.skip_reason is not None:
-            state.skipped.append(
-                SkippedObject(obj.standard_id, conversion.skip_reason, _label(obj))
-            )
+            state.skipped.append(SkippedObject(
+                obj.standard_id, skip_code(conversion.skip_reason), _label(obj),
+                conversion.skip_reason,
+            ))
             continue
         _contribute(obj, chosen, conversion, exclusions, intel, files, state)
     for located, conversion in static_conversions(policies.static_intel):
         state.diagnostics.extend(conversion.diagnostics)
         _contribute_static(located, conversion, intel, files, state)
+    files = _merge_same_files(files, state)
     quotas = policies.settings.quotas
     _evict(intel, quotas.max_intel, state, "intel documents")
     _evict(files, quotas.max_blocklist, state, "blocklist entries")
@@ -110,6 +115,20 @@ def build_desired(
         if key in state.intel or key in state.blocklist:
             del state.gone[key]
     return state
+
+
+def skip_code(message: str) -> str:
+    """The short reason of a content skip (the renderer's message becomes the detail)."""
+    lowered = message.lower()
+    if lowered.startswith("pattern type"):
+        return "unsupported-pattern-type"
+    if lowered.startswith("observable type"):
+        return "unsupported-observable"
+    if "not convertible" in lowered:
+        return "unsupported-pattern"
+    if lowered.startswith("invalid") or "no pattern" in lowered:
+        return "invalid-content"
+    return "unsupported"
 
 
 def _spec(located: Located) -> IntelPolicySpec:
@@ -227,9 +246,10 @@ def _contribute_static(
     assert isinstance(doc, StaticIntel)
     spec = doc.spec
     if conversion.skip_reason is not None:
-        state.skipped.append(
-            SkippedObject(f"static:{doc.metadata.name}", conversion.skip_reason, doc.metadata.name)
-        )
+        state.skipped.append(SkippedObject(
+            f"static:{doc.metadata.name}", skip_code(conversion.skip_reason), doc.metadata.name,
+            conversion.skip_reason,
+        ))
         return
     for candidate in conversion.intel:
         merge = intel.setdefault(candidate.key, _Merge(candidate))
@@ -244,6 +264,65 @@ def _contribute_static(
         merge.labels.update(spec.labels)
         merge.sources.add(f"static:{doc.metadata.name}")
         merge.priority = max(merge.priority, spec.priority)
+
+
+def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key, _Merge]:
+    """One entry per file: candidates sharing any hash (an MD5-only indicator and the
+    MD5+SHA-256 observable of the same file) become one, keyed by the strongest hash.
+    Reputation consolidates such entries itself, so two would never converge."""
+    parent: dict[Key, Key] = {key: key for key in files}
+
+    def root(key: Key) -> Key:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    owner: dict[str, Key] = {}
+    for key in sorted(files):
+        candidate = files[key].candidate
+        assert isinstance(candidate, FileCandidate)
+        for value in candidate.hashes.values():
+            if value in owner:
+                parent[root(key)] = root(owner[value])
+            else:
+                owner[value] = key
+    groups: dict[Key, list[Key]] = {}
+    for key in sorted(files):
+        groups.setdefault(root(key), []).append(key)
+    merged: dict[Key, _Merge] = {}
+    for members in groups.values():
+        if len(members) == 1:
+            merged[members[0]] = files[members[0]]
+            continue
+        hashes: dict[str, str] = {}
+        conflict = False
+        for key in members:
+            candidate = files[key].candidate
+            assert isinstance(candidate, FileCandidate)
+            for algorithm, value in candidate.hashes.items():
+                conflict |= hashes.setdefault(algorithm, value) != value
+        if conflict:  # two files sharing one hash but not another: keep them apart, visibly
+            state.diagnostics.append(Diagnostic.warning(
+                f"blocklist entries {', '.join(members)} share a hash but disagree on another; "
+                "Reputation may consolidate them", key=members[0],
+            ))
+            merged.update({key: files[key] for key in members})
+            continue
+        first = files[members[0]].candidate
+        key = file_key(hashes)
+        combined = _Merge(FileCandidate(key=key, hashes=hashes, name=first.name))
+        for member in members:
+            part = files[member]
+            combined.labels |= part.labels
+            combined.sources |= part.sources
+            combined.priority = max(combined.priority, part.priority)
+            combined.score = max(combined.score, part.score)
+            combined.modified = max(combined.modified, part.modified)
+            if member != key:
+                state.gone.setdefault(member, "merged")
+        merged[key] = combined
+    return merged
 
 
 def _evict(
@@ -279,7 +358,8 @@ def _finish_intel(merge: _Merge) -> DesiredIntel:
     candidate = merge.candidate
     assert isinstance(candidate, IntelCandidate)
     platforms = tuple(sorted(set(candidate.platforms) | merge.platforms))
-    if platforms != candidate.platforms:
+    if candidate.intel_type == "tanium-signal" and platforms != candidate.platforms:
+        # only a signal document carries platforms; elsewhere they would be invisible
         candidate = IntelCandidate(
             candidate.key, candidate.intel_type, candidate.name, candidate.description,
             candidate.payload, platforms,

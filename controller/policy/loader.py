@@ -212,14 +212,16 @@ class _Source:
                     )
                 )
                 continue
-            entry = self._document(number, raw.node, diagnostics)
+            entry = self._document(number, raw.node, raw.line, diagnostics)
             if entry is not None:
                 result.append(entry)
         return result
 
-    def _document(self, number: int, node: Any, diagnostics: list[Diagnostic]) -> _Entry | None:
+    def _document(
+        self, number: int, node: Any, line: int, diagnostics: list[Diagnostic]
+    ) -> _Entry | None:
         if not isinstance(node, CommentedMap):
-            pos = yamlpos.node_position(self.path, node) or Position(str(self.path), 1, 1)
+            pos = yamlpos.node_position(self.path, node) or Position(str(self.path), line, 1)
             diagnostics.append(
                 self.diagnostic(
                     node,

@@ -21,7 +21,8 @@ def validate(root: Path) -> LoadResult:
 
 
 def format_text(result: LoadResult) -> str:
-    """Each diagnostic with its file:line:col and snippet, then a one-line summary."""
+    """Each diagnostic with its file:line:col and snippet, then a one-line summary (no final
+    newline: `click.echo` adds it)."""
     blocks = [d.text() for d in result.diagnostics]
     errors = count(result.diagnostics, "error")
     warnings = count(result.diagnostics, "warning")
@@ -37,7 +38,7 @@ def format_text(result: LoadResult) -> str:
         if warnings:
             summary += f", {warnings} warning{'' if warnings == 1 else 's'}"
     blocks.append(summary + ".")
-    return "\n\n".join(blocks) + "\n"
+    return "\n\n".join(blocks)
 
 
 def format_json(result: LoadResult) -> dict[str, Any]:

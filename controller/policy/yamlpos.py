@@ -30,6 +30,8 @@ class RawDocument:
     node: Any
     error: Position | None = None
     problem: str = ""
+    line: int = 1
+    """The first line of the piece of the file the document was read from."""
 
 
 def documents(path: Path, text: str) -> Iterator[RawDocument]:
@@ -63,9 +65,15 @@ def documents(path: Path, text: str) -> Iterator[RawDocument]:
                 problem += f" ({exc.context})"
             yield RawDocument(None, pos, problem)
             continue
+        body = next((i for i in range(first, end) if _content(lines[i])), first)
         for node in loaded:
             if node is not None:
-                yield RawDocument(node)
+                yield RawDocument(node, line=body + 1)
+
+
+def _content(line: str) -> bool:
+    text = line.strip()
+    return bool(text) and not text.startswith("#") and not _DOC_START.match(line)
 
 
 def plain(node: Any) -> Any:

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 
 from controller.diagnostics import Diagnostic
 from controller.model import Key, SourceObject
+from controller.policy.signal_check import check_signal
 from controller.render import openioc
 from controller.render.canonical import STIX_HASH_NAMES, file_key, value_key
+from controller.render.intel import signal_platforms
 from controller.render.observables import convert_observable
-from controller.render.signal import check_signal, signal_platforms
 from controller.render.stix import Unfaithful, atomic, to_tree
 from controller.render.stix_pattern import PatternError, parse_pattern
 from controller.render.types import Conversion, FileCandidate, IntelCandidate

@@ -8,16 +8,18 @@ also folded to printable ASCII. The marker trailer follows the description.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 
 from controller.model import DesiredBlocklist, DesiredIntel
 from controller.render.marker import Marker, digest_of, with_marker
 from controller.render.openioc import render_openioc
-from controller.render.signal import render_signal
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
 from controller.render.types import FileCandidate, IntelCandidate
 
 NOTES_LIMIT = 1000
+PLATFORMS = {"windows": "windows", "linux": "linux", "macos": "mac", "mac": "mac"}
+"""OpenCTI / MITRE ATT&CK platform names (lower-cased) → Tanium's."""
 
 
 def safe_key(key: str) -> str:
@@ -34,6 +36,29 @@ def rendered_text(candidate: IntelCandidate) -> tuple[str, str]:
         name = clean(candidate.name, NAME_LIMIT)
         description = clean(candidate.description, DESCRIPTION_LIMIT)
     return name or clean(candidate.key, NAME_LIMIT), description
+
+
+def signal_platforms(platforms: tuple[str, ...]) -> tuple[str, ...]:
+    """`Windows` → `windows`, `Linux` → `linux`, `macOS` → `mac`; others dropped; sorted."""
+    return tuple(sorted({PLATFORMS[p.lower()] for p in platforms if p.lower() in PLATFORMS}))
+
+
+def render_signal(
+    key: str, name: str, description: str, expression: str, platforms: tuple[str, ...]
+) -> str:
+    """The signal document, `{"id", "name", "description", "contents", "syntax_version",
+    "platforms"}` in that order, compact, `ensure_ascii=False`: Tanium stores that form and
+    reports the MD5 of its UTF-8 bytes (checked on the corpus signal); the emulator
+    re-serializes what it receives the same way, so the MD5s agree."""
+    doc = {
+        "id": key,
+        "name": name,
+        "description": description,
+        "contents": expression,
+        "syntax_version": 1,
+        "platforms": list(platforms),
+    }
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
 def render_intel(candidate: IntelCandidate) -> DesiredIntel:

@@ -112,7 +112,7 @@ def parse_pattern(pattern: str) -> ObsNode:
     return _simple(pattern) or _parse(pattern)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _parse(pattern: str) -> ObsNode:
     listener = STIXPatternErrorListener()
     lexer = STIXPatternLexer(antlr4.InputStream(pattern))

@@ -42,30 +42,23 @@ class YaraCheck:
     externals: tuple[str, ...] = ()
 
 
+_HIDDEN = re.compile(
+    r'(?P<string>"(?:\\.|[^"\\\n])*")'
+    r"|(?P<pre>(?:=|\bmatches)\s*)(?P<regex>/(?:\\.|[^/\\\n])+/)"
+    r"|(?P<comment>//[^\n]*|/\*.*?\*/)",
+    re.DOTALL,
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    pre = match.group("pre") or ""
+    hidden = match.group(0)[len(pre) :]
+    return pre + re.sub(r"[^\n]", " ", hidden)
+
+
 def _code(text: str) -> str:
     """`text` with comments and the insides of strings and regexes blanked (lines kept)."""
-    out, i, n = list(text), 0, len(text)
-    last = ""
-    while i < n:
-        ch, pair = text[i], text[i : i + 2]
-        if pair in ("//", "/*") and last not in ("=", "s"):
-            end = text.find("\n" if pair == "//" else "*/", i + 2)
-            end = n if end < 0 else (end if pair == "//" else end + 2)
-        elif ch == '"' or (ch == "/" and last in ("=", "s")):
-            end = i + 1
-            while end < n and text[end] != ch and text[end] != "\n":
-                end += 2 if text[end] == "\\" else 1
-            end = min(end + 1, n)
-        else:
-            if not ch.isspace():
-                last = "s" if text[max(0, i - 6) : i + 1] == "matches" else ch
-            i += 1
-            continue
-        for j in range(i, end):
-            if out[j] != "\n":
-                out[j] = " "
-        last, i = "", end
-    return "".join(out)
+    return _HIDDEN.sub(_blank, text)
 
 
 def imports(text: str) -> set[str]:
@@ -129,6 +122,8 @@ def check_yara(text: str) -> YaraCheck:
 
 def _check(text: str) -> YaraCheck:
     rules = rule_names(text)
+    if "\x00" in text:
+        return YaraCheck(error="the rule text contains a NUL character", rules=rules)
     imported = imports(text)
     unsupported = sorted(imported - TANIUM_MODULES)
     if unsupported:
@@ -207,7 +202,7 @@ def _batch(items: list[tuple[str, str]]) -> None:
         sources = {f"doc{i}": text for i, (_, text) in enumerate(items)}
         compiled = yara.compile(sources=sources, includes=False)
         clean = not (getattr(compiled, "warnings", None) or ())
-    except yara.Error:
+    except (yara.Error, ValueError):
         clean = False
     if clean:
         for digest, text in items:

@@ -15,7 +15,7 @@ from controller.tanium.errors import (
     TaniumError,
     TransientError,
 )
-from controller.tanium.reads import DeployStatus
+from controller.tanium.mapping import DeployStatus
 from controller.tanium.retry import RetryPolicy
 from controller.tanium.settings import TaniumSettings, TaniumSettingsError
 

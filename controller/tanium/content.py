@@ -1,4 +1,5 @@
-"""How an intel document travels: body bytes and headers per type (E3/E4/E5/E7/E8).
+"""Request bodies: an intel document's bytes and headers per type (E3/E4/E5/E7/E8), and the
+Reputation upload entries (E16).
 
 | type            | Content-Type               | extra headers                                   |
 |-----------------|----------------------------|-------------------------------------------------|
@@ -20,7 +21,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from controller.model import DesiredIntel
+from controller.model import DesiredBlocklist, DesiredIntel
 from controller.tanium.errors import RejectedError
 
 _EXTENSION = {"openioc": ".ioc", "stix": ".stix", "yara": ".yara"}
@@ -30,6 +31,7 @@ _CONTENT_TYPE = {
     "yara": "application/octet-stream",
     "tanium-signal": "application/json",
 }
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -127,4 +129,33 @@ def check_same_document(
             method=method,
             path=path,
             object_name=doc.name,
+        )
+
+
+# --------------------------------------------------------------------------- blocklist entries
+
+
+def entry_json(entry: DesiredBlocklist) -> dict[str, str]:
+    """One Reputation upload entry: lower-case keys, empty string for an absent hash."""
+    return {
+        "list": "blacklist",
+        "md5": entry.md5.lower(),
+        "sha1": entry.sha1.lower(),
+        "sha256": entry.sha256.lower(),
+        "uploadedHash": entry.uploaded_hash.lower(),
+        "notes": entry.notes,
+    }
+
+
+def check_entry(entry: DesiredBlocklist, path: str) -> None:
+    """Refuse locally an entry without a hash or with a malformed one (it would fail its chunk)."""
+    hashes = {32: entry.md5, 40: entry.sha1, 64: entry.sha256}
+    bad = [h for size, h in hashes.items() if h and not (len(h) == size and _HEX.match(h))]
+    if not any(hashes.values()) or bad:
+        why = f"malformed hash {bad[0]!r}" if bad else "no hash"
+        raise RejectedError(
+            f"blocklist entry has {why}; nothing sent",
+            method="POST",
+            path=path,
+            object_name=entry.name,
         )

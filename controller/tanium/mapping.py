@@ -1,12 +1,13 @@
 """Vendor JSON → pipeline values. The only place where Tanium's camelCase names appear.
 
-The vendor models validate only the fields the controller uses and ignore the rest; `null`
-stands for "absent" wherever Tanium sends it (descriptions, platforms, intrinsic ids).
+Each mapping reads the fields the controller uses (extra fields are ignored), turns Tanium's
+`null` into the model's "absent" value, and validates the result with the model's own types in
+one pass (`TypeAdapter` over the whole list: 20,000 documents take a few tens of milliseconds).
+A reply that does not fit is a `ProtocolError` naming the route and the offending items.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -14,119 +15,133 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from controller.model import ActualBlocklist, ActualIntel, ActualLabel, TaniumId
 from controller.tanium.errors import ProtocolError
 
-
-class _Vendor(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+M = TypeVar("M")
 
 
-# Optional fields accept Tanium's nulls; `to_model` turns them into the model's defaults. The
-# models are built with `model_construct`: the vendor model has just validated every value.
+class Source(BaseModel):
+    """An intel source (`GET TR/sources`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: TaniumId
+    name: str = ""
 
 
-class VendorIntel(_Vendor):
-    id: int
-    name: str | None = None
-    description: str | None = None
-    type: str | None = None
-    intrinsic_id: str | None = Field(None, alias="intrinsicId")
-    md5: str | None = None
-    size: int | None = None
-    revision_id: int | None = Field(None, alias="revisionId")
-    label_ids: tuple[int, ...] | None = Field(None, alias="labelIds")
-    source_id: int | None = Field(None, alias="sourceId")
-    platforms: tuple[str, ...] | None = None
+class DeployStatus(BaseModel):
+    """`GET TR/intel/status`: the last completed Intel DB deployment."""
 
-    def to_model(self) -> ActualIntel:
-        return ActualIntel.model_construct(
-            id=TaniumId(self.id),
-            name=self.name or "",
-            description=self.description or "",
-            intel_type=self.type or "",
-            intrinsic_id=self.intrinsic_id,
-            md5=(self.md5 or "").lower(),
-            size=self.size or 0,
-            revision_id=self.revision_id,
-            label_ids=tuple(TaniumId(i) for i in self.label_ids or ()),
-            source_id=TaniumId(self.source_id) if self.source_id is not None else None,
-            platforms=self.platforms or (),
-        )
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    created_at: str | None = Field(None, validation_alias="createdAt")
+    modified_at: str | None = Field(None, validation_alias="modifiedAt")
+    current_revision: int | None = Field(None, validation_alias="currentRevision")
+    current_size: int | None = Field(None, validation_alias="currentSize")
 
 
-class VendorLabel(_Vendor):
-    id: int
-    name: str
-
-    def to_model(self) -> ActualLabel:
-        return ActualLabel.model_construct(id=TaniumId(self.id), name=self.name)
+def _text(value: Any) -> Any:
+    return "" if value is None else value
 
 
-class VendorSource(_Vendor):
-    id: int
-    name: str | None = None
+def _hex(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else _text(value)
 
 
-class VendorReputation(_Vendor):
-    id: int
-    list: str | None = None
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    notes: str | None = None
-
-    def to_model(self) -> ActualBlocklist:
-        return ActualBlocklist.model_construct(
-            id=TaniumId(self.id),
-            list=self.list or "blacklist",
-            md5=(self.md5 or "").lower(),
-            sha1=(self.sha1 or "").lower(),
-            sha256=(self.sha256 or "").lower(),
-            notes=self.notes or "",
-        )
+def _ident(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-class VendorDeployStatus(_Vendor):
-    created_at: str | None = Field(None, alias="createdAt")
-    modified_at: str | None = Field(None, alias="modifiedAt")
-    current_revision: int | None = Field(None, alias="currentRevision")
-    current_size: int | None = Field(None, alias="currentSize")
+def _intel_row(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": d.get("id"),
+        "name": _text(d.get("name")),
+        "description": _text(d.get("description")),
+        "intel_type": _text(d.get("type")),
+        "intrinsic_id": _ident(d.get("intrinsicId")),
+        "md5": _hex(d.get("md5")),
+        "size": d.get("size") or 0,
+        "revision_id": d.get("revisionId"),
+        "label_ids": d.get("labelIds") or (),
+        "source_id": d.get("sourceId"),
+        "platforms": d.get("platforms") or (),
+    }
 
 
-V = TypeVar("V", bound=_Vendor)
+def _label_row(d: dict[str, Any]) -> dict[str, Any]:
+    return {"id": d.get("id"), "name": d.get("name")}
 
 
-def parse(model: type[V], raw: Any, *, where: str) -> V:
-    """Validate one vendor object; a malformed one is a `ProtocolError` naming `where`."""
+def _entry_row(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": d.get("id"),
+        "list": d.get("list") or "blacklist",
+        "md5": _hex(d.get("md5")),
+        "sha1": _hex(d.get("sha1")),
+        "sha256": _hex(d.get("sha256")),
+        "notes": _text(d.get("notes")),
+    }
+
+
+_INTEL = TypeAdapter(list[ActualIntel])
+_LABELS = TypeAdapter(list[ActualLabel])
+_ENTRIES = TypeAdapter(list[ActualBlocklist])
+_SOURCES = TypeAdapter(list[Source])
+
+
+def intel_list(raw: Any, *, where: str) -> list[ActualIntel]:
+    return _validate(_INTEL, [_intel_row(d) for d in _dicts(raw, where)], raw, where, "intel")
+
+
+def intel_one(raw: Any, *, where: str) -> ActualIntel:
+    return intel_list([raw], where=where)[0]
+
+
+def label_list(raw: Any, *, where: str) -> list[ActualLabel]:
+    return _validate(_LABELS, [_label_row(d) for d in _dicts(raw, where)], raw, where, "label")
+
+
+def label_one(raw: Any, *, where: str) -> ActualLabel:
+    return label_list([raw], where=where)[0]
+
+
+def blocklist_list(raw: Any, *, where: str) -> list[ActualBlocklist]:
+    rows = [_entry_row(d) for d in _dicts(raw, where)]
+    return _validate(_ENTRIES, rows, raw, where, "reputation entry")
+
+
+def source_list(raw: Any, *, where: str) -> list[Source]:
+    return _validate(_SOURCES, list(_dicts(raw, where)), raw, where, "source")
+
+
+def source_one(raw: Any, *, where: str) -> Source:
+    return source_list([raw], where=where)[0]
+
+
+def deploy_status(raw: Any, *, where: str) -> DeployStatus:
     try:
-        return model.model_validate(raw)
+        return DeployStatus.model_validate(raw if raw is not None else {})
     except ValidationError as exc:
-        raise _shape_error(model, exc, raw, where) from None
+        raise _shape_error(exc, raw, where, "deploy status") from None
 
 
-def parse_list(model: type[V], raw: Any, *, where: str) -> list[V]:
-    """Validate a list of vendor objects at once (one pass in pydantic-core)."""
-    if not isinstance(raw, list):
-        raise ProtocolError(
-            f"expected a list, got {type(raw).__name__}", path=where, body=repr(raw)[:200]
-        )
+def _dicts(raw: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
+        raise ProtocolError("expected a list of objects", path=where, body=repr(raw)[:200])
+    return raw
+
+
+def _validate(
+    adapter: TypeAdapter[list[M]], rows: list[dict[str, Any]], raw: Any, where: str, what: str
+) -> list[M]:
     try:
-        return _list_adapter(model).validate_python(raw)
+        return adapter.validate_python(rows)
     except ValidationError as exc:
-        raise _shape_error(model, exc, raw, where) from None
+        raise _shape_error(exc, raw, where, what) from None
 
 
-@functools.cache
-def _list_adapter(model: type[V]) -> TypeAdapter[list[V]]:
-    return TypeAdapter(list[model])  # type: ignore[valid-type]
-
-
-def _shape_error(model: type[_Vendor], exc: ValidationError, raw: Any, where: str
-                 ) -> ProtocolError:  # fmt: skip
+def _shape_error(exc: ValidationError, raw: Any, where: str, what: str) -> ProtocolError:
     problems = "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
         for e in exc.errors(include_input=False)[:3]
     )
-    return ProtocolError(
-        f"unexpected {model.__name__[6:].lower()} shape: {problems}",
-        path=where,
-        body=repr(raw)[:200],
-    )
+    return ProtocolError(f"unexpected {what} shape: {problems}", path=where,
+                         body=repr(raw)[:200])  # fmt: skip

@@ -8,17 +8,17 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict
-
 from controller.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
 from controller.tanium.mapping import (
-    VendorDeployStatus,
-    VendorIntel,
-    VendorLabel,
-    VendorReputation,
-    VendorSource,
-    parse,
-    parse_list,
+    DeployStatus,
+    Source,
+    blocklist_list,
+    deploy_status,
+    intel_list,
+    intel_one,
+    label_list,
+    source_list,
+    source_one,
 )
 from controller.tanium.pagination import fetch_all, gather_all
 from controller.tanium.transport import Reply, Transport
@@ -28,17 +28,6 @@ REP = "/plugin/products/reputation/v3"
 GROUPS = "/api/v2/groups/by-name"
 
 log = logging.getLogger("controller.tanium")
-
-
-class DeployStatus(BaseModel):
-    """`GET intel/status`: the last Intel DB deployment."""
-
-    model_config = ConfigDict(frozen=True)
-
-    created_at: str | None = None
-    modified_at: str | None = None
-    current_revision: int | None = None
-    current_size: int | None = None
 
 
 class TaniumReads:
@@ -86,25 +75,25 @@ class TaniumReads:
     async def list_labels(self) -> tuple[ActualLabel, ...]:
         """All labels (`noLimit=true`, paginated anyway if the server ignores it)."""
         raw = await self._all(f"{TR}/labels", {"noLimit": "true"}, "labels")
-        labels = parse_list(VendorLabel, raw, where=f"{TR}/labels")
-        return tuple(sorted((v.to_model() for v in labels), key=lambda label: label.id))
+        labels = label_list(raw, where=f"{TR}/labels")
+        return tuple(sorted(labels, key=lambda label: label.id))
 
     async def list_blocklist(self) -> tuple[ActualBlocklist, ...]:
         """The whole Reputation custom list (blocklist and allowlist entries), by id."""
         path = f"{REP}/reputations/custom"
-        entries = parse_list(VendorReputation, await self._all(path, {}, "reputation"), where=path)
-        return tuple(sorted((v.to_model() for v in entries), key=lambda entry: entry.id))
+        entries = blocklist_list(await self._all(path, {}, "reputation"), where=path)
+        return tuple(sorted(entries, key=lambda entry: entry.id))
 
     # ------------------------------------------------------------------ look-ups
 
-    async def list_sources(self) -> list[VendorSource]:
+    async def list_sources(self) -> list[Source]:
         path = f"{TR}/sources"
         reply = await self._t.request("GET", path)
         raw = reply.data
         total = reply.total_count()
         if total is not None and isinstance(raw, list) and total > len(raw):
             raw = await self._all(path, {}, "sources")
-        return parse_list(VendorSource, raw, where=path)
+        return source_list(raw, where=path)
 
     async def find_source(self, name: str) -> TaniumId | None:
         """The id of the source named exactly `name`; the oldest when several share it."""
@@ -122,7 +111,7 @@ class TaniumReads:
         """One document; `NotFoundError` when it does not exist."""
         path = f"{TR}/intels/{intel_id}"
         reply = await self._t.request("GET", path)
-        return parse(VendorIntel, reply.data, where=path).to_model()
+        return intel_one(reply.data, where=path)
 
     async def find_intel_by_name(self, source_id: TaniumId, name: str) -> tuple[ActualIntel, ...]:
         """Documents of the source whose name is exactly `name` (server filter + local check)."""
@@ -146,7 +135,7 @@ class TaniumReads:
     async def intel_labels(self, intel_id: TaniumId) -> tuple[ActualLabel, ...]:
         path = f"{TR}/intels/{intel_id}/labels"
         reply = await self._t.request("GET", path)
-        return tuple(v.to_model() for v in parse_list(VendorLabel, reply.data or [], where=path))
+        return tuple(label_list(reply.data or [], where=path))
 
     async def find_label(self, name: str) -> ActualLabel | None:
         """The label named `name`, compared case-insensitively (as Tanium does)."""
@@ -156,13 +145,7 @@ class TaniumReads:
     async def deploy_status(self) -> DeployStatus:
         path = f"{TR}/intel/status"
         reply = await self._t.request("GET", path)
-        status = parse(VendorDeployStatus, reply.data or {}, where=path)
-        return DeployStatus(
-            created_at=status.created_at,
-            modified_at=status.modified_at,
-            current_revision=status.current_revision,
-            current_size=status.current_size,
-        )
+        return deploy_status(reply.data, where=path)
 
     async def group_id_by_name(self, name: str) -> TaniumId | None:
         """A computer group's id (`All Computers` is usually 1); None when unknown."""
@@ -170,14 +153,14 @@ class TaniumReads:
         reply = await self._t.request("GET", path, ok_statuses=frozenset({404}))
         if not reply.data:
             return None
-        return TaniumId(parse(VendorSource, reply.data, where=path).id)
+        return source_one(reply.data, where=path).id
 
     async def search_blocklist(self, hash_value: str) -> tuple[ActualBlocklist, ...]:
         """Custom-list entries holding this hash (any type, case-insensitive)."""
         path = f"{REP}/reputations/custom"
         wanted = hash_value.strip().lower()
         raw = await self._all(path, {"search": wanted}, f"reputation search {wanted}")
-        entries = (v.to_model() for v in parse_list(VendorReputation, raw, where=path))
+        entries = blocklist_list(raw, where=path)
         return tuple(e for e in entries if wanted in (e.md5, e.sha1, e.sha256))
 
     # ------------------------------------------------------------------ helpers
@@ -192,7 +175,7 @@ class TaniumReads:
     def _of_source(
         self, raw: list[Any], source_id: TaniumId, where: str
     ) -> tuple[ActualIntel, ...]:
-        docs = [v.to_model() for v in parse_list(VendorIntel, raw, where=where)]
+        docs = intel_list(raw, where=where)
         mine = [d for d in docs if d.source_id == source_id]
         if len(mine) < len(docs):
             log.debug(

@@ -1,5 +1,4 @@
 """One HTTP call to Tanium: auth header, bounded concurrency, retries, envelope, error classes.
-
 Retries (`RetryPolicy`): exponential backoff with full jitter, at least the server's
 `Retry-After` (seconds or HTTP date), bounded by attempts and by total time.
 
@@ -39,6 +38,7 @@ from controller.tanium.errors import (
     server_reason,
 )
 from controller.tanium.retry import RetryPolicy, parse_retry_after
+from controller.tanium.settings import TaniumSettingsError
 
 log = logging.getLogger("controller.tanium")
 
@@ -87,7 +87,9 @@ class Transport:
     ) -> None:
         secret = token.get_secret_value()
         if not secret or not secret.isascii() or not secret.isprintable():
-            raise ValueError("the Tanium token is empty or holds characters a header cannot carry")
+            raise TaniumSettingsError(
+                "the Tanium token is empty or holds characters an HTTP header cannot carry"
+            )
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.retry = retry or RetryPolicy()

@@ -9,12 +9,17 @@ the first attempt did not land, so a retry never duplicates (see `transport`). D
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any, cast
 
 from controller.model import ActualIntel, ActualLabel, DesiredBlocklist, DesiredIntel, TaniumId
-from controller.tanium.content import check_same_document, content_intrinsic_id, upload_for
+from controller.tanium.content import (
+    check_entry,
+    check_same_document,
+    content_intrinsic_id,
+    entry_json,
+    upload_for,
+)
 from controller.tanium.errors import (
     ConflictError,
     ProtocolError,
@@ -22,14 +27,13 @@ from controller.tanium.errors import (
     TaniumError,
     TransientError,
 )
-from controller.tanium.mapping import VendorIntel, VendorLabel, VendorSource, parse
+from controller.tanium.mapping import DeployStatus, intel_one, label_one, source_one
 from controller.tanium.pagination import gather_all
-from controller.tanium.reads import REP, TR, DeployStatus, TaniumReads
+from controller.tanium.reads import REP, TR, TaniumReads
 
 log = logging.getLogger("controller.tanium")
 
 GONE = frozenset({404})
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
 class TaniumWrites(TaniumReads):
@@ -63,7 +67,7 @@ class TaniumWrites(TaniumReads):
             return found
         if reply.recovered:
             return cast(TaniumId, reply.data)
-        return TaniumId(parse(VendorSource, reply.data, where=path).id)
+        return source_one(reply.data, where=path).id
 
     # ------------------------------------------------------------------ intel documents
 
@@ -82,7 +86,7 @@ class TaniumWrites(TaniumReads):
         )
         if reply.recovered:
             return cast(ActualIntel, reply.data)
-        return parse(VendorIntel, reply.data, where=path).to_model()
+        return intel_one(reply.data, where=path)
 
     async def update_intel(
         self, intel_id: TaniumId, doc: DesiredIntel, intrinsic_id: str | None
@@ -99,7 +103,7 @@ class TaniumWrites(TaniumReads):
         reply = await self._t.request(
             "PUT", path, content=upload.body, headers=upload.headers, object_name=doc.name
         )
-        intel = parse(VendorIntel, reply.data, where=path).to_model()
+        intel = intel_one(reply.data, where=path)
         if intel.id != intel_id:
             log.warning(
                 "PUT %s [%r]: Tanium created document %d instead of updating %d",
@@ -149,7 +153,7 @@ class TaniumWrites(TaniumReads):
             return existing
         if reply.recovered:
             return cast(ActualLabel, reply.data)
-        return parse(VendorLabel, reply.data, where=path).to_model()
+        return label_one(reply.data, where=path)
 
     async def attach_label(self, intel_id: TaniumId, label_id: TaniumId) -> None:
         """Attach (idempotent PUT). An unknown label id may answer 500 (XSOAR's observation)."""
@@ -235,7 +239,7 @@ class TaniumWrites(TaniumReads):
         """
         path = f"{REP}/reputations/custom/upload"
         for entry in entries:
-            _check_entry(entry, path)
+            check_entry(entry, path)
         chunks = [
             entries[i : i + self.blocklist_chunk]
             for i in range(0, len(entries), self.blocklist_chunk)
@@ -245,7 +249,7 @@ class TaniumWrites(TaniumReads):
                 "POST",
                 path,
                 params={"append": "true"},
-                json=[_entry_json(e) for e in chunk],
+                json=[entry_json(e) for e in chunk],
                 object_name=f"{len(chunk)} entries from {chunk[0].name!r}",
             )
             for chunk in chunks
@@ -283,27 +287,3 @@ def _task_id(data: Any, path: str) -> int:
             body=repr(data)[:200],
         )
     return task
-
-
-def _entry_json(entry: DesiredBlocklist) -> dict[str, str]:
-    return {
-        "list": "blacklist",
-        "md5": entry.md5.lower(),
-        "sha1": entry.sha1.lower(),
-        "sha256": entry.sha256.lower(),
-        "uploadedHash": entry.uploaded_hash.lower(),
-        "notes": entry.notes,
-    }
-
-
-def _check_entry(entry: DesiredBlocklist, path: str) -> None:
-    hashes = {32: entry.md5, 40: entry.sha1, 64: entry.sha256}
-    bad = [h for size, h in hashes.items() if h and not (len(h) == size and _HEX.match(h))]
-    if not any(hashes.values()) or bad:
-        why = f"malformed hash {bad[0]!r}" if bad else "no hash"
-        raise RejectedError(
-            f"blocklist entry has {why}; nothing sent",
-            method="POST",
-            path=path,
-            object_name=entry.name,
-        )

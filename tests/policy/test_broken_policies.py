@@ -35,7 +35,8 @@ EXPECTED: list[tuple[str, str, tuple[str, ...]]] = [
      ("StaticIntel 'bad-signal'", "Tanium Signal in content is invalid", "column 14",
       "found 'endswith'", "did you mean 'ends with'?")),
     ("broken/conflicting-labels.yaml:10:32", "error",
-     ("IntelPolicy 'conflicting-labels'", "label 'emotet' is in both labels.anyOf and labels.noneOf")),
+     ("IntelPolicy 'conflicting-labels'",
+      "label 'emotet' is in both labels.anyOf and labels.noneOf")),
     ("broken/conflicting-types.yaml:9:5", "error",
      ("IntelPolicy 'conflicting-types'", "patternTypes filters indicators",
       "entityTypes does not include Indicator")),
@@ -59,7 +60,8 @@ EXPECTED: list[tuple[str, str, tuple[str, ...]]] = [
     ("broken/quickscan-without-intel.yaml:8:5", "error",
      ("at spec.target.quickScan:", "needs target.intel")),
     ("broken/several-errors.yaml:8:30", "error",
-     ("at spec.select.entityTypes.1:", "'IPv4-Address' is not allowed", "did you mean 'IPv4-Addr'?")),
+     ("at spec.select.entityTypes.1:", "'IPv4-Address' is not allowed",
+      "did you mean 'IPv4-Addr'?")),
     ("broken/several-errors.yaml:9:15", "error",
      ("at spec.select.minScore:", "less than or equal to 100", "150")),
     ("broken/several-errors.yaml:10:16", "error",
@@ -101,7 +103,7 @@ def _where(d: Diagnostic) -> str:
 
 @pytest.fixture(scope="module")
 def result() -> LoadResult:
-    """Validate once, from tests/policy/, as a user runs `octi-tanium validate --policies broken`."""
+    """Validate once, from tests/policy/, like `octi-tanium validate --policies broken`."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(HERE)
         return validate(Path("broken"))
@@ -160,7 +162,13 @@ def test_json_diagnostics_carry_the_same_positions_as_the_text(result: LoadResul
 
 def test_json_report_has_the_terraform_validate_shape(result: LoadResult) -> None:
     report = format_json(result)
-    assert list(report) == ["format_version", "valid", "error_count", "warning_count", "diagnostics"]
+    assert list(report) == [
+        "format_version",
+        "valid",
+        "error_count",
+        "warning_count",
+        "diagnostics",
+    ]
     assert report["format_version"] == "1.0"
     errors = sum(1 for _, severity, _ in EXPECTED if severity == "error")
     assert (report["error_count"], report["warning_count"]) == (errors, len(EXPECTED) - errors)
@@ -172,6 +180,11 @@ def test_json_report_has_the_terraform_validate_shape(result: LoadResult) -> Non
 def test_text_report_shows_a_snippet_with_a_caret_under_the_column(result: LoadResult) -> None:
     text = format_text(result)
     assert "  14 |   priorty: 5\n     |   ^" in text
-    assert "   8 |     entityTypes: [Indicator, IPv4-Address]\n     |                              ^" in text
-    assert text.endswith(f"{sum(1 for e in EXPECTED if e[1] == 'error')} errors, 1 warning in "
-                         f"{len(result.files)} files.\n")
+    assert (
+        "   8 |     entityTypes: [Indicator, IPv4-Address]\n     |                              ^"
+        in text
+    )
+    assert text.endswith(
+        f"{sum(1 for e in EXPECTED if e[1] == 'error')} errors, 1 warning in "
+        f"{len(result.files)} files."
+    )

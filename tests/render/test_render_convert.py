@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller.model import SourceObject
 from controller.render import convert, render_blocklist, render_intel
@@ -205,3 +207,35 @@ def test_invalid_signal_is_skipped_with_an_error() -> None:
 def test_empty_pattern_is_an_error_not_a_crash() -> None:
     conversion = convert(indicator("", "stix"))
     assert conversion.skip_reason == "indicator has no pattern"
+
+
+ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["stix", "yara", "tanium-signal", "sigma", None]),
+    st.one_of(ANY_TEXT, st.builds(lambda s: f"[domain-name:value = '{s}']", ANY_TEXT)),
+)
+def test_convert_never_raises_on_indicator_content(pattern_type: str | None, pattern: str) -> None:
+    conversion = convert(indicator(pattern, pattern_type or ""))
+    assert (conversion.skip_reason is None) == bool(conversion.intel or conversion.files)
+    for candidate in conversion.intel:
+        render_intel(candidate).content.encode("utf-8")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["IPv4-Addr", "IPv6-Addr", "Domain-Name", "Hostname", "Url", "StixFile"]),
+    ANY_TEXT,
+    st.dictionaries(st.sampled_from(["MD5", "SHA-1", "SHA256", "x"]), ANY_TEXT, max_size=3),
+)
+def test_convert_never_raises_on_observable_content(
+    entity_type: str, value: str, hashes: dict[str, str]
+) -> None:
+    conversion = convert(observable(entity_type, value, hashes=hashes))
+    assert (conversion.skip_reason is None) == bool(conversion.intel or conversion.files)
+    for candidate in conversion.intel:
+        render_intel(candidate).content.encode("utf-8")
+    for file in conversion.files:
+        render_blocklist(file, labels=())

@@ -13,12 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from controller.model import ActualBlocklist, ActualIntel, SourceObject, TaniumId
+from controller.model import ActualBlocklist, ActualIntel, DesiredIntel, SourceObject, TaniumId
 from controller.render import convert, render_blocklist, render_intel
 from controller.render.marker import owned_blocklist_key, owned_intel_key
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT
 from controller.sandbox.tanium.config import TaniumConfig
-from controller.sandbox.tanium.intel import Upload, parse_upload
+from controller.sandbox.tanium.formats import Upload
+from controller.sandbox.tanium.intel import parse_upload
 
 HOSTILE = st.one_of(
     st.text(st.characters(codec=None, exclude_categories=()), max_size=300),
@@ -35,7 +36,7 @@ PATTERNS = {
 CONFIG = TaniumConfig()
 
 
-def _desired(intel_type: str, name: str, description: str):  # type: ignore[no-untyped-def]
+def _desired(intel_type: str, name: str, description: str) -> DesiredIntel:
     pattern_type, pattern = PATTERNS[intel_type]
     obj = SourceObject(
         standard_id="indicator--9f0c8b7a-6d5e-4f3a-8b2c-1d0e9f8a7b6c",
@@ -50,7 +51,7 @@ def _desired(intel_type: str, name: str, description: str):  # type: ignore[no-u
     return render_intel(candidate)
 
 
-def _upload(desired) -> Upload:  # type: ignore[no-untyped-def]
+def _upload(desired: DesiredIntel) -> Upload:
     body = desired.content.encode("utf-8")
     if desired.intel_type == "openioc":
         return Upload(body, "application/xml", "openioc", desired.filename)

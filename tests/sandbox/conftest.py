@@ -113,7 +113,9 @@ def tanium_served() -> Iterator[tuple[str, TaniumEmulator]]:
 
 
 @pytest.fixture
-def tanium_server(tanium_served: tuple[str, TaniumEmulator]) -> Iterator[tuple[str, TaniumEmulator]]:
+def tanium_server(
+    tanium_served: tuple[str, TaniumEmulator],
+) -> Iterator[tuple[str, TaniumEmulator]]:
     url, emulator = tanium_served
     emulator.reset()
     yield url, emulator

@@ -11,12 +11,33 @@ from .conftest import TR, Api
 from .test_tanium_intel_formats import OPENIOC
 
 ALERT_FIELDS = {
-    "id", "eid", "state", "type", "guid", "priority", "severity", "details", "intelDocId",
-    "groupingId", "intelDocRevisionId", "scanConfigId", "scanConfigRevisionId", "computerName",
-    "computerIpAddress", "matchType", "path", "receivedAt", "suppressedAt", "alertedAt",
-    "findingId", "ackedAt", "firstEIDResolutionAttempt", "lastEIDResolutionAttempt", "createdAt",
+    "id",
+    "eid",
+    "state",
+    "type",
+    "guid",
+    "priority",
+    "severity",
+    "details",
+    "intelDocId",
+    "groupingId",
+    "intelDocRevisionId",
+    "scanConfigId",
+    "scanConfigRevisionId",
+    "computerName",
+    "computerIpAddress",
+    "matchType",
+    "path",
+    "receivedAt",
+    "suppressedAt",
+    "alertedAt",
+    "findingId",
+    "ackedAt",
+    "firstEIDResolutionAttempt",
+    "lastEIDResolutionAttempt",
+    "createdAt",
     "updatedAt",
-}  # fmt: skip
+}
 
 
 def _inject(api: Api, body: Any) -> list[dict[str, Any]]:
@@ -66,17 +87,27 @@ def test_list_has_meta_and_requires_alerts_read(make_tanium: Any, tanium: Api) -
 
 
 def test_repeated_state_is_or_and_different_filters_are_and(tanium: Api) -> None:
-    a, b, c = _inject(tanium, [{"state": "unresolved", "computerName": "web-01"},
-                               {"state": "inprogress", "computerName": "web-02"},
-                               {"state": "resolved", "computerName": "web-03"}])  # fmt: skip
+    a, b, _ = _inject(
+        tanium,
+        [
+            {"state": "unresolved", "computerName": "web-01"},
+            {"state": "inprogress", "computerName": "web-02"},
+            {"state": "resolved", "computerName": "web-03"},
+        ],
+    )
     assert _ids(tanium, state=["unresolved", "inprogress"]) == [a["id"], b["id"]]
     assert _ids(tanium, state=["unresolved", "inprogress"], computerName="web-02") == [b["id"]]
 
 
 def test_text_filters_match_as_contains(tanium: Api) -> None:
     doc_id = _doc(tanium)
-    a, _ = _inject(tanium, [{"computerName": "WS-Finance-7", "computerIpAddress": "10.1.2.3",
-                             "intelDocId": doc_id}, {"computerName": "srv", "computerIpAddress": "10.9.9.9"}])  # fmt: skip
+    a, _ = _inject(
+        tanium,
+        [
+            {"computerName": "WS-Finance-7", "computerIpAddress": "10.1.2.3", "intelDocId": doc_id},
+            {"computerName": "srv", "computerIpAddress": "10.9.9.9"},
+        ],
+    )
     assert _ids(tanium, computerName="finance") == [a["id"]]
     assert _ids(tanium, computerIpAddress="10.1.2") == [a["id"]]
     assert _ids(tanium, intelDocId=doc_id) == [a["id"]]
@@ -103,11 +134,26 @@ def test_invalid_alerted_at_from_is_400(tanium: Api) -> None:
 
 
 def test_sort_descending_ascending_and_multi_column(tanium: Api) -> None:
-    a, b, c = _inject(tanium, [
-        {"createdAt": "2025-01-02T00:00:00Z", "alertedAt": "2025-01-02T00:00:00Z", "priority": "low"},
-        {"createdAt": "2025-01-03T00:00:00Z", "alertedAt": "2025-01-01T00:00:00Z", "priority": "high"},
-        {"createdAt": "2025-01-01T00:00:00Z", "alertedAt": "2025-01-01T00:00:00Z", "priority": "low"},
-    ])  # fmt: skip
+    a, b, c = _inject(
+        tanium,
+        [
+            {
+                "createdAt": "2025-01-02T00:00:00Z",
+                "alertedAt": "2025-01-02T00:00:00Z",
+                "priority": "low",
+            },
+            {
+                "createdAt": "2025-01-03T00:00:00Z",
+                "alertedAt": "2025-01-01T00:00:00Z",
+                "priority": "high",
+            },
+            {
+                "createdAt": "2025-01-01T00:00:00Z",
+                "alertedAt": "2025-01-01T00:00:00Z",
+                "priority": "low",
+            },
+        ],
+    )
     assert _ids(tanium, sort="-createdAt") == [b["id"], a["id"], c["id"]]
     assert _ids(tanium, sort="+alertedAt") == [b["id"], c["id"], a["id"]]
     assert tanium.get(TR + "/alerts?sort=+alertedAt").status_code == 200  # "+" arrives as " "
@@ -158,8 +204,12 @@ def test_put_alert_changes_its_state(tanium: Api) -> None:
 
 
 def test_put_alerts_by_repeated_query_id(tanium: Api) -> None:
-    a, b, c = _inject(tanium, {"count": 3})
-    changed = tanium.data("PUT", TR + "/alerts/", params=[("id", a["id"]), ("id", c["id"])],
-                          json={"state": "resolved"})  # fmt: skip
+    a, _, c = _inject(tanium, {"count": 3})
+    changed = tanium.data(
+        "PUT",
+        TR + "/alerts/",
+        params=[("id", a["id"]), ("id", c["id"])],
+        json={"state": "resolved"},
+    )
     assert [x["id"] for x in changed] == [a["id"], c["id"]]
     assert _ids(tanium, state="resolved") == [a["id"], c["id"]]

@@ -62,7 +62,9 @@ def test_token_with_only_intel_write_cannot_deploy(make_tanium: Any) -> None:
 
 def test_login_returns_a_session_that_authenticates(make_tanium: Any) -> None:
     anonymous: Api = make_tanium(token=None)
-    response = anonymous.post("/api/v2/session/login", json={"username": "admin", "password": "admin"})
+    response = anonymous.post(
+        "/api/v2/session/login", json={"username": "admin", "password": "admin"}
+    )
     session = response.json()["data"]["session"]
     assert session.startswith("token-")
     current = anonymous.get("/api/v2/session/current", headers={"session": session})
@@ -119,7 +121,9 @@ def test_unknown_intel_is_404_not_found(tanium: Api) -> None:
 
 
 def test_bad_request_has_text_and_errors_description(tanium: Api) -> None:
-    response = tanium.post(TR + "/sources", content=b"{not json", headers={"content-type": "application/json"})
+    response = tanium.post(
+        TR + "/sources", content=b"{not json", headers={"content-type": "application/json"}
+    )
     body = response.json()
     assert response.status_code == 400
     assert set(body) == {"text", "errors"}
@@ -147,3 +151,11 @@ def test_detect3_switch_serves_bare_payloads(make_tanium: Any) -> None:
 def test_in_process_app_exposes_its_emulator_state(tanium: Api) -> None:
     tanium.source("OpenCTI")
     assert [s.name for s in tanium.app.state.tanium.state.sources.values()] == ["OpenCTI"]
+
+
+def test_detect3_switch_serves_the_legacy_quick_scans_route(make_tanium: Any) -> None:
+    d3: Api = make_tanium(detect3_routes=True)
+    doc = d3.upload(d3.source(), b"rule r { condition: true }", type="yara").json()["data"]
+    body = {"computerGroupId": 1, "intelDocId": doc["id"]}
+    scan = d3.post("/plugin/products/detect3/api/v1/quick-scans/", json=body).json()
+    assert scan["intelDocId"] == doc["id"] and "data" not in scan

@@ -77,7 +77,9 @@ def test_corpus_signal_compiles_to_the_corpus_compiled_terms(tanium: Api) -> Non
 
 def test_corpus_signal_fields_match_tanium_intel_doc(tanium: Api) -> None:
     doc = _doc(tanium, corpus_bytes(SIGNAL_FILE), **{"content-type": "application/json"})
-    tanium_doc = corpus_json("signals/demisto-readme-intel-doc-509-context.json")["Tanium"]["IntelDoc"]
+    tanium_doc = corpus_json("signals/demisto-readme-intel-doc-509-context.json")["Tanium"][
+        "IntelDoc"
+    ]
     assert doc["name"] == tanium_doc["Name"]
     assert doc["description"] == tanium_doc["Description"]
     assert doc["platforms"] == tanium_doc["Platforms"]
@@ -87,7 +89,12 @@ def test_corpus_signal_fields_match_tanium_intel_doc(tanium: Api) -> None:
 
 
 def test_signal_without_id_has_null_intrinsic_id(tanium: Api) -> None:
-    body = {"name": "n", "description": "d", "platforms": ["windows"], "contents": "process.path contains x"}
+    body = {
+        "name": "n",
+        "description": "d",
+        "platforms": ["windows"],
+        "contents": "process.path contains x",
+    }
     doc = _doc(tanium, json.dumps(body).encode(), **{"content-type": "application/json"})
     assert doc["intrinsicId"] is None
 
@@ -258,24 +265,39 @@ def test_content_disposition_is_parsed_leniently(value: str, expected: str | Non
         (b"", {"type": "stix"}, "malformed XML"),
         (b'{"name": "x", "contents": ', {"content-type": "application/json"}, "malformed JSON"),
         (b"[1, 2]", {"content-type": "application/json"}, "JSON object"),
-        (b'{"name": "x", "contents": "process.path"}', {"content-type": "application/json"},
-         "invalid signal syntax"),
-        (b'{"name": "x", "contents": "process.path frobs x"}', {"content-type": "application/json"},
-         "unknown condition"),
-        (b'{"name": "x", "contents": "(process.path is x"}', {"content-type": "application/json"},
-         "missing ')'"),
-        (b'{"name": "x", "contents": "process.path is \'x"}', {"content-type": "application/json"},
-         "unterminated"),
+        (
+            b'{"name": "x", "contents": "process.path"}',
+            {"content-type": "application/json"},
+            "invalid signal syntax",
+        ),
+        (
+            b'{"name": "x", "contents": "process.path frobs x"}',
+            {"content-type": "application/json"},
+            "unknown condition",
+        ),
+        (
+            b'{"name": "x", "contents": "(process.path is x"}',
+            {"content-type": "application/json"},
+            "missing ')'",
+        ),
+        (
+            b'{"name": "x", "contents": "process.path is \'x"}',
+            {"content-type": "application/json"},
+            "unterminated",
+        ),
         (b'{"contents": "process.path is x"}', {"content-type": "application/json"}, "'name'"),
         (b'{"name": "x", "contents": ""}', {"content-type": "application/json"}, "'contents'"),
-        (b'{"name": "x", "contents": "a.b is c", "platforms": ["beos"]}',
-         {"content-type": "application/json"}, "unknown platform"),
+        (
+            b'{"name": "x", "contents": "a.b is c", "platforms": ["beos"]}',
+            {"content-type": "application/json"},
+            "unknown platform",
+        ),
         (OPENIOC, {"type": "stix"}, "not a STIX"),
         (STIX_VALID, {"type": "openioc"}, "not an OpenIOC"),
         (b"<html/>", {"content-type": "application/xml"}, "unrecognized XML"),
         (OPENIOC, {"type": "pdf"}, "unsupported intel type"),
     ],
-)  # fmt: skip
+)
 def test_invalid_documents_are_400_with_a_reason(
     tanium: Api, body: bytes, headers: dict[str, str], reason: str
 ) -> None:

@@ -28,8 +28,9 @@ def _signal(name: str, techniques: tuple[str, ...] = ()) -> bytes:
 
 # ------------------------------------------------------------------------ sources
 def test_source_has_the_spec_fields(tanium: Api) -> None:
-    source = tanium.data("POST", TR + "/sources", json={"type": "api-client", "name": "OpenCTI",
-                                                       "description": "d"})  # fmt: skip
+    source = tanium.data(
+        "POST", TR + "/sources", json={"type": "api-client", "name": "OpenCTI", "description": "d"}
+    )
     assert set(source) == {"id", "name", "type", "description", "createdAt", "updatedAt"}
 
 
@@ -72,8 +73,11 @@ def test_default_page_is_100_and_offset_pages_through_everything(tanium: Api) ->
     tanium.emulator.state.seed_intel(250, sid)
     first = tanium.data("GET", TR + "/intels")
     assert len(first) == 100
-    seen = [d["id"] for off in range(0, 300, 100)
-            for d in tanium.data("GET", TR + "/intels", params={"offset": off})]  # fmt: skip
+    seen = [
+        d["id"]
+        for off in range(0, 300, 100)
+        for d in tanium.data("GET", TR + "/intels", params={"offset": off})
+    ]
     assert sorted(seen) == list(range(1, 251))
 
 
@@ -139,15 +143,17 @@ def test_filtered_count_reflects_filters(tanium: Api) -> None:
 # ------------------------------------------------------------------------ update rule
 def test_put_with_same_intrinsic_id_updates_and_increments_revision(tanium: Api) -> None:
     doc = tanium.upload(tanium.source(), _ioc("k", "v1"), type="openioc").json()["data"]
-    updated = tanium.data("PUT", f"{TR}/intels/{doc['id']}", content=_ioc("k", "v2"),
-                          headers={"type": "openioc"})  # fmt: skip
+    updated = tanium.data(
+        "PUT", f"{TR}/intels/{doc['id']}", content=_ioc("k", "v2"), headers={"type": "openioc"}
+    )
     assert (updated["id"], updated["revisionId"], updated["name"]) == (doc["id"], 2, "v2")
 
 
 def test_put_with_another_intrinsic_id_creates_a_new_doc_by_default(tanium: Api) -> None:
     doc = tanium.upload(tanium.source(), _ioc("k"), type="openioc").json()["data"]
-    other = tanium.data("PUT", f"{TR}/intels/{doc['id']}", content=_ioc("other"),
-                        headers={"type": "openioc"})  # fmt: skip
+    other = tanium.data(
+        "PUT", f"{TR}/intels/{doc['id']}", content=_ioc("other"), headers={"type": "openioc"}
+    )
     assert other["id"] != doc["id"] and other["revisionId"] == 1
     assert tanium.data("GET", f"{TR}/intels/{doc['id']}")["intrinsicId"] == "k"
 
@@ -155,28 +161,45 @@ def test_put_with_another_intrinsic_id_creates_a_new_doc_by_default(tanium: Api)
 def test_put_with_another_intrinsic_id_is_400_with_the_switch(make_tanium: Any) -> None:
     api: Api = make_tanium(put_intrinsic_mismatch="reject")
     doc = api.upload(api.source(), _ioc("k"), type="openioc").json()["data"]
-    response = api.put(f"{TR}/intels/{doc['id']}", content=_ioc("other"), headers={"type": "openioc"})
+    response = api.put(
+        f"{TR}/intels/{doc['id']}", content=_ioc("other"), headers={"type": "openioc"}
+    )
     assert response.status_code == 400 and "intrinsicId" in response.json()["text"]
 
 
 def test_put_yara_without_filename_keeps_the_intrinsic_id(tanium: Api) -> None:
     headers = {"type": "yara", "content-disposition": "attachment; filename=r.yara"}
     doc = tanium.upload(tanium.source(), YARA, **headers).json()["data"]
-    updated = tanium.data("PUT", f"{TR}/intels/{doc['id']}", content=YARA + b"\n",
-                          headers={"type": "yara", "name": "r2"})  # fmt: skip
-    assert (updated["id"], updated["intrinsicId"], updated["revisionId"]) == (doc["id"], "r.yara", 2)
+    updated = tanium.data(
+        "PUT",
+        f"{TR}/intels/{doc['id']}",
+        content=YARA + b"\n",
+        headers={"type": "yara", "name": "r2"},
+    )
+    assert (updated["id"], updated["intrinsicId"], updated["revisionId"]) == (
+        doc["id"],
+        "r.yara",
+        2,
+    )
 
 
 def test_put_json_updates_a_signal(tanium: Api) -> None:
     doc = tanium.upload(tanium.source(), _signal("s1"), **{"content-type": "application/json"})
     doc_id = doc.json()["data"]["id"]
-    updated = tanium.data("PUT", f"{TR}/intels/{doc_id}", content=_signal("s2"),
-                          headers={"content-type": "application/json"})  # fmt: skip
+    updated = tanium.data(
+        "PUT",
+        f"{TR}/intels/{doc_id}",
+        content=_signal("s2"),
+        headers={"content-type": "application/json"},
+    )
     assert (updated["id"], updated["name"], updated["revisionId"]) == (doc_id, "s2", 2)
 
 
 def test_put_to_unknown_doc_is_404(tanium: Api) -> None:
-    assert tanium.put(TR + "/intels/77", content=OPENIOC, headers={"type": "openioc"}).status_code == 404
+    assert (
+        tanium.put(TR + "/intels/77", content=OPENIOC, headers={"type": "openioc"}).status_code
+        == 404
+    )
 
 
 # ------------------------------------------------------------------------ upsert switch

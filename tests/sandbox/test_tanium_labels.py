@@ -9,7 +9,9 @@ from .test_tanium_intel_formats import OPENIOC
 
 
 def _label(api: Api, name: str) -> dict[str, Any]:
-    result: dict[str, Any] = api.data("POST", TR + "/labels", json={"name": name, "description": "d"})
+    result: dict[str, Any] = api.data(
+        "POST", TR + "/labels", json={"name": name, "description": "d"}
+    )
     return result
 
 
@@ -105,7 +107,9 @@ def test_detach_returns_the_remaining_labels(tanium: Api) -> None:
 def test_labels_survive_a_new_revision(tanium: Api) -> None:
     doc_id, label = _doc_id(tanium), _label(tanium, "keep")
     tanium.put(f"{TR}/intels/{doc_id}/labels", json={"id": label["id"]})
-    updated = tanium.data("PUT", f"{TR}/intels/{doc_id}", content=OPENIOC, headers={"type": "openioc"})
+    updated = tanium.data(
+        "PUT", f"{TR}/intels/{doc_id}", content=OPENIOC, headers={"type": "openioc"}
+    )
     assert updated["labelIds"] == [label["id"]]
 
 

@@ -79,11 +79,15 @@ def test_deploy_snapshots_doc_revisions(tanium: Api) -> None:
     state = tanium.get("/__sandbox/state").json()
     assert state["deployments"][0]["docRevisions"] == {str(doc["id"]): 1}
     assert state["undeployedChanges"] == 1
+    assert [(d["revisionId"], d["deployedRevision"]) for d in state["intels"]] == [(2, 1)]
 
 
 # ------------------------------------------------------------------------ groups
 def test_all_computers_is_group_1(tanium: Api) -> None:
-    assert tanium.data("GET", "/api/v2/groups/by-name/All Computers") == {"id": 1, "name": "All Computers"}
+    assert tanium.data("GET", "/api/v2/groups/by-name/All Computers") == {
+        "id": 1,
+        "name": "All Computers",
+    }
 
 
 def test_unknown_group_is_404_or_null_by_switch(make_tanium: Any) -> None:
@@ -99,11 +103,25 @@ def test_demo_seed_has_more_groups(make_tanium: Any) -> None:
 # ------------------------------------------------------------------------ scans
 def test_on_demand_scan_answers_the_xsoar_fields_and_counts(tanium: Api) -> None:
     doc = tanium.upload(tanium.source(), OPENIOC, type="openioc").json()["data"]
-    scan = tanium.data("POST", TR + "/on-demand-scans", json={"computerGroupId": 1, "intelDocId": doc["id"]})
-    assert set(scan) == {"id", "alertCount", "computerGroupId", "createdAt", "intelDocId",
-                         "questionId", "revisionId", "userId"}  # fmt: skip
+    scan = tanium.data(
+        "POST", TR + "/on-demand-scans", json={"computerGroupId": 1, "intelDocId": doc["id"]}
+    )
+    assert set(scan) == {
+        "id",
+        "alertCount",
+        "computerGroupId",
+        "createdAt",
+        "intelDocId",
+        "questionId",
+        "revisionId",
+        "userId",
+    }
     counters = tanium.emulator.state.counters
-    assert (counters.scans, counters.scans_by_doc[doc["id"]], counters.scans_by_group[1]) == (1, 1, 1)
+    assert (counters.scans, counters.scans_by_doc[doc["id"]], counters.scans_by_group[1]) == (
+        1,
+        1,
+        1,
+    )
 
 
 @pytest.mark.parametrize(
@@ -148,8 +166,10 @@ def test_quick_add_network_indicators_and_legacy_type(tanium: Api) -> None:
 
 
 def test_quick_add_output_uploads_as_openioc(tanium: Api) -> None:
-    response = tanium.post(TR + "/intels/quick-add", json={"name": "x", "type": "Network Indicators",
-                                                          "text": "1.2.3.4"})  # fmt: skip
+    response = tanium.post(
+        TR + "/intels/quick-add",
+        json={"name": "x", "type": "Network Indicators", "text": "1.2.3.4"},
+    )
     doc = tanium.upload(tanium.source(), response.content, type="openioc").json()["data"]
     assert doc["type"] == "openioc" and doc["name"] == "x"
 
@@ -162,7 +182,9 @@ def test_quick_add_output_uploads_as_openioc(tanium: Api) -> None:
         {"name": "x", "type": "File Hashes", "text": "nothex"},
     ],
 )
-def test_quick_add_rejects_bad_type_empty_text_or_bad_hash(tanium: Api, body: dict[str, Any]) -> None:
+def test_quick_add_rejects_bad_type_empty_text_or_bad_hash(
+    tanium: Api, body: dict[str, Any]
+) -> None:
     assert tanium.post(TR + "/intels/quick-add", json=body).status_code == 400
 
 

@@ -12,7 +12,14 @@ SHA256 = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
 
 
 def _entry(**fields: str) -> dict[str, str]:
-    base = {"list": "blacklist", "md5": "", "sha1": "", "sha256": "", "uploadedHash": "", "notes": ""}
+    base = {
+        "list": "blacklist",
+        "md5": "",
+        "sha1": "",
+        "sha256": "",
+        "uploadedHash": "",
+        "notes": "",
+    }
     return {**base, **fields}
 
 
@@ -40,7 +47,13 @@ def test_empty_strings_mean_absent_and_entry_without_hash_is_400(tanium: Api) ->
 
 
 def test_upper_case_hash_keys_are_unknown_by_default(tanium: Api) -> None:
-    entry = {"list": "blacklist", "MD5": MD5, "SHA-1": SHA1, "SHA-256": SHA256, "uploadedHash": SHA256}
+    entry = {
+        "list": "blacklist",
+        "MD5": MD5,
+        "SHA-1": SHA1,
+        "SHA-256": SHA256,
+        "uploadedHash": SHA256,
+    }
     assert _upload(tanium, [entry]).status_code == 400
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -18,7 +19,13 @@ from tanium_fakes import desired_entry
 
 from controller.model import DesiredIntel, Key, TaniumId
 from controller.sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app, serve_in_thread
-from controller.tanium import AuthError, RejectedError, RetryPolicy, TaniumClient
+from controller.tanium import (
+    AuthError,
+    NotFoundError,
+    RejectedError,
+    RetryPolicy,
+    TaniumClient,
+)
 
 T = TypeVar("T")
 QUICK = RetryPolicy(max_attempts=12, base_delay=0.002, max_delay=0.02, max_total=30.0)
@@ -191,6 +198,31 @@ def test_an_absent_source_reads_as_none_and_is_not_created(sandbox: Sandbox) -> 
     state = read(sandbox, "OpenCTI (octi-tanium)")
     assert state.source_id is None and state.intel == ()
     assert sandbox.state()["sources"] == []
+
+
+def test_the_token_never_reaches_the_logs(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "token-do-not-log-0123456789"
+    sandbox.config(tokens={secret: ["intel:write", "intel:deploy", "scan", "reputation:write"]})
+    sandbox.seed(intel={"count": 30, "sourceName": "OpenCTI"})
+    sandbox.faults({"kind": "error", "status": 503, "times": 2})
+    caplog.set_level(logging.DEBUG)
+
+    async def scenario(client: TaniumClient) -> Any:
+        state = await client.read_state("OpenCTI")
+        try:
+            await client.get_intel(TaniumId(99_999))
+        except NotFoundError as exc:
+            return state, exc
+        raise AssertionError("expected a 404")
+
+    state, missing = sandbox.run(scenario, token=secret)
+    assert len(state.intel) == 30
+    records = [r.getMessage() for r in caplog.records]
+    assert any("httpx" in r.name or "httpcore" in r.name for r in caplog.records)
+    assert any("503" in text for text in records)  # the retries were logged
+    assert all(secret not in text for text in [*records, str(missing), repr(missing)])
 
 
 def test_an_unknown_token_is_an_auth_error(sandbox: Sandbox) -> None:

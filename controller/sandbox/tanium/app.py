@@ -10,9 +10,9 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from . import (
-    alerts,
     quickadd,
     reputation,
+    routes_alerts,
     routes_intel,
     routes_labels,
     routes_platform,
@@ -21,14 +21,15 @@ from . import (
 from .config import TaniumConfig
 from .emulator import TaniumEmulator
 from .faults import apply_fault, sleep
-from .web import D3, TR, Endpoint, RouteSpec, content_type, json_bytes
+from .routing import D3, TR, Endpoint, RouteSpec
+from .web import content_type, json_bytes
 
 TABLES = (
     routes_intel.table,
     routes_labels.table,
     quickadd.table,
     routes_platform.table,
-    alerts.table,
+    routes_alerts.table,
     reputation.table,
     routes_sandbox.table,
 )

@@ -80,6 +80,9 @@ class TaniumConfig(BaseModel):
     """[U] intrinsicId of a YARA doc: its Content-Disposition filename, or null."""
     yara_validation: Literal["reject", "flag", "off"] = "reject"
     """YARA that does not compile: 400, isSchemaValid false, or accepted as is."""
+    yara_externals: Literal["define", "undefined"] = "define"
+    """[U] The external variables of file scanners (`filename`, `filepath`, ...) are defined
+    when Tanium compiles a rule, or a rule using them does not compile."""
     stix_schema_validation: bool = True
     """Validate STIX 1.x against the official XSDs (`sdv`) into isSchemaValid."""
     signal_mitre_attack: Literal["accept", "ignore"] = "accept"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import TaniumConfig
-from .intel import ParsedIntel
+from .formats import ParsedIntel
 from .models import IntelDoc, Source
 from .state import TaniumState
 from .web import ApiError, bad_request, not_found

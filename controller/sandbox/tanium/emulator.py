@@ -42,6 +42,7 @@ class TaniumEmulator:
         self.config = self.initial_config.model_copy(deep=True)
         self.state = TaniumState(clock, monotonic)
         self.faults = FaultInjector(self.config.fault_seed)
+        self._faults_at_reset = 0
         self.reset(keep_config=True)
 
     def reset(self, seed: Seed | None = None, *, keep_config: bool = False) -> None:
@@ -52,7 +53,8 @@ class TaniumEmulator:
             if seed is not None:
                 self.config = self.config.model_copy(update={"seed": seed})
             self.state.clear()
-            self.faults.clear(self.config.fault_seed)
+            self.faults.clear(self.config.fault_seed)  # `injected` survives (lifetime total)
+            self._faults_at_reset = self.faults.injected
             apply_seed(self.state, self.config)
 
     def update_config(self, patch: Mapping[str, Any]) -> TaniumConfig:
@@ -88,7 +90,7 @@ class TaniumEmulator:
     def snapshot(self, contents: bool = True) -> JSON:
         with self.state.lock:
             data = self.state.snapshot(contents)
-            data["counters"]["faults"] = self.faults.injected
+            data["counters"]["faults"] = self.faults.injected - self._faults_at_reset
             data["faults"] = self.faults.to_json()
             data["config"] = self.config.model_dump(mode="json")
             return data

@@ -7,11 +7,9 @@ Content-Type (XML is told apart by its root element). Every rejection raises
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote
@@ -19,6 +17,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from .config import TaniumConfig
+from .formats import IntelFormatError, ParsedIntel, Upload, digest
 from .signals import SignalSyntaxError, compile_signal
 
 SIGNAL_PLATFORMS = ("windows", "linux", "mac")
@@ -40,36 +39,6 @@ EXTENSIONS = {
 }
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 _SDV_LOCK = threading.Lock()
-
-
-class IntelFormatError(ValueError):
-    """The document cannot be accepted; the message is the reason Tanium would give."""
-
-
-@dataclass(frozen=True)
-class Upload:
-    body: bytes
-    media_type: str | None
-    """Content-Type without parameters, lower-cased."""
-    type_header: str | None = None
-    filename: str | None = None
-    name: str | None = None
-    description: str | None = None
-
-
-@dataclass(frozen=True)
-class ParsedIntel:
-    type: str
-    name: str
-    description: str
-    intrinsic_id: str | None
-    contents: str
-    md5: str
-    size: int
-    is_schema_valid: bool = True
-    platforms: list[str] | None = None
-    mitre_attack: dict[str, Any] | None = None
-    compiled: dict[str, Any] | None = None
 
 
 def parse_content_disposition(value: str | None) -> str | None:
@@ -123,11 +92,6 @@ def parse_upload(upload: Upload, config: TaniumConfig) -> ParsedIntel:
     return _parse_openioc(root, upload)
 
 
-def _digest(contents: str) -> tuple[str, int]:
-    data = contents.encode("utf-8")
-    return hashlib.md5(data).hexdigest(), len(data)
-
-
 def _text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace")
 
@@ -157,7 +121,7 @@ def _parse_openioc(root: Any, upload: Upload) -> ParsedIntel:
     local = etree.QName(root).localname
     if local not in ("ioc", "OpenIOC"):
         raise IntelFormatError(f"not an OpenIOC document: root element <{local}>")
-    md5, size = _digest(_text(upload.body))
+    md5, size = digest(upload.body)
     name = _first_text(root, ".//{*}short_description") or upload.name or _stem(upload.filename)
     return ParsedIntel(
         type="openioc",
@@ -201,7 +165,7 @@ def _parse_stix(root: Any, upload: Upload, config: TaniumConfig) -> ParsedIntel:
     description = (
         ind_desc or _first_text(root, "{*}STIX_Header/{*}Description") or upload.description or ""
     )
-    md5, size = _digest(_text(upload.body))
+    md5, size = digest(upload.body)
     return ParsedIntel(
         type="stix",
         name=name,
@@ -214,6 +178,22 @@ def _parse_stix(root: Any, upload: Upload, config: TaniumConfig) -> ParsedIntel:
     )
 
 
+# Tanium runs YARA 4.3 with these modules (tanium-api.md §8.2); yara-python may lack some.
+TANIUM_YARA_MODULES = frozenset(
+    {"pe", "elf", "dotnet", "hash", "cuckoo", "math", "magic", "macho", "dex", "string", "time"}
+)
+YARA_EXTERNALS = ("filename", "filepath", "extension", "filetype", "md5", "owner", "fullpath")
+
+
+def _module_missing_locally(text: str, message: str) -> bool:
+    import yara
+
+    local = set(getattr(yara, "modules", ()))
+    imported = set(re.findall(r'^\s*import\s+"(\w+)"', text, flags=re.MULTILINE))
+    missing = (imported & TANIUM_YARA_MODULES) - local
+    return bool(missing) and ("invalid field name" in message or "undefined identifier" in message)
+
+
 def parse_yara(upload: Upload, config: TaniumConfig) -> ParsedIntel:
     text = _text(upload.body)
     if not text.strip():
@@ -222,15 +202,20 @@ def parse_yara(upload: Upload, config: TaniumConfig) -> ParsedIntel:
     if config.yara_validation != "off":
         import yara
 
+        externals = (
+            dict.fromkeys(YARA_EXTERNALS, "") if config.yara_externals == "define" else {}
+        )
         try:
-            yara.compile(source=text)
+            yara.compile(source=text, externals=externals)
         except yara.Error as exc:
-            if config.yara_validation == "reject":
+            if _module_missing_locally(text, str(exc)):
+                pass  # Tanium's engine has this module; ours does not: accept, as Tanium would
+            elif config.yara_validation == "reject":
                 raise IntelFormatError(f"invalid YARA rule: {exc}") from None
             valid = False
     rule = re.search(r"\brule\s+([A-Za-z_]\w*)", text)
     name = upload.name or _stem(upload.filename) or (rule.group(1) if rule else "")
-    md5, size = _digest(text)
+    md5, size = digest(upload.body)
     return ParsedIntel(
         type="yara",
         name=name,
@@ -266,7 +251,7 @@ def parse_signal(body: bytes, config: TaniumConfig) -> ParsedIntel:
     except SignalSyntaxError as exc:
         raise IntelFormatError(f"invalid signal syntax: {exc}") from None
     stored = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-    md5, size = _digest(stored)
+    md5, size = digest(stored)
     intrinsic = doc.get("id")
     return ParsedIntel(
         type="tanium-signal",

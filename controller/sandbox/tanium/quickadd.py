@@ -13,7 +13,8 @@ from typing import Any
 
 from lxml import etree
 
-from .web import TR, Ctx, Reply, RouteTable, bad_request
+from .routing import TR, RouteTable
+from .web import Ctx, Reply, bad_request
 
 table = RouteTable()
 

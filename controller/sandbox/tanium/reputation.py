@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .models import ReputationEntry
+from .routing import REP, RouteTable
 from .state import TaniumState
-from .web import REP, Ctx, Reply, RouteTable, bad_request, not_found, page_meta
+from .web import Ctx, Reply, bad_request, not_found, page_meta
 
 table = RouteTable()
 

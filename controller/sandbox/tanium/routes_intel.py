@@ -11,8 +11,10 @@ from .docs import (
     get_doc,
     put_intel,
 )
-from .intel import IntelFormatError, ParsedIntel, Upload, parse_content_disposition, parse_upload
-from .web import TR, ApiError, Ctx, Reply, RouteTable, bad_request, not_found, page_meta
+from .formats import IntelFormatError, ParsedIntel, Upload
+from .intel import parse_content_disposition, parse_upload
+from .routing import TR, RouteTable
+from .web import ApiError, Ctx, Reply, bad_request, not_found, page_meta
 
 table = RouteTable()
 

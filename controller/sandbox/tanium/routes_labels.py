@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .docs import attach_label, detach_label, get_doc
 from .models import IntelDoc
-from .web import TR, ApiError, Ctx, Reply, RouteTable, bad_request, not_found, page_meta
+from .routing import TR, RouteTable
+from .web import ApiError, Ctx, Reply, bad_request, not_found, page_meta
 
 table = RouteTable()
 

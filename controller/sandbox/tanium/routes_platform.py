@@ -6,8 +6,9 @@ import secrets
 from datetime import timedelta
 
 from .models import Deployment, Scan, iso
+from .routing import D3, TR, RouteTable
 from .state import Session, TaniumState
-from .web import D3, TR, ApiError, Ctx, Reply, RouteTable, bad_request, not_found
+from .web import ApiError, Ctx, Reply, bad_request, not_found
 
 table = RouteTable()
 

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from .alerts import inject
 from .faults import FaultRule
-from .web import Ctx, Handler, Reply, RouteTable, bad_request
+from .routing import Handler, RouteTable
+from .web import Ctx, Reply, bad_request
 
 SANDBOX = "/__sandbox"
 ALIASES = ("/__sandbox", "/__emulator")

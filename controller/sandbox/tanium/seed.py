@@ -13,7 +13,8 @@ from datetime import timedelta
 from .alerts import make_alert
 from .config import TaniumConfig
 from .docs import attach_label, new_doc
-from .intel import Upload, parse_upload
+from .formats import Upload
+from .intel import parse_upload
 from .reputation import HashUpload, consolidate
 from .state import TaniumState
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
@@ -17,7 +17,9 @@ from starlette.types import ASGIApp
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
+    # and accepted sockets inherit it (without, each answer waits ~40 ms for delayed ACKs).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
@@ -63,6 +65,23 @@ def serve_in_thread(
         sock.close()
 
 
-def serve(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "info") -> None:
-    """Serve `app` in the foreground until interrupted (the `octi-tanium sandbox` command)."""
-    uvicorn.Server(_config(app, host, port, log_level)).run()
+def serve(
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    log_level: str = "info",
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve `app` in the foreground until interrupted (the `octi-tanium sandbox` command).
+
+    `port` 0 picks a free port; `on_ready` receives the base URL once the socket is bound.
+    """
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    if on_ready is not None:
+        on_ready(f"http://{host}:{bound_port}")
+    try:
+        uvicorn.Server(_config(app, host, bound_port, log_level)).run(sockets=[sock])
+    finally:
+        sock.close()

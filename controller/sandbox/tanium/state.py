@@ -276,10 +276,12 @@ class TaniumState:
     def snapshot(self, contents: bool = True) -> JSON:
         with self.lock:
             docs = []
+            deployed = self.deployments[-1].doc_revisions if self.deployments else {}
             for doc in self.docs.values():
                 item = self.doc_json(doc, full=contents)
                 item["labels"] = [self.labels[i].name for i in doc.label_ids if i in self.labels]
                 item["revisions"] = [r.to_json() for r in doc.revisions]
+                item["deployedRevision"] = deployed.get(doc.id)
                 docs.append(item)
             return {
                 "sources": [s.to_json() for s in self.sources.values()],

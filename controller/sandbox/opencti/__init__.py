@@ -1,0 +1,18 @@
+"""A faithful local OpenCTI: the real GraphQL schema executed by graphql-core (§12).
+
+```python
+app = create_app(OpenCTIConfig(tokens=["t0ken"], seed="demo"))
+state = app.state.opencti          # store, clock, faults, counters, test hooks
+```
+
+Modules: `config`, `app` (HTTP, auth, faults), `executor` (parse, validate, protections,
+execution), `resolvers` / `mutations`, `listing` (ordering, cursors, pagination),
+`filtering` (FilterGroups), `store` / `records` (the knowledge base), `loader` (seeding from
+STIX), `faults`, `routes_sandbox` (`/__sandbox/`), `state`, `server` (uvicorn in a thread).
+"""
+
+from controller.sandbox.opencti.app import create_app
+from controller.sandbox.opencti.config import DEFAULT_TOKEN, OpenCTIConfig
+from controller.sandbox.opencti.state import DEMO_SEED, OpenCTIState, seed_demo
+
+__all__ = ["DEFAULT_TOKEN", "DEMO_SEED", "OpenCTIConfig", "OpenCTIState", "create_app", "seed_demo"]
