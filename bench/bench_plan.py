@@ -24,11 +24,19 @@ from typing import Any, TypeVar
 from deepdiff import DeepDiff
 
 from controller.desired import DesiredState, build_desired
+from controller.diagnostics import Position
 from controller.diff import make_plan
-from controller.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, SourceObject, SourceSnapshot, TaniumId
+from controller.model import (
+    ActualBlocklist,
+    ActualIntel,
+    ActualLabel,
+    ActualState,
+    SourceObject,
+    SourceSnapshot,
+    TaniumId,
+)
 from controller.policy.loader import Located, PolicySet
 from controller.policy.models import IntelPolicy, SettingsSpec
-from controller.diagnostics import Position
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 LABELS = ("emotet", "qakbot", "cobalt-strike", "ransomware", "phishing", "tanium")
@@ -36,13 +44,20 @@ T = TypeVar("T")
 
 
 def everything() -> PolicySet:
-    doc = IntelPolicy.model_validate({
-        "apiVersion": "octi-tanium/v1", "kind": "IntelPolicy", "metadata": {"name": "everything"},
-        "spec": {"select": {}, "target": {"intel": {}, "blocklist": {}}},
-    })
+    doc = IntelPolicy.model_validate(
+        {
+            "apiVersion": "octi-tanium/v1",
+            "kind": "IntelPolicy",
+            "metadata": {"name": "everything"},
+            "spec": {"select": {}, "target": {"intel": {}, "blocklist": {}}},
+        }
+    )
     settings = SettingsSpec.model_validate({"deletionBudget": {"max": 100000, "maxPercent": 100}})
-    return PolicySet(intel_policies=(Located(doc, Position("bench.yaml", 1, 1)),),
-                     settings=settings, revision="bench")
+    return PolicySet(
+        intel_policies=(Located(doc, Position("bench.yaml", 1, 1)),),
+        settings=settings,
+        revision="bench",
+    )
 
 
 def source(n: int) -> SourceSnapshot:
@@ -58,12 +73,18 @@ def source(n: int) -> SourceSnapshot:
             pattern = f"[url:value = 'http://host{i}.bench.example/payload']"
         else:
             pattern = f"[file:hashes.'SHA-256' = '{i:064x}']"
-        objects.append(SourceObject(
-            standard_id=f"indicator--{i:08x}-0000-4000-8000-000000000000",
-            entity_type="Indicator", pattern=pattern, pattern_type="stix",
-            name=f"bench indicator {i}", description="generated for the benchmark",
-            labels=tuple(rng.sample(LABELS, 2)), score=rng.randint(0, 100),
-        ))
+        objects.append(
+            SourceObject(
+                standard_id=f"indicator--{i:08x}-0000-4000-8000-000000000000",
+                entity_type="Indicator",
+                pattern=pattern,
+                pattern_type="stix",
+                name=f"bench indicator {i}",
+                description="generated for the benchmark",
+                labels=tuple(rng.sample(LABELS, 2)),
+                score=rng.randint(0, 100),
+            )
+        )
     return SourceSnapshot(objects=tuple(objects), snapshot_time=NOW)
 
 
@@ -82,19 +103,31 @@ def actual_from(desired: DesiredState, drift: float, seed: int = 7) -> ActualSta
             md5 = "0" * 32  # edited in Tanium → drift
         elif roll < drift:
             label_ids = label_ids[:1]  # a label removed by hand
-        docs.append(ActualIntel(
-            id=TaniumId(n + 1), name=doc.name, description=doc.description,
-            intel_type=doc.intel_type, intrinsic_id=doc.key, md5=md5, revision_id=1,
-            label_ids=label_ids, source_id=TaniumId(1),
-        ))
+        docs.append(
+            ActualIntel(
+                id=TaniumId(n + 1),
+                name=doc.name,
+                description=doc.description,
+                intel_type=doc.intel_type,
+                intrinsic_id=doc.key,
+                md5=md5,
+                revision_id=1,
+                label_ids=label_ids,
+                source_id=TaniumId(1),
+            )
+        )
     entries = [
-        ActualBlocklist(id=TaniumId(n + 1), md5=e.md5, sha1=e.sha1, sha256=e.sha256,
-                        notes=e.notes)
+        ActualBlocklist(id=TaniumId(n + 1), md5=e.md5, sha1=e.sha1, sha256=e.sha256, notes=e.notes)
         for n, e in enumerate(desired.blocklist.values())
         if rng.random() >= drift * 0.3
     ]
-    return ActualState(source_id=TaniumId(1), source_name="bench", intel=tuple(docs),
-                       labels=tuple(labels), blocklist=tuple(entries))
+    return ActualState(
+        source_id=TaniumId(1),
+        source_name="bench",
+        intel=tuple(docs),
+        labels=tuple(labels),
+        blocklist=tuple(entries),
+    )
 
 
 def timed(fn: Callable[[], T], repeat: int = 3) -> tuple[float, T]:
@@ -122,16 +155,42 @@ def naive_state(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Both whole states as lists of plain documents: what a naive reconciler would DeepDiff."""
     names = {lb.id: lb.name for lb in actual.labels}
-    want = [{"key": k, "type": d.intel_type, "name": d.name, "md5": d.md5,
-             "description": d.description, "labels": sorted(d.labels)}
-            for k, d in desired.intel.items()]
-    want += [{"key": k, "md5": e.md5, "sha1": e.sha1, "sha256": e.sha256, "notes": e.notes}
-             for k, e in desired.blocklist.items()]
-    have = [{"key": str(d.intrinsic_id), "type": d.intel_type, "name": d.name, "md5": d.md5,
-             "description": d.description, "labels": sorted(names[i] for i in d.label_ids)}
-            for d in actual.intel]
-    have += [{"key": e.notes.rsplit("key=", 1)[-1].split(" ")[0], "md5": e.md5, "sha1": e.sha1,
-              "sha256": e.sha256, "notes": e.notes} for e in actual.blocklist]
+    want = [
+        {
+            "key": k,
+            "type": d.intel_type,
+            "name": d.name,
+            "md5": d.md5,
+            "description": d.description,
+            "labels": sorted(d.labels),
+        }
+        for k, d in desired.intel.items()
+    ]
+    want += [
+        {"key": k, "md5": e.md5, "sha1": e.sha1, "sha256": e.sha256, "notes": e.notes}
+        for k, e in desired.blocklist.items()
+    ]
+    have = [
+        {
+            "key": str(d.intrinsic_id),
+            "type": d.intel_type,
+            "name": d.name,
+            "md5": d.md5,
+            "description": d.description,
+            "labels": sorted(names[i] for i in d.label_ids),
+        }
+        for d in actual.intel
+    ]
+    have += [
+        {
+            "key": e.notes.rsplit("key=", 1)[-1].split(" ")[0],
+            "md5": e.md5,
+            "sha1": e.sha1,
+            "sha256": e.sha256,
+            "notes": e.notes,
+        }
+        for e in actual.blocklist
+    ]
     return want, have
 
 
@@ -145,8 +204,14 @@ def measure(n: int, *, naive: bool) -> dict[str, float]:
         return make_plan(desired, actual, settings=settings, now=NOW)
 
     t_pure, plan = timed(pure)
-    row = {"n": n, "desired_s": t_desired, "pure_s": t_pure, "whole_s": t_desired + t_pure,
-           "changes": float(len(plan.changes)), "pure_peak_mib": peak_mib(pure)}
+    row = {
+        "n": n,
+        "desired_s": t_desired,
+        "pure_s": t_pure,
+        "whole_s": t_desired + t_pure,
+        "changes": float(len(plan.changes)),
+        "pure_peak_mib": peak_mib(pure),
+    }
     if naive:
         want, have = naive_state(desired, actual)
         t_naive, _ = timed(lambda: DeepDiff(have, want, ignore_order=True), repeat=1)
@@ -164,20 +229,30 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sizes = [10_000] if args.quick else [10_000, 100_000, 200_000]
     rows = [measure(n, naive=(n == 10_000)) for n in sizes]
-    print(f"{'n':>8} {'desired s':>10} {'diff+plan s':>12} {'whole s':>9} {'changes':>8} "
-          f"{'peak MiB':>9} {'naive DeepDiff s':>17}")
+    print(
+        f"{'n':>8} {'desired s':>10} {'diff+plan s':>12} {'whole s':>9} {'changes':>8} "
+        f"{'peak MiB':>9} {'naive DeepDiff s':>17}"
+    )
     for r in rows:
         naive = f"{r['naive_s']:.2f}" if "naive_s" in r else "-"
-        print(f"{int(r['n']):>8} {r['desired_s']:>10.2f} {r['pure_s']:>12.3f} {r['whole_s']:>9.2f} "
-              f"{int(r['changes']):>8} {r['pure_peak_mib']:>9.1f} {naive:>17}")
+        print(
+            f"{int(r['n']):>8} {r['desired_s']:>10.2f} {r['pure_s']:>12.3f} {r['whole_s']:>9.2f} "
+            f"{int(r['changes']):>8} {r['pure_peak_mib']:>9.1f} {naive:>17}"
+        )
     small = rows[0]
-    print(f"pure stage vs naive whole-state DeepDiff (lists, ignore_order) at "
-          f"{int(small['n'])}: {small['naive_s'] / small['pure_s']:.0f}x faster (target >= 50x)")
-    print(f"  (vs DeepDiff of the two states already keyed by key, i.e. given our join: "
-          f"{small['naive_keyed_s'] / small['pure_s']:.0f}x)")
+    print(
+        f"pure stage vs naive whole-state DeepDiff (lists, ignore_order) at "
+        f"{int(small['n'])}: {small['naive_s'] / small['pure_s']:.0f}x faster (target >= 50x)"
+    )
+    print(
+        f"  (vs DeepDiff of the two states already keyed by key, i.e. given our join: "
+        f"{small['naive_keyed_s'] / small['pure_s']:.0f}x)"
+    )
     if len(rows) == 3:
-        print(f"200,000 / 100,000 pure-stage time: {rows[2]['pure_s'] / rows[1]['pure_s']:.2f}x "
-              f"(target <= 2.2x); whole: {rows[2]['whole_s'] / rows[1]['whole_s']:.2f}x")
+        print(
+            f"200,000 / 100,000 pure-stage time: {rows[2]['pure_s'] / rows[1]['pure_s']:.2f}x "
+            f"(target <= 2.2x); whole: {rows[2]['whole_s'] / rows[1]['whole_s']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

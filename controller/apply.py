@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal, Protocol
 
 from controller.labels import label_key
 from controller.model import (
-    ActualBlocklist,
     ActualIntel,
     ActualLabel,
     ActualState,
@@ -79,8 +79,10 @@ class ApplyReport:
 
     def count(self, status: Status, action: str | None = None) -> int:
         return sum(
-            1 for r in self.results
-            if r.status == status and (action is None or r.item.action == action)
+            1
+            for r in self.results
+            if r.status == status
+            and (action is None or r.item.action == action)
             and r.item.kind in ("intel", "blocklist")
         )
 
@@ -223,10 +225,12 @@ class Executor:
         intel_id = TaniumId(item.tanium_id)
         current = await self.client.get_intel(intel_id)
         before = item.before or {}
-        if before and (current.md5 != before.get("md5")
-                       or current.revision_id != before.get("revision_id")):
+        if before and (
+            current.md5 != before.get("md5") or current.revision_id != before.get("revision_id")
+        ):
             return ItemResult(
-                item, "failed",
+                item,
+                "failed",
                 f"document {intel_id} changed in Tanium since the plan was made "
                 f"(revision {before.get('revision_id')} → {current.revision_id}); "
                 "run `octi-tanium plan` again",
@@ -268,7 +272,7 @@ class Executor:
             if item.action == "update" and item.tanium_id is not None:
                 try:
                     await self._guarded(
-                        lambda i=item: self.client.blocklist_remove(TaniumId(i.tanium_id or 0))
+                        partial(self.client.blocklist_remove, TaniumId(item.tanium_id))
                     )
                 except Exception as exc:
                     self._done(item, "failed", f"could not replace entry: {exc}")
@@ -300,18 +304,16 @@ class Executor:
                 self._done(item, "skipped", "its intel document was not written")
                 continue
             if group not in groups:
-                groups[group] = await self._guarded(lambda g=group: self.client.group_id_by_name(g))
+                groups[group] = await self._guarded(partial(self.client.group_id_by_name, group))
             group_id = groups[group]
             if group_id is None:
                 self._done(item, "failed", f"computer group {group!r} does not exist in Tanium")
                 continue
 
-            async def scan(_: PlanItem, g: TaniumId = group_id, d: TaniumId = intel_id) -> ItemResult:
+            async def scan(
+                _: PlanItem, g: TaniumId = group_id, d: TaniumId = intel_id
+            ) -> ItemResult:
                 await self.client.scan(g, d)
                 return ItemResult(_, "ok")
 
             await self._one(item, scan)
-
-
-def entries_of(actual: ActualState) -> dict[int, ActualBlocklist]:
-    return {e.id: e for e in actual.blocklist}

@@ -45,11 +45,16 @@ def main() -> None:
 
 
 policies_option = click.option(
-    "--policies", type=click.Path(path_type=Path), default=Path("desired"), show_default=True,
+    "--policies",
+    type=click.Path(path_type=Path),
+    default=Path("desired"),
+    show_default=True,
     help="Directory (or file) of YAML policies.",
 )
 source_option = click.option(
-    "--source", default="opencti", show_default=True,
+    "--source",
+    default="opencti",
+    show_default=True,
     help="`opencti` (OPENCTI_URL/OPENCTI_TOKEN) or `bundle:PATH` (a STIX 2.1 bundle).",
 )
 
@@ -59,8 +64,9 @@ source_option = click.option(
 
 @main.command()
 @policies_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def validate(policies: Path, fmt: str) -> None:
     """Check the policies offline: every problem, with file:line:col."""
     from controller.policy.validate import format_json, format_text
@@ -91,8 +97,11 @@ def _emit(plan: Plan, fmt: str) -> None:
 @source_option
 @click.option("--out", type=click.Path(path_type=Path), help="Save the plan (JSON) for `apply`.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 no changes, 2 changes, 3 changes blocked by a safety guard.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 no changes, 2 changes, 3 changes blocked by a safety guard.",
+)
 def plan(policies: Path, source: str, out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
     """Compute what apply would change, and show it. Changes nothing."""
     run = _run(_make_plan(policies, source))
@@ -140,8 +149,10 @@ def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: boo
             sys.exit(3 if made.plan.has_blocked else 0)
         if not auto_approve:
             if not sys.stdin.isatty():
-                fail("refusing to apply without confirmation in a non-interactive session: "
-                     "pass --auto-approve, or save a plan with `plan --out` and apply that")
+                fail(
+                    "refusing to apply without confirmation in a non-interactive session: "
+                    "pass --auto-approve, or save a plan with `plan --out` and apply that"
+                )
             if not click.confirm("Apply these changes to Tanium?", default=False):
                 fail("apply cancelled", code=1)
         report = _run(apply_plan(made.plan, check_stale=False, actual=made.actual))
@@ -153,8 +164,12 @@ def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: boo
 
 @main.command()
 @click.option("--once", is_flag=True, help="One reconcile pass, then exit.")
-@click.option("--listen", default="127.0.0.1:9464", show_default=True,
-              help="HOST:PORT for /metrics, /healthz and /readyz.")
+@click.option(
+    "--listen",
+    default="127.0.0.1:9464",
+    show_default=True,
+    help="HOST:PORT for /metrics, /healthz and /readyz.",
+)
 @policies_option
 @source_option
 def run(once: bool, listen: str, policies: Path, source: str) -> None:
@@ -185,8 +200,7 @@ def sandbox(tanium_port: int, opencti_port: int, seed: str) -> None:
 
 @main.command()
 @click.option("--check", is_flag=True, help="Fail when a file in schemas/ is stale.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("schemas"),
-              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("schemas"), show_default=True)
 def schema(check: bool, out: Path) -> None:
     """(Re)generate the JSON Schemas in schemas/ from the models."""
     from controller.schemas import write_all

@@ -21,9 +21,22 @@ console = Console(highlight=False)
 
 def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "controller", "sandbox", "--seed", "demo",
-         "--tanium-port", "0", "--opencti-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "controller",
+            "sandbox",
+            "--seed",
+            "demo",
+            "--tanium-port",
+            "0",
+            "--opencti-port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
     )
     env: dict[str, str] = {}
     assert proc.stdout is not None
@@ -48,7 +61,9 @@ def step(title: str, args: list[str], env: dict[str, str], expect: tuple[int, ..
     code = subprocess.call([sys.executable, "-m", "controller", *args], env=env, cwd=ROOT)
     console.print(f"[dim](exit code {code})[/]\n")
     if code not in expect:
-        raise SystemExit(f"error: `octi-tanium {shlex.join(args)}` exited {code}, expected {expect}")
+        raise SystemExit(
+            f"error: `octi-tanium {shlex.join(args)}` exited {code}, expected {expect}"
+        )
     return code
 
 

@@ -63,9 +63,7 @@ class _Merge:
     modified: str = ""
 
 
-def build_desired(
-    policies: PolicySet, snapshot: SourceSnapshot, *, now: datetime
-) -> DesiredState:
+def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetime) -> DesiredState:
     state = DesiredState()
     exclusions = ExclusionIndex.build(policies.exclusions)
     intel: dict[Key, _Merge] = {}
@@ -92,10 +90,14 @@ def build_desired(
             _skip(state, obj, reason, conversion)
             continue
         if conversion.skip_reason is not None:
-            state.skipped.append(SkippedObject(
-                obj.standard_id, skip_code(conversion.skip_reason), _label(obj),
-                conversion.skip_reason,
-            ))
+            state.skipped.append(
+                SkippedObject(
+                    obj.standard_id,
+                    skip_code(conversion.skip_reason),
+                    _label(obj),
+                    conversion.skip_reason,
+                )
+            )
             continue
         _contribute(obj, chosen, conversion, exclusions, intel, files, state)
     for located, conversion in static_conversions(policies.static_intel):
@@ -202,9 +204,7 @@ def _contribute(
                 _note(merge, obj, spec.priority)
                 took = True
     if not took:
-        wanted = ", ".join(
-            sorted({t for p in chosen for t in _targets(_spec(p))})
-        )
+        wanted = ", ".join(sorted({t for p in chosen for t in _targets(_spec(p))}))
         got = "blocklist entries" if conversion.files else "intel documents"
         state.skipped.append(
             SkippedObject(
@@ -229,7 +229,8 @@ def _note(merge: _Merge, obj: SourceObject, priority: int) -> None:
     merge.sources.add(obj.standard_id)
     merge.priority = max(merge.priority, priority)
     merge.score = max(merge.score, obj.score if obj.score is not None else -1)
-    stamp = (obj.modified or obj.created).isoformat() if (obj.modified or obj.created) else ""
+    when = obj.modified or obj.created
+    stamp = when.isoformat() if when is not None else ""
     merge.modified = max(merge.modified, stamp)
 
 
@@ -246,10 +247,14 @@ def _contribute_static(
     assert isinstance(doc, StaticIntel)
     spec = doc.spec
     if conversion.skip_reason is not None:
-        state.skipped.append(SkippedObject(
-            f"static:{doc.metadata.name}", skip_code(conversion.skip_reason), doc.metadata.name,
-            conversion.skip_reason,
-        ))
+        state.skipped.append(
+            SkippedObject(
+                f"static:{doc.metadata.name}",
+                skip_code(conversion.skip_reason),
+                doc.metadata.name,
+                conversion.skip_reason,
+            )
+        )
         return
     for candidate in conversion.intel:
         merge = intel.setdefault(candidate.key, _Merge(candidate))
@@ -303,10 +308,13 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
             for algorithm, value in candidate.hashes.items():
                 conflict |= hashes.setdefault(algorithm, value) != value
         if conflict:  # two files sharing one hash but not another: keep them apart, visibly
-            state.diagnostics.append(Diagnostic.warning(
-                f"blocklist entries {', '.join(members)} share a hash but disagree on another; "
-                "Reputation may consolidate them", key=members[0],
-            ))
+            state.diagnostics.append(
+                Diagnostic.warning(
+                    f"blocklist entries {', '.join(members)} share a hash but disagree on another; "
+                    "Reputation may consolidate them",
+                    key=members[0],
+                )
+            )
             merged.update({key: files[key] for key in members})
             continue
         first = files[members[0]].candidate
@@ -325,9 +333,7 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
     return merged
 
 
-def _evict(
-    merges: dict[Key, _Merge], limit: int | None, state: DesiredState, what: str
-) -> None:
+def _evict(merges: dict[Key, _Merge], limit: int | None, state: DesiredState, what: str) -> None:
     """Keep the `limit` most important items: policy priority, then score, then recency."""
     if limit is None or len(merges) <= limit:
         return
@@ -361,8 +367,12 @@ def _finish_intel(merge: _Merge) -> DesiredIntel:
     if candidate.intel_type == "tanium-signal" and platforms != candidate.platforms:
         # only a signal document carries platforms; elsewhere they would be invisible
         candidate = IntelCandidate(
-            candidate.key, candidate.intel_type, candidate.name, candidate.description,
-            candidate.payload, platforms,
+            candidate.key,
+            candidate.intel_type,
+            candidate.name,
+            candidate.description,
+            candidate.payload,
+            platforms,
         )
     doc = render_intel(candidate)
     return doc.model_copy(

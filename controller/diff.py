@@ -64,18 +64,28 @@ def make_plan(
         if have is None:
             items.append(_create_intel(want))
         elif (
-            have.md5 == want.md5 and have.description == want.description
-            and have.name == want.name and have.intel_type == want.intel_type
+            have.md5 == want.md5
+            and have.description == want.description
+            and have.name == want.name
+            and have.intel_type == want.intel_type
             and have_keys(have.label_ids) == want_keys(want.labels)
         ):  # the common case, kept tight: 100,000 of these per pass
-            items.append(PlanItem(action="no-op", kind="intel", key=key, reason="in-sync",
-                                  name=want.name, tanium_id=have.id))
+            items.append(
+                PlanItem(
+                    action="no-op",
+                    kind="intel",
+                    key=key,
+                    reason="in-sync",
+                    name=want.name,
+                    tanium_id=have.id,
+                )
+            )
         else:
             items.append(_compare_intel(want, have, labels))
-    for key, entry in desired.blocklist.items():
+    for key, wanted in desired.blocklist.items():
         have_entry = owned_block.get(key)
         items.append(
-            _create_entry(entry) if have_entry is None else _compare_entry(entry, have_entry)
+            _create_entry(wanted) if have_entry is None else _compare_entry(wanted, have_entry)
         )
     deletes: list[PlanItem] = []
     for key, doc in owned_intel.items():
@@ -84,19 +94,30 @@ def make_plan(
     for key, entry_have in owned_block.items():
         if key not in desired.blocklist:
             deletes.append(
-                _delete(key, "blocklist", entry_have.id, entry_have.sha256 or entry_have.md5,
-                        desired.gone.get(key))
+                _delete(
+                    key,
+                    "blocklist",
+                    entry_have.id,
+                    entry_have.sha256 or entry_have.md5,
+                    desired.gone.get(key),
+                )
             )
     for doc in duplicate_intel:
-        deletes.append(_delete(Key(f"{owned_intel_key(doc)}#{doc.id}"), "intel", doc.id, doc.name,
-                               "duplicate"))
-    for entry in duplicate_block:
-        deletes.append(_delete(Key(f"{owned_blocklist_key(entry)}#{entry.id}"), "blocklist",
-                               entry.id, entry.sha256 or entry.md5, "duplicate"))
+        deletes.append(
+            _delete(Key(f"{owned_intel_key(doc)}#{doc.id}"), "intel", doc.id, doc.name, "duplicate")
+        )
+    for extra in duplicate_block:
+        deletes.append(
+            _delete(
+                Key(f"{owned_blocklist_key(extra)}#{extra.id}"),
+                "blocklist",
+                extra.id,
+                extra.sha256 or extra.md5,
+                "duplicate",
+            )
+        )
     owned_count = len(owned_intel) + len(owned_block) + len(duplicate_intel) + len(duplicate_block)
-    guards = _guards(
-        deletes, desired, owned_count, settings, complete, tuple(incomplete_reasons)
-    )
+    guards = _guards(deletes, desired, owned_count, settings, complete, tuple(incomplete_reasons))
     if not all(g.ok for g in guards):
         failing = ", ".join(g.name for g in guards if not g.ok)
         deletes = [replace(d, blocked=True, guard=failing) for d in deletes]
@@ -153,7 +174,7 @@ class _LabelIndex:
     """Label comparisons without re-folding the same names 100,000 times."""
 
     def __init__(self, actual: ActualState) -> None:
-        self.names = {label.id: label.name for label in actual.labels}
+        self.names: dict[int, str] = {label.id: label.name for label in actual.labels}
         self._have: dict[tuple[int, ...], frozenset[str]] = {}
         self._want: dict[tuple[str, ...], frozenset[str]] = {}
 
@@ -184,7 +205,11 @@ def _intel_payload(doc: DesiredIntel) -> dict[str, Any]:
 
 def _create_intel(doc: DesiredIntel) -> PlanItem:
     return PlanItem(
-        action="create", kind="intel", key=doc.key, reason="new", name=doc.name,
+        action="create",
+        kind="intel",
+        key=doc.key,
+        reason="new",
+        name=doc.name,
         desired=_intel_payload(doc),
     )
 
@@ -197,42 +222,74 @@ def _visible(doc_fields: dict[str, Any]) -> dict[str, Any]:
 
 def _compare_intel(want: DesiredIntel, have: ActualIntel, labels: _LabelIndex) -> PlanItem:
     content_equal = (
-        have.md5 == want.md5 and have.name == want.name
-        and have.description == want.description and have.intel_type == want.intel_type
+        have.md5 == want.md5
+        and have.name == want.name
+        and have.description == want.description
+        and have.intel_type == want.intel_type
     )
     labels_equal = labels.have_keys(have.label_ids) == labels.want_keys(want.labels)
     if content_equal and labels_equal:
         return PlanItem(
-            action="no-op", kind="intel", key=want.key, reason="in-sync", name=want.name,
-            changes=(), tanium_id=have.id, blocked=False, guard=None, desired=None, before=None,
+            action="no-op",
+            kind="intel",
+            key=want.key,
+            reason="in-sync",
+            name=want.name,
+            changes=(),
+            tanium_id=have.id,
+            blocked=False,
+            guard=None,
+            desired=None,
+            before=None,
         )
     have_fields = {
-        "type": have.intel_type, "name": have.name, "description": have.description,
+        "type": have.intel_type,
+        "name": have.name,
+        "description": have.description,
         "content": have.md5,
     }
     want_fields = {
-        "type": want.intel_type, "name": want.name, "description": want.description,
+        "type": want.intel_type,
+        "name": want.name,
+        "description": want.description,
         "content": want.md5,
     }
-    before = {"md5": have.md5, "revision_id": have.revision_id, "label_ids": list(have.label_ids),
-              "intrinsic_id": have.intrinsic_id}
+    before = {
+        "md5": have.md5,
+        "revision_id": have.revision_id,
+        "label_ids": list(have.label_ids),
+        "intrinsic_id": have.intrinsic_id,
+    }
     changes = list(_field_changes(_visible(have_fields), _visible(want_fields)))
-    if have.description != want.description and not any(
-        c.field == "description" for c in changes
-    ):
-        changes.append(Change(field="marker", before=_marker_text(have.description),
-                              after=_marker_text(want.description)))
+    if have.description != want.description and not any(c.field == "description" for c in changes):
+        changes.append(
+            Change(
+                field="marker",
+                before=_marker_text(have.description),
+                after=_marker_text(want.description),
+            )
+        )
     if not labels_equal:
-        changes.append(Change(field="labels", before=labels.have_names(have.label_ids),
-                              after=list(want.labels)))
+        changes.append(
+            Change(
+                field="labels", before=labels.have_names(have.label_ids), after=list(want.labels)
+            )
+        )
     if content_equal:
         reason = "labels"
     else:
         marker = parse_marker(have.description)
         reason = "drift" if marker is not None and marker.digest == want.digest else "changed"
     return PlanItem(
-        action="update", kind="intel", key=want.key, reason=reason, name=want.name,
-        changes=tuple(changes), tanium_id=have.id, desired=_intel_payload(want), before=before,
+        action="update",
+        kind="intel",
+        key=want.key,
+        reason=reason,
+        name=want.name,
+        changes=tuple(changes),
+        tanium_id=have.id,
+        desired=_intel_payload(want),
+        before=before,
     )
 
 
@@ -263,41 +320,68 @@ def _entry_payload(entry: DesiredBlocklist) -> dict[str, Any]:
 
 def _create_entry(entry: DesiredBlocklist) -> PlanItem:
     return PlanItem(
-        action="create", kind="blocklist", key=entry.key, reason="new", name=entry.name,
+        action="create",
+        kind="blocklist",
+        key=entry.key,
+        reason="new",
+        name=entry.name,
         desired=_entry_payload(entry),
     )
 
 
 def _compare_entry(want: DesiredBlocklist, have: ActualBlocklist) -> PlanItem:
-    have_fields = {"md5": have.md5.lower(), "sha1": have.sha1.lower(),
-                   "sha256": have.sha256.lower(), "notes": have.notes}
+    have_fields = {
+        "md5": have.md5.lower(),
+        "sha1": have.sha1.lower(),
+        "sha256": have.sha256.lower(),
+        "notes": have.notes,
+    }
     want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
     if have_fields == want_fields:
         return PlanItem(
-            action="no-op", kind="blocklist", key=want.key, reason="in-sync", name=want.name,
-            changes=(), tanium_id=have.id, blocked=False, guard=None, desired=None, before=None,
+            action="no-op",
+            kind="blocklist",
+            key=want.key,
+            reason="in-sync",
+            name=want.name,
+            changes=(),
+            tanium_id=have.id,
+            blocked=False,
+            guard=None,
+            desired=None,
+            before=None,
         )
     marker = parse_marker(have.notes)
     hashes_same = all(have_fields[k] == want_fields[k] for k in ("md5", "sha1", "sha256"))
-    reason = "labels" if hashes_same and marker and marker.digest == want.digest else (
-        "drift" if marker is not None and marker.digest == want.digest else "changed"
+    reason = (
+        "labels"
+        if hashes_same and marker and marker.digest == want.digest
+        else ("drift" if marker is not None and marker.digest == want.digest else "changed")
     )
     return PlanItem(
-        action="update", kind="blocklist", key=want.key, reason=reason, name=want.name,
-        changes=tuple(_field_changes(have_fields, want_fields)), tanium_id=have.id,
-        desired=_entry_payload(want), before=have_fields,
+        action="update",
+        kind="blocklist",
+        key=want.key,
+        reason=reason,
+        name=want.name,
+        changes=tuple(_field_changes(have_fields, want_fields)),
+        tanium_id=have.id,
+        desired=_entry_payload(want),
+        before=have_fields,
     )
 
 
 # --------------------------------------------------------------------------- deletes, labels
 
 
-def _delete(
-    key: Key, kind: str, tanium_id: int, name: str, reason: str | None
-) -> PlanItem:
+def _delete(key: Key, kind: str, tanium_id: int, name: str, reason: str | None) -> PlanItem:
     return PlanItem(
-        action="delete", kind=kind,  # type: ignore[arg-type]
-        key=key, reason=reason or "out-of-scope", name=name, tanium_id=tanium_id,
+        action="delete",
+        kind=kind,  # type: ignore[arg-type]
+        key=key,
+        reason=reason or "out-of-scope",
+        name=name,
+        tanium_id=tanium_id,
     )
 
 
@@ -308,8 +392,14 @@ def _label_items(desired: DesiredState, actual: ActualState) -> list[PlanItem]:
         for name in labels:
             wanted.setdefault(label_key(name), name)
     return [
-        PlanItem(action="create", kind="label", key=f"label:{k}", reason="new", name=name,
-                 desired={"name": name})
+        PlanItem(
+            action="create",
+            kind="label",
+            key=f"label:{k}",
+            reason="new",
+            name=name,
+            desired={"name": name},
+        )
         for k, name in sorted(wanted.items())
         if k not in existing
     ]
@@ -318,16 +408,24 @@ def _label_items(desired: DesiredState, actual: ActualState) -> list[PlanItem]:
 def _side_effects(items: list[PlanItem], settings: SettingsSpec) -> list[PlanItem]:
     """One Intel DB deploy when intel changed; coalesced quick-scans of new/changed content."""
     intel_writes = [
-        i for i in items
-        if i.kind == "intel" and i.action != "no-op" and not i.blocked
+        i
+        for i in items
+        if i.kind == "intel"
+        and i.action != "no-op"
+        and not i.blocked
         and not (i.action == "update" and i.reason == "labels")
     ]
     out: list[PlanItem] = []
     if intel_writes and settings.deploy.mode == "auto":
-        out.append(PlanItem(
-            action="create", kind="deploy", key="deploy", reason="changed",
-            name=f"Intel DB deploy ({len(intel_writes)} document change(s))",
-        ))
+        out.append(
+            PlanItem(
+                action="create",
+                kind="deploy",
+                key="deploy",
+                reason="changed",
+                name=f"Intel DB deploy ({len(intel_writes)} document change(s))",
+            )
+        )
     if not settings.quick_scan.enabled:
         return out
     scans: list[PlanItem] = []
@@ -335,10 +433,16 @@ def _side_effects(items: list[PlanItem], settings: SettingsSpec) -> list[PlanIte
         if item.action == "delete" or item.desired is None:
             continue
         for group in item.desired.get("scan_groups", ()):
-            scans.append(PlanItem(
-                action="create", kind="scan", key=f"scan:{group}:{item.key}", reason=item.reason,
-                name=f"{item.name} on {group}", desired={"group": group, "intel_key": item.key},
-            ))
+            scans.append(
+                PlanItem(
+                    action="create",
+                    kind="scan",
+                    key=f"scan:{group}:{item.key}",
+                    reason=item.reason,
+                    name=f"{item.name} on {group}",
+                    desired={"group": group, "intel_key": item.key},
+                )
+            )
     return out + scans[: settings.quick_scan.max_per_run]
 
 
@@ -355,27 +459,40 @@ def _guards(
         Guard(
             name="complete",
             ok=complete,
-            detail="the source answered completely" if complete else
-            "desired state is incomplete, deletes withheld: " + "; ".join(reasons or ("unknown",)),
+            detail="the source answered completely"
+            if complete
+            else "desired state is incomplete, deletes withheld: "
+            + "; ".join(reasons or ("unknown",)),
         )
     ]
     count = len(deletes)
     limit_pct = budget.max_percent / 100 * owned if owned else 0
     within = count <= budget.max and (count <= PERCENT_FLOOR or count <= limit_pct)
-    guards.append(Guard(
-        name="deletion-budget",
-        ok=within,
-        detail=f"{count} delete(s) of {owned} owned object(s); budget {budget.max} and "
-        f"{budget.max_percent:g}%" + ("" if within else " — exceeded, deletes withheld; raise "
-                                     "Settings.spec.deletionBudget if this is intended"),
-    ))
+    guards.append(
+        Guard(
+            name="deletion-budget",
+            ok=within,
+            detail=f"{count} delete(s) of {owned} owned object(s); budget {budget.max} and "
+            f"{budget.max_percent:g}%"
+            + (
+                ""
+                if within
+                else " — exceeded, deletes withheld; raise "
+                "Settings.spec.deletionBudget if this is intended"
+            ),
+        )
+    )
     empty = desired.size == 0 and owned > 0
-    guards.append(Guard(
-        name="empty-desired",
-        ok=not empty or budget.allow_empty,
-        detail="desired state is empty while Tanium holds owned objects — refusing to delete "
-        "everything (set deletionBudget.allowEmpty: true to allow)" if empty and not
-        budget.allow_empty else "desired state is not empty" if not empty else
-        "desired state is empty; allowed by deletionBudget.allowEmpty",
-    ))
+    guards.append(
+        Guard(
+            name="empty-desired",
+            ok=not empty or budget.allow_empty,
+            detail="desired state is empty while Tanium holds owned objects — refusing to delete "
+            "everything (set deletionBudget.allowEmpty: true to allow)"
+            if empty and not budget.allow_empty
+            else "desired state is not empty"
+            if not empty
+            else "desired state is empty; allowed by deletionBudget.allowEmpty",
+        )
+    )
     return guards

@@ -17,7 +17,7 @@ TaniumId = NewType("TaniumId", int)
 """A Tanium object id (intel document, label, reputation entry). Never a key."""
 
 Key = NewType("Key", str)
-"""The stable identity of a desired item: an OpenCTI/STIX standard id or `static:<policy>/<name>`."""
+"""The stable identity of a desired item: a STIX standard id or `static:<name>`."""
 
 IntelType = Literal["openioc", "stix", "yara", "tanium-signal"]
 

@@ -38,7 +38,7 @@ class SourceSpec:
         if text == "opencti":
             return cls("opencti")
         if text.startswith("bundle:") and len(text) > len("bundle:"):
-            return cls("bundle", Path(text[len("bundle:"):]))
+            return cls("bundle", Path(text[len("bundle:") :]))
         raise PipelineError(
             f"unknown source {text!r}: use `opencti` or `bundle:PATH` (a STIX 2.1 bundle file)"
         )
@@ -80,7 +80,11 @@ async def fetch_source(
 
 
 def plan_from(
-    policies: PolicySet, snapshot: SourceSnapshot, actual: ActualState, *, now: datetime,
+    policies: PolicySet,
+    snapshot: SourceSnapshot,
+    actual: ActualState,
+    *,
+    now: datetime,
     source: str,
 ) -> tuple[DesiredState, Plan]:
     """The pure stage: desired state, diff, plan."""

@@ -9,11 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
-
-from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -139,8 +138,11 @@ def summarize(items: Iterable[PlanItem]) -> Summary:
         else:
             counts[item.action] += 1
     return Summary(
-        create=counts["create"], update=counts["update"], delete=counts["delete"],
-        no_op=counts["no-op"], blocked=counts["blocked"],
+        create=counts["create"],
+        update=counts["update"],
+        delete=counts["delete"],
+        no_op=counts["no-op"],
+        blocked=counts["blocked"],
     )
 
 
@@ -168,7 +170,9 @@ def save_plan(plan: Plan, path: Path) -> None:
 
 
 def to_json(plan: Plan) -> str:
-    return json.dumps(PLAN_ADAPTER.dump_python(plan, mode="json"), indent=2, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(PLAN_ADAPTER.dump_python(plan, mode="json"), indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 def load_plan(path: Path) -> Plan:

@@ -67,14 +67,17 @@ async def run_once(policies: Path, source: str) -> int:
                 log.info("pass: no changes (%s)", made.plan.summary)
             else:
                 report = await apply_plan(
-                    made.plan, check_stale=False, actual=made.actual,
+                    made.plan,
+                    check_stale=False,
+                    actual=made.actual,
                     concurrency=made.policies.settings.concurrency,
                 )
                 for result in report.results:
                     ITEMS.labels(result.item.kind, result.item.action, result.status).inc()
                 code = report.exit_code()
-                log.info("pass: applied %d item(s), %d failed", len(report.results),
-                         len(report.failed))
+                log.info(
+                    "pass: applied %d item(s), %d failed", len(report.results), len(report.failed)
+                )
     except LockBusy as exc:
         log.warning("pass skipped: %s", exc)
         PASSES.labels("skipped").inc()
@@ -112,20 +115,28 @@ def run_forever(policies: Path, source: str, *, host: str, port: int) -> None:
         return PlainTextResponse("ok")
 
     async def readyz(_: Request) -> Response:
-        return PlainTextResponse("ready" if state["ready"] else "starting",
-                                 status_code=200 if state["ready"] else 503)
+        return PlainTextResponse(
+            "ready" if state["ready"] else "starting", status_code=200 if state["ready"] else 503
+        )
 
     async def tick() -> None:
         await run_once(policies, source)
         state["ready"] = True
 
-    app = Starlette(routes=[Route("/metrics", metrics), Route("/healthz", healthz),
-                            Route("/readyz", readyz)])
+    app = Starlette(
+        routes=[Route("/metrics", metrics), Route("/healthz", healthz), Route("/readyz", readyz)]
+    )
 
     async def main() -> None:
         scheduler = AsyncIOScheduler()
-        scheduler.add_job(tick, "interval", seconds=interval.total_seconds(), max_instances=1,
-                          coalesce=True, next_run_time=datetime.now(UTC))
+        scheduler.add_job(
+            tick,
+            "interval",
+            seconds=interval.total_seconds(),
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
         scheduler.start()
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
         log.info("reconciling every %s; metrics on http://%s:%d/metrics", interval, host, port)

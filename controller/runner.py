@@ -124,7 +124,10 @@ async def apply_plan(
             with progress_bar() as bar:
                 task = bar.add_task("Applying", total=total)
                 executor = Executor(
-                    client, actual, concurrency=concurrency,
-                    progress=lambda n: bar.advance(task, n), is_fatal=_is_fatal,
+                    client,
+                    actual,
+                    concurrency=concurrency,
+                    progress=lambda n: bar.advance(task, n),
+                    is_fatal=_is_fatal,
                 )
                 return await executor.run(plan)

@@ -21,9 +21,10 @@ def selects(select: Select, obj: SourceObject, *, now: datetime) -> bool:
     if obj.is_indicator:
         if select.pattern_types and (obj.pattern_type or "") not in select.pattern_types:
             return False
-        if select.observable_types and (
-            obj.main_observable_type or ""
-        ) not in select.observable_types:
+        if (
+            select.observable_types
+            and (obj.main_observable_type or "") not in select.observable_types
+        ):
             return False
     elif select.observable_types and obj.entity_type not in select.observable_types:
         return False

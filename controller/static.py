@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from controller.diagnostics import Diagnostic
 from controller.model import SourceObject
 from controller.policy import Located
 from controller.policy.models import StaticIntel
 from controller.render import convert
-from controller.render.types import Conversion
+from controller.render.types import Conversion, FileCandidate
 
 _PATTERN_TYPES = {"yara": "yara", "tanium-signal": "tanium-signal"}
 
@@ -25,12 +26,15 @@ def static_conversions(static: Sequence[Located]) -> Iterator[tuple[Located, Con
         key = f"static:{doc.metadata.name}"
         name = spec.name or doc.metadata.name
         if spec.type == "hashes":
-            files = []
-            diagnostics = []
+            files: list[FileCandidate] = []
+            diagnostics: list[Diagnostic] = []
             for digest in _hash_lines(spec.hashes, located.content):
                 obj = SourceObject(
-                    standard_id=f"{key}/{digest}", entity_type="StixFile",
-                    name=name, hashes={_algorithm(digest): digest}, labels=spec.labels,
+                    standard_id=f"{key}/{digest}",
+                    entity_type="StixFile",
+                    name=name,
+                    hashes={_algorithm(digest): digest},
+                    labels=spec.labels,
                 )
                 conversion = convert(obj)
                 files.extend(conversion.files)

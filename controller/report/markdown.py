@@ -27,8 +27,7 @@ def render_markdown(plan: Plan) -> str:
     lines.append("| create | update | delete | unchanged | blocked | skipped |")
     lines.append("|---:|---:|---:|---:|---:|---:|")
     lines.append(
-        f"| {s.create} | {s.update} | {s.delete} | {s.no_op} | {s.blocked} | "
-        f"{len(plan.skipped)} |"
+        f"| {s.create} | {s.update} | {s.delete} | {s.no_op} | {s.blocked} | {len(plan.skipped)} |"
     )
     lines.append("")
     if failing:
@@ -47,7 +46,9 @@ def render_markdown(plan: Plan) -> str:
                 f"{SYMBOL[item.action]} {item.kind:<9} {item_title(item)}  [{item.reason}]{blocked}"
             )
             for change in item.changes:
-                lines.append(f"!     {change.field}: {short(change.before)} → {short(change.after)}")
+                lines.append(
+                    f"!     {change.field}: {short(change.before)} → {short(change.after)}"
+                )
         lines.append("```")
         lines.append("")
         lines.append("</details>")

@@ -43,8 +43,9 @@ def render_text(plan: Plan) -> Text:
                 detail = f" — {skipped.detail}" if skipped.detail else ""
                 out.append(f"    {short(skipped.name, 60)}  {skipped.key}{detail}\n", style="dim")
             if len(entries) > SKIP_LIMIT:
-                out.append(f"    … and {len(entries) - SKIP_LIMIT} more (see --format json)\n",
-                           style="dim")
+                out.append(
+                    f"    … and {len(entries) - SKIP_LIMIT} more (see --format json)\n", style="dim"
+                )
     if plan.diagnostics:
         out.append(f"\nDiagnostics ({len(plan.diagnostics)}):\n", style="bold")
         for diag in plan.diagnostics:

@@ -38,8 +38,9 @@ async def _serve(tanium_port: int, opencti_port: int, seed: str) -> None:
     opencti_token = secrets.token_hex(16)
     tanium_app, opencti_app = build_apps(seed, tanium_token, opencti_token)
     servers = [
-        uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                      lifespan="off"))
+        uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
         for app, port in ((tanium_app, tanium_port), (opencti_app, opencti_port))
     ]
     tasks = [asyncio.create_task(s.serve()) for s in servers]
@@ -63,7 +64,8 @@ async def _serve(tanium_port: int, opencti_port: int, seed: str) -> None:
         "#   export $(octi-tanium sandbox | grep -v '^#')   (in another shell)\n"
         "# test routes: GET /__sandbox/state, POST /__sandbox/reset, POST /__sandbox/faults\n"
         "# Ctrl-C to stop",
-        file=sys.stderr, flush=True,
+        file=sys.stderr,
+        flush=True,
     )
     await asyncio.gather(*tasks)
 

@@ -30,7 +30,7 @@ def parse_bundle(data: Any) -> list[SourceObject]:
         records = [data]
     else:
         raise BundleError(
-            "not a STIX bundle: expected {\"type\": \"bundle\", \"objects\": [...]}, "
+            'not a STIX bundle: expected {"type": "bundle", "objects": [...]}, '
             "a JSON list of STIX objects, or a list of OpenCTI stream events"
         )
     objects = unwrap(records)
@@ -51,9 +51,7 @@ def read_bundle(path: Path, *, now: datetime) -> SourceSnapshot:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise BundleError(
-            f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
-        ) from exc
+        raise BundleError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
     try:
         objects = parse_bundle(data)
     except BundleError as exc:

@@ -149,9 +149,7 @@ def _observable_value(stix_type: str, obj: Mapping[str, Any]) -> str | None:
     return None
 
 
-def to_source_object(
-    obj: Mapping[str, Any], markings: Mapping[str, str]
-) -> SourceObject | None:
+def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> SourceObject | None:
     """Map one STIX object; None when it is neither an indicator nor a known observable."""
     stix_type = obj.get("type")
     if not isinstance(stix_type, str) or stix_type not in STIX_TO_ENTITY:

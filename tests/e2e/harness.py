@@ -37,8 +37,7 @@ class Sandbox:
         return data
 
     def post(self, path: str, body: Any) -> Any:
-        reply = httpx.post(f"{self.url}{path}", json=body, timeout=30,
-                           headers={"session": TOKEN})
+        reply = httpx.post(f"{self.url}{path}", json=body, timeout=30, headers={"session": TOKEN})
         reply.raise_for_status()
         return reply.json()
 
@@ -49,10 +48,11 @@ class Sandbox:
         return Result(result.exit_code, result.output)
 
     def plan_json(self, policies: Path, source: str) -> dict[str, Any]:
-        result = self.cli(["plan", "--policies", str(policies), "--source", source,
-                           "--format", "json"])
+        result = self.cli(
+            ["plan", "--policies", str(policies), "--source", source, "--format", "json"]
+        )
         assert result.code == 0, result.output
-        data: dict[str, Any] = json.loads(result.output[result.output.index("{"):])
+        data: dict[str, Any] = json.loads(result.output[result.output.index("{") :])
         return data
 
 

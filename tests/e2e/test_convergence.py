@@ -22,14 +22,15 @@ def managed_docs(state: dict[str, Any], source_name: str = "OpenCTI (octi-tanium
 
 
 def converge(box: Sandbox, policies: Path, source: str) -> dict[str, Any]:
-    first = box.cli(["plan", "--policies", str(policies), "--source", source,
-                     "--detailed-exitcode"])
+    first = box.cli(
+        ["plan", "--policies", str(policies), "--source", source, "--detailed-exitcode"]
+    )
     assert first.code in (0, 2), first.output
-    applied = box.cli(["apply", "--policies", str(policies), "--source", source,
-                       "--auto-approve"])
+    applied = box.cli(["apply", "--policies", str(policies), "--source", source, "--auto-approve"])
     assert applied.code == 0, applied.output
-    again = box.cli(["plan", "--policies", str(policies), "--source", source,
-                     "--detailed-exitcode"])
+    again = box.cli(
+        ["plan", "--policies", str(policies), "--source", source, "--detailed-exitcode"]
+    )
     assert again.code == 0, again.output
     assert "No changes" in again.output
     return box.plan_json(policies, source)
@@ -68,17 +69,25 @@ def write_bundle(path: Path, objects: list[dict[str, Any]]) -> Path:
 
 def indicator(n: int, value: str, **extra: Any) -> dict[str, Any]:
     return {
-        "type": "indicator", "spec_version": "2.1", "id": f"indicator--0000000{n}-0000-4000-8000-000000000000",
-        "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z",
-        "name": value, "pattern": f"[domain-name:value = '{value}']", "pattern_type": "stix",
-        "valid_from": "2026-01-01T00:00:00Z", **extra,
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--0000000{n}-0000-4000-8000-000000000000",
+        "created": "2026-01-01T00:00:00Z",
+        "modified": "2026-01-01T00:00:00Z",
+        "name": value,
+        "pattern": f"[domain-name:value = '{value}']",
+        "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+        **extra,
     }
 
 
 def test_label_removal_and_revocation_change_exactly_one_document(tmp_path: Path) -> None:
-    objects = [indicator(1, "a.example", labels=["emotet", "tanium"]),
-               indicator(2, "b.example", labels=["emotet"]),
-               indicator(3, "c.example", labels=["qakbot"])]
+    objects = [
+        indicator(1, "a.example", labels=["emotet", "tanium"]),
+        indicator(2, "b.example", labels=["emotet"]),
+        indicator(3, "c.example", labels=["qakbot"]),
+    ]
     with tanium_sandbox() as box:
         converge(box, EVERYTHING, f"bundle:{write_bundle(tmp_path / 'v1.json', objects)}")
         before = {d["id"]: d for d in managed_docs(box.state())}
@@ -86,8 +95,9 @@ def test_label_removal_and_revocation_change_exactly_one_document(tmp_path: Path
         objects[0]["labels"] = ["emotet"]
         source = f"bundle:{write_bundle(tmp_path / 'v2.json', objects)}"
         plan = box.plan_json(EVERYTHING, source)
-        changed = [(i["action"], i["name"], i["reason"]) for i in plan["items"]
-                   if i["action"] != "no-op"]
+        changed = [
+            (i["action"], i["name"], i["reason"]) for i in plan["items"] if i["action"] != "no-op"
+        ]
         assert changed == [("update", "a.example", "labels")]
         converge(box, EVERYTHING, source)
         after = {d["id"]: d for d in managed_docs(box.state())}
@@ -99,11 +109,15 @@ def test_label_removal_and_revocation_change_exactly_one_document(tmp_path: Path
         objects[1]["revoked"] = True
         source = f"bundle:{write_bundle(tmp_path / 'v3.json', objects)}"
         plan = box.plan_json(EVERYTHING, source)
-        changed = [(i["action"], i["kind"], i["name"], i["reason"]) for i in plan["items"]
-                   if i["action"] != "no-op"]
+        changed = [
+            (i["action"], i["kind"], i["name"], i["reason"])
+            for i in plan["items"]
+            if i["action"] != "no-op"
+        ]
         assert ("delete", "intel", "b.example", "revoked") in changed
         assert [c for c in changed if c[1] in ("intel", "blocklist")] == [
-            ("delete", "intel", "b.example", "revoked")]
+            ("delete", "intel", "b.example", "revoked")
+        ]
         converge(box, EVERYTHING, source)
         final = {d["id"]: d for d in managed_docs(box.state())}
         assert set(before) - set(final) == {i for i in before if before[i]["name"] == "b.example"}

@@ -41,20 +41,27 @@ def post_ioc(url: str, source_id: int, ident: str, name: str, description: str) 
 def snapshot(state: dict[str, Any], ids: set[int]) -> dict[int, tuple[Any, ...]]:
     return {
         d["id"]: (d["revisionId"], d["md5"], tuple(d["labelIds"]), d["name"], d["description"])
-        for d in state["intels"] if d["id"] in ids
+        for d in state["intels"]
+        if d["id"] in ids
     }
 
 
 def test_foreign_and_unmarked_objects_are_never_modified() -> None:
     bundle = CORPUS / "stix/bundles/oasis-cti-stix2-json-schemas/threat-report-poisonivy.json"
     with tanium_sandbox(seed="demo") as box:
-        created = httpx.post(f"{box.url}{TR}/sources", headers={"session": TOKEN},
-                             json={"type": "api-client", "name": SOURCE, "description": "x"})
+        created = httpx.post(
+            f"{box.url}{TR}/sources",
+            headers={"session": TOKEN},
+            json={"type": "api-client", "name": SOURCE, "description": "x"},
+        )
         created.raise_for_status()
         ours = created.json()["data"]["id"]
         unmarked = post_ioc(box.url, ours, "hand-made-1", "hand made", "added by an analyst")
         forged = post_ioc(
-            box.url, ours, "not-the-key", "forged",
+            box.url,
+            ours,
+            "not-the-key",
+            "forged",
             "copied [octi-tanium:v1 key=indicator--00000000-0000-4000-8000-000000000000 "
             "digest=0123456789abcdef]",
         )
@@ -81,11 +88,27 @@ def test_plan_against_an_empty_bundle_refuses_to_delete_everything(tmp_path: Pat
     empty.write_text('{"type": "bundle", "id": "bundle--0", "objects": []}')
     with tanium_sandbox() as box:
         converge(box, EVERYTHING, f"bundle:{bundle}")
-        result = box.cli(["plan", "--policies", str(EVERYTHING), "--source", f"bundle:{empty}",
-                          "--detailed-exitcode"])
+        result = box.cli(
+            [
+                "plan",
+                "--policies",
+                str(EVERYTHING),
+                "--source",
+                f"bundle:{empty}",
+                "--detailed-exitcode",
+            ]
+        )
         assert result.code == 3, result.output
         assert "empty-desired" in result.output
-        applied = box.cli(["apply", "--policies", str(EVERYTHING), "--source", f"bundle:{empty}",
-                           "--auto-approve"])
+        applied = box.cli(
+            [
+                "apply",
+                "--policies",
+                str(EVERYTHING),
+                "--source",
+                f"bundle:{empty}",
+                "--auto-approve",
+            ]
+        )
         assert applied.code == 3
         assert len([d for d in box.state()["intels"]]) == 1

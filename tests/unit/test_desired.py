@@ -17,23 +17,38 @@ HERE = Position("t.yaml", 1, 1)
 
 def policy(name: str = "all", **spec: Any) -> Located:
     body = {"select": {}, "target": {"intel": {}, "blocklist": {}}, **spec}
-    return Located(IntelPolicy.model_validate({
-        "apiVersion": "octi-tanium/v1", "kind": "IntelPolicy", "metadata": {"name": name},
-        "spec": body,
-    }), HERE)
+    return Located(
+        IntelPolicy.model_validate(
+            {
+                "apiVersion": "octi-tanium/v1",
+                "kind": "IntelPolicy",
+                "metadata": {"name": name},
+                "spec": body,
+            }
+        ),
+        HERE,
+    )
 
 
 def policies(*located: Located, exclusions: tuple[Located, ...] = (), **settings: Any) -> PolicySet:
-    return PolicySet(intel_policies=located, exclusions=exclusions,
-                     settings=SettingsSpec.model_validate(settings))
+    return PolicySet(
+        intel_policies=located,
+        exclusions=exclusions,
+        settings=SettingsSpec.model_validate(settings),
+    )
 
 
 def ind(n: int, pattern: str, **kw: Any) -> SourceObject:
-    return SourceObject.model_validate({
-        "standard_id": f"indicator--{n:08d}-0000-4000-8000-000000000000",
-        "entity_type": "Indicator", "pattern": pattern, "pattern_type": "stix",
-        "name": f"indicator {n}", **kw,
-    })
+    return SourceObject.model_validate(
+        {
+            "standard_id": f"indicator--{n:08d}-0000-4000-8000-000000000000",
+            "entity_type": "Indicator",
+            "pattern": pattern,
+            "pattern_type": "stix",
+            "name": f"indicator {n}",
+            **kw,
+        }
+    )
 
 
 def snap(*objects: SourceObject) -> SourceSnapshot:
@@ -41,43 +56,74 @@ def snap(*objects: SourceObject) -> SourceSnapshot:
 
 
 def test_the_same_domain_from_two_indicators_is_one_document_with_both_labels() -> None:
-    state = build_desired(policies(policy()), snap(
-        ind(1, "[domain-name:value = 'Evil.Example.']", labels=("emotet",)),
-        ind(2, "[domain-name:value = 'evil.example']", labels=("qakbot",)),
-    ), now=NOW)
+    state = build_desired(
+        policies(policy()),
+        snap(
+            ind(1, "[domain-name:value = 'Evil.Example.']", labels=("emotet",)),
+            ind(2, "[domain-name:value = 'evil.example']", labels=("qakbot",)),
+        ),
+        now=NOW,
+    )
     (doc,) = state.intel.values()
     assert doc.labels == ("emotet", "qakbot")
     assert len(doc.sources) == 2
 
 
 def test_md5_and_sha256_of_one_file_are_one_entry() -> None:
-    md5, sha256 = "d41d8cd98f00b204e9800998ecf8427e", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    observable = SourceObject(standard_id="file--1", entity_type="StixFile",
-                              hashes={"MD5": md5, "SHA-256": sha256}, labels=("a",))
-    state = build_desired(policies(policy()), snap(
-        ind(1, f"[file:hashes.MD5 = '{md5}']", labels=("b",)), observable,
-    ), now=NOW)
+    md5, sha256 = (
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    )
+    observable = SourceObject(
+        standard_id="file--1",
+        entity_type="StixFile",
+        hashes={"MD5": md5, "SHA-256": sha256},
+        labels=("a",),
+    )
+    state = build_desired(
+        policies(policy()),
+        snap(
+            ind(1, f"[file:hashes.MD5 = '{md5}']", labels=("b",)),
+            observable,
+        ),
+        now=NOW,
+    )
     (entry,) = state.blocklist.values()
     assert (entry.md5, entry.sha256) == (md5, sha256)
     assert "a" in entry.notes and "b" in entry.notes
 
 
 def test_revoked_indicator_is_skipped_and_its_key_marked_gone() -> None:
-    state = build_desired(policies(policy()), snap(
-        ind(1, "[ipv4-addr:value = '198.51.100.1']", revoked=True)), now=NOW)
+    state = build_desired(
+        policies(policy()),
+        snap(ind(1, "[ipv4-addr:value = '198.51.100.1']", revoked=True)),
+        now=NOW,
+    )
     assert state.intel == {}
     assert [s.reason for s in state.skipped] == ["revoked"]
     assert list(state.gone.values()) == ["revoked"]
 
 
 def test_excluded_values_are_skipped_naming_the_exclusion() -> None:
-    exclusion = Located(Exclusion.model_validate({
-        "apiVersion": "octi-tanium/v1", "kind": "Exclusion", "metadata": {"name": "infra"},
-        "spec": {"values": ["198.51.100.0/24"], "reason": "our scanners"},
-    }), HERE)
-    state = build_desired(policies(policy(), exclusions=(exclusion,)), snap(
-        ind(1, "[ipv4-addr:value = '198.51.100.9']"), ind(2, "[ipv4-addr:value = '192.0.2.9']"),
-    ), now=NOW)
+    exclusion = Located(
+        Exclusion.model_validate(
+            {
+                "apiVersion": "octi-tanium/v1",
+                "kind": "Exclusion",
+                "metadata": {"name": "infra"},
+                "spec": {"values": ["198.51.100.0/24"], "reason": "our scanners"},
+            }
+        ),
+        HERE,
+    )
+    state = build_desired(
+        policies(policy(), exclusions=(exclusion,)),
+        snap(
+            ind(1, "[ipv4-addr:value = '198.51.100.9']"),
+            ind(2, "[ipv4-addr:value = '192.0.2.9']"),
+        ),
+        now=NOW,
+    )
     assert len(state.intel) == 1
     (skipped,) = state.skipped
     assert skipped.reason == "excluded" and skipped.detail == "infra (our scanners)"
@@ -93,8 +139,10 @@ def test_tlp_red_is_gated_per_policy() -> None:
 def test_quota_evicts_lowest_priority_then_score_visibly() -> None:
     high = policy("high", priority=500, select={"labels": {"anyOf": ["vip"]}})
     low = policy("low", priority=10)
-    objects = [ind(i, f"[ipv4-addr:value = '198.51.100.{i}']", score=i,
-                   labels=("vip",) if i == 1 else ()) for i in range(1, 6)]
+    objects = [
+        ind(i, f"[ipv4-addr:value = '198.51.100.{i}']", score=i, labels=("vip",) if i == 1 else ())
+        for i in range(1, 6)
+    ]
     state = build_desired(policies(high, low, quotas={"maxIntel": 2}), snap(*objects), now=NOW)
     kept = sorted(d.name for d in state.intel.values())
     assert kept == ["198.51.100.1", "198.51.100.5"]
@@ -104,10 +152,13 @@ def test_quota_evicts_lowest_priority_then_score_visibly() -> None:
 
 def test_policy_labels_and_scan_groups_are_merged_across_overlapping_policies() -> None:
     a = policy("a", target={"intel": {"labels": ["opencti"]}})
-    b = policy("b", target={"intel": {"labels": ["hunt"]},
-                            "quickScan": {"computerGroups": ["All Computers"]}})
-    state = build_desired(policies(a, b), snap(ind(1, "[domain-name:value = 'x.example']")),
-                          now=NOW)
+    b = policy(
+        "b",
+        target={"intel": {"labels": ["hunt"]}, "quickScan": {"computerGroups": ["All Computers"]}},
+    )
+    state = build_desired(
+        policies(a, b), snap(ind(1, "[domain-name:value = 'x.example']")), now=NOW
+    )
     (doc,) = state.intel.values()
     assert doc.labels == ("hunt", "opencti")
     assert doc.scan_groups == ("All Computers",)

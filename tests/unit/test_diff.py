@@ -18,34 +18,60 @@ from controller.render.marker import Marker, with_marker
 SETTINGS = SettingsSpec()
 
 
-def want(key: str, *, md5: str = "m1", labels: tuple[str, ...] = (), digest: str = "d" * 16,
-         name: str = "doc") -> DesiredIntel:
+def want(
+    key: str,
+    *,
+    md5: str = "m1",
+    labels: tuple[str, ...] = (),
+    digest: str = "d" * 16,
+    name: str = "doc",
+) -> DesiredIntel:
     return DesiredIntel(
-        key=Key(key), intel_type="openioc", name=name,
-        description=with_marker("desc", Marker(Key(key), digest)), content="<ioc/>", md5=md5,
-        digest=digest, labels=labels,
+        key=Key(key),
+        intel_type="openioc",
+        name=name,
+        description=with_marker("desc", Marker(Key(key), digest)),
+        content="<ioc/>",
+        md5=md5,
+        digest=digest,
+        labels=labels,
     )
 
 
-def have(doc: DesiredIntel, ident: int, *, md5: str | None = None, label_ids: tuple[int, ...] = (),
-         description: str | None = None) -> ActualIntel:
+def have(
+    doc: DesiredIntel,
+    ident: int,
+    *,
+    md5: str | None = None,
+    label_ids: tuple[int, ...] = (),
+    description: str | None = None,
+) -> ActualIntel:
     return ActualIntel(
-        id=TaniumId(ident), name=doc.name, intel_type=doc.intel_type, intrinsic_id=doc.key,
+        id=TaniumId(ident),
+        name=doc.name,
+        intel_type=doc.intel_type,
+        intrinsic_id=doc.key,
         description=doc.description if description is None else description,
-        md5=doc.md5 if md5 is None else md5, revision_id=1,
+        md5=doc.md5 if md5 is None else md5,
+        revision_id=1,
         label_ids=tuple(TaniumId(i) for i in label_ids),
     )
 
 
-def state(*docs: ActualIntel, labels: tuple[ActualLabel, ...] = (),
-          blocklist: tuple[ActualBlocklist, ...] = ()) -> ActualState:
-    return ActualState(source_id=TaniumId(7), source_name="OpenCTI", intel=docs, labels=labels,
-                       blocklist=blocklist)
+def state(
+    *docs: ActualIntel,
+    labels: tuple[ActualLabel, ...] = (),
+    blocklist: tuple[ActualBlocklist, ...] = (),
+) -> ActualState:
+    return ActualState(
+        source_id=TaniumId(7), source_name="OpenCTI", intel=docs, labels=labels, blocklist=blocklist
+    )
 
 
 def desired(*docs: DesiredIntel, gone: dict[str, str] | None = None) -> DesiredState:
-    return DesiredState(intel={d.key: d for d in docs},
-                        gone={Key(k): v for k, v in (gone or {}).items()})
+    return DesiredState(
+        intel={d.key: d for d in docs}, gone={Key(k): v for k, v in (gone or {}).items()}
+    )
 
 
 def actions(plan: object) -> list[tuple[str, str, str, str]]:
@@ -74,8 +100,9 @@ def test_new_document_is_created_with_its_labels_and_one_deploy() -> None:
 def test_label_only_change_updates_labels_without_deploy() -> None:
     a = want("k1", labels=("emotet",))
     labels = (ActualLabel(id=TaniumId(3), name="Emotet"), ActualLabel(id=TaniumId(4), name="old"))
-    plan = make_plan(desired(a), state(have(a, 1, label_ids=(3, 4)), labels=labels),
-                     settings=SETTINGS)
+    plan = make_plan(
+        desired(a), state(have(a, 1, label_ids=(3, 4)), labels=labels), settings=SETTINGS
+    )
     assert actions(plan) == [("update", "intel", "k1", "labels")]
     (change,) = plan.items[0].changes
     assert change.field == "labels" and change.before == ["Emotet", "old"]
@@ -93,20 +120,29 @@ def test_content_change_is_changed_and_tampering_is_drift() -> None:
 
 def test_revoked_document_is_deleted_with_reason() -> None:
     a, b = want("k1"), want("k2")
-    plan = make_plan(desired(b, gone={"k1": "revoked"}), state(have(a, 1), have(b, 2)),
-                     settings=SETTINGS)
-    assert actions(plan) == [("no-op", "intel", "k2", "in-sync"),
-                             ("delete", "intel", "k1", "revoked"),
-                             ("create", "deploy", "deploy", "changed")]
+    plan = make_plan(
+        desired(b, gone={"k1": "revoked"}), state(have(a, 1), have(b, 2)), settings=SETTINGS
+    )
+    assert actions(plan) == [
+        ("no-op", "intel", "k2", "in-sync"),
+        ("delete", "intel", "k1", "revoked"),
+        ("create", "deploy", "deploy", "changed"),
+    ]
 
 
 def test_unowned_documents_are_never_modified() -> None:
     a = want("k1")
-    foreign = ActualIntel(id=TaniumId(9), name="manual", description="written by hand",
-                          intrinsic_id="x", md5="zz")
+    foreign = ActualIntel(
+        id=TaniumId(9), name="manual", description="written by hand", intrinsic_id="x", md5="zz"
+    )
     forged = have(a, 10, description="no marker here")
-    inconsistent = ActualIntel(id=TaniumId(11), name="doc", description=a.description,
-                               intrinsic_id="someone-else", md5="m1")
+    inconsistent = ActualIntel(
+        id=TaniumId(11),
+        name="doc",
+        description=a.description,
+        intrinsic_id="someone-else",
+        md5="m1",
+    )
     plan = make_plan(desired(), state(foreign, forged, inconsistent), settings=SETTINGS)
     assert [i for i in plan.items if i.kind == "intel"] == []
     assert plan.unowned == 3
@@ -122,8 +158,13 @@ def test_duplicate_owned_documents_keep_the_oldest() -> None:
 
 def test_incomplete_source_blocks_every_delete() -> None:
     a = want("k1")
-    plan = make_plan(desired(), state(have(a, 1)), settings=SETTINGS, complete=False,
-                     incomplete_reasons=["page 3 failed"])
+    plan = make_plan(
+        desired(),
+        state(have(a, 1)),
+        settings=SETTINGS,
+        complete=False,
+        incomplete_reasons=["page 3 failed"],
+    )
     (item,) = [i for i in plan.items if i.kind == "intel"]
     assert item.blocked and item.guard is not None and "complete" in item.guard
     guard = {g.name: g for g in plan.guards}["complete"]
@@ -135,8 +176,9 @@ def test_incomplete_source_blocks_every_delete() -> None:
 def test_deletion_budget_blocks_mass_deletes() -> None:
     docs = [want(f"k{i}") for i in range(30)]
     keep = docs[:10]
-    plan = make_plan(desired(*keep), state(*(have(d, i + 1) for i, d in enumerate(docs))),
-                     settings=SETTINGS)
+    plan = make_plan(
+        desired(*keep), state(*(have(d, i + 1) for i, d in enumerate(docs))), settings=SETTINGS
+    )
     assert plan.summary.blocked == 20
     assert not {g.name: g for g in plan.guards}["deletion-budget"].ok
 
@@ -149,13 +191,20 @@ def test_empty_desired_state_never_deletes_everything() -> None:
 
 
 def test_blocklist_entries_are_owned_by_their_notes_marker() -> None:
-    entry = DesiredBlocklist(key=Key("file--1"), sha256="a" * 64,
-                             notes=with_marker("emotet", Marker(Key("file--1"), "f" * 16)),
-                             digest="f" * 16, name="a" * 64)
+    entry = DesiredBlocklist(
+        key=Key("file--1"),
+        sha256="a" * 64,
+        notes=with_marker("emotet", Marker(Key("file--1"), "f" * 16)),
+        digest="f" * 16,
+        name="a" * 64,
+    )
     mine = ActualBlocklist(id=TaniumId(1), sha256="A" * 64, notes=entry.notes)
     theirs = ActualBlocklist(id=TaniumId(2), sha256="b" * 64, notes="added by the SOC")
-    plan = make_plan(DesiredState(blocklist={entry.key: entry}), state(blocklist=(mine, theirs)),
-                     settings=SETTINGS)
+    plan = make_plan(
+        DesiredState(blocklist={entry.key: entry}),
+        state(blocklist=(mine, theirs)),
+        settings=SETTINGS,
+    )
     assert actions(plan) == [("no-op", "blocklist", "file--1", "in-sync")]
     assert plan.unowned == 1
 

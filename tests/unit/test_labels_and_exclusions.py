@@ -1,43 +1,66 @@
 from pathlib import Path
 
+from controller.diagnostics import Position
 from controller.exclusions import ExclusionIndex
 from controller.labels import merge_labels
 from controller.model import SourceObject
 from controller.policy.loader import Located
 from controller.policy.models import Exclusion
-from controller.diagnostics import Position
 
 
 def test_label_sets_are_unique_case_insensitively_and_sorted() -> None:
     assert merge_labels(["emotet", "Emotet", " tanium ", "", "APT28"]) == (
-        "APT28", "Emotet", "tanium",
+        "APT28",
+        "Emotet",
+        "tanium",
     )
 
 
 def exclusion(**spec: object) -> Located:
-    doc = Exclusion.model_validate({
-        "apiVersion": "octi-tanium/v1", "kind": "Exclusion",
-        "metadata": {"name": "internal"}, "spec": {"reason": "ours", **spec},
-    })
+    doc = Exclusion.model_validate(
+        {
+            "apiVersion": "octi-tanium/v1",
+            "kind": "Exclusion",
+            "metadata": {"name": "internal"},
+            "spec": {"reason": "ours", **spec},
+        }
+    )
     return Located(doc, Position(str(Path("x.yaml")), 1, 1))
 
 
 def test_cidr_exclusion_matches_addresses_inside_patterns() -> None:
     index = ExclusionIndex.build([exclusion(values=["10.0.0.0/8", "Corp.Example.com."])])
-    ind = SourceObject(standard_id="indicator--1", entity_type="Indicator", pattern_type="stix",
-                       pattern="[ipv4-addr:value = '10.1.2.3' OR ipv4-addr:value = '8.8.8.8']")
+    ind = SourceObject(
+        standard_id="indicator--1",
+        entity_type="Indicator",
+        pattern_type="stix",
+        pattern="[ipv4-addr:value = '10.1.2.3' OR ipv4-addr:value = '8.8.8.8']",
+    )
     assert index.match_object(ind) == "excluded: internal (ours)"
-    dom = SourceObject(standard_id="domain-name--1", entity_type="Domain-Name",
-                       value="corp.example.com")
+    dom = SourceObject(
+        standard_id="domain-name--1", entity_type="Domain-Name", value="corp.example.com"
+    )
     assert index.match_object(dom) == "excluded: internal (ours)"
     other = SourceObject(standard_id="ipv4-addr--2", entity_type="IPv4-Addr", value="192.0.2.1")
     assert index.match_object(other) is None
 
 
 def test_hash_id_and_label_exclusions() -> None:
-    index = ExclusionIndex.build([exclusion(hashes=["AA" * 16], ids=["indicator--9f2c1f4e-8a5e-4d35-9c6a-0d6f3c1b2a10"],
-                                            labels=["Benign"])])
+    index = ExclusionIndex.build(
+        [
+            exclusion(
+                hashes=["AA" * 16],
+                ids=["indicator--9f2c1f4e-8a5e-4d35-9c6a-0d6f3c1b2a10"],
+                labels=["Benign"],
+            )
+        ]
+    )
     assert index.match_hashes(["aa" * 16]) == "internal (ours)"
-    assert index.match_object(SourceObject(standard_id="indicator--9f2c1f4e-8a5e-4d35-9c6a-0d6f3c1b2a10", entity_type="Indicator"))
-    assert index.match_object(SourceObject(standard_id="x--1", entity_type="Url",
-                                           labels=("benign",)))
+    assert index.match_object(
+        SourceObject(
+            standard_id="indicator--9f2c1f4e-8a5e-4d35-9c6a-0d6f3c1b2a10", entity_type="Indicator"
+        )
+    )
+    assert index.match_object(
+        SourceObject(standard_id="x--1", entity_type="Url", labels=("benign",))
+    )

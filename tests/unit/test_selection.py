@@ -9,8 +9,10 @@ NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
 def indicator(**kw: object) -> SourceObject:
     base: dict[str, object] = {
-        "standard_id": "indicator--1", "entity_type": "Indicator",
-        "pattern": "[ipv4-addr:value = '198.51.100.1']", "pattern_type": "stix",
+        "standard_id": "indicator--1",
+        "entity_type": "Indicator",
+        "pattern": "[ipv4-addr:value = '198.51.100.1']",
+        "pattern_type": "stix",
     }
     base.update(kw)
     return SourceObject.model_validate(base)

@@ -134,7 +134,7 @@ SURICATA = ('alert http $HOME_NET any -> $EXTERNAL_NET any (msg:"Qakbot loader d
             'http.uri; content:"/wp-content/qak.dll"; sid:9000002; rev:1;)')  # fmt: skip
 
 
-def I(name: str, pattern: str, *, kind: str = "stix", labels: tuple[str, ...] = (),  # noqa: E741, N802
+def I(name: str, pattern: str, *, kind: str = "stix", labels: tuple[str, ...] = (),
       score: int | None = 70, tlp: str = "GREEN", main: str | None = None,
       until: str = "2027-11-30T00:00:00.000Z", revoked: bool = False,
       detection: bool | None = True, platforms: tuple[str, ...] = (), description: str = "",
@@ -575,7 +575,7 @@ INDICATORS: list[dict[str, Any]] = [
 ]
 
 
-def O(kind: str, value: str | None = None, *, labels: tuple[str, ...] = (), score: int | None = None,  # noqa: N802
+def O(kind: str, value: str | None = None, *, labels: tuple[str, ...] = (), score: int | None = None,
       tlp: str = "GREEN", description: str = "", hashes: dict[str, str] | None = None,
       name: str | None = None) -> dict[str, Any]:  # fmt: skip
     return dict(kind=kind, value=value, labels=labels, score=score, tlp=tlp,
