@@ -26,6 +26,9 @@ _RULE = re.compile(r"^\s*(?:(?:private|global)\s+)*rule\s+([A-Za-z_][A-Za-z0-9_]
 _LINE = re.compile(r"^line (\d+): (.*)$", re.DOTALL)
 _UNDEFINED = re.compile(r'undefined identifier "([A-Za-z_][A-Za-z0-9_]*)"')
 _MAX_EXTERNALS = 32
+KNOWN_EXTERNALS = ("filename", "filepath", "extension", "filetype", "md5", "owner", "fullpath")
+"""External variables of the LOKI/THOR file scanners that public rule sets use; whether
+Tanium defines them is not documented (the emulator has a switch), so using one is a warning."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,17 @@ def check_yara(source: str, *, local_modules: tuple[str, ...] | None = None) -> 
             line, message = _split(str(exc))
             text = lines[line - 1] if line and 0 < line <= len(lines) else ""
             undefined = _UNDEFINED.search(message)
+            if undefined and undefined.group(1) not in KNOWN_EXTERNALS:
+                problems.append(
+                    problem(
+                        "error",
+                        f"{message}: not a rule or module of this content, nor an external "
+                        f"variable scanners define ({', '.join(KNOWN_EXTERNALS)}); a rule from "
+                        "another file cannot be used: Tanium compiles this content alone",
+                        line,
+                    )
+                )
+                return problems
             if undefined and undefined.group(1) not in externals:
                 if len(externals) >= _MAX_EXTERNALS:
                     problems.append(problem("error", message, line))
@@ -100,9 +114,8 @@ def check_yara(source: str, *, local_modules: tuple[str, ...] | None = None) -> 
                 problems.append(
                     problem(
                         "warning",
-                        f"'{name}' is defined nowhere in this content: checked as an "
-                        "external variable; Tanium must supply it (or it is a typo, or a "
-                        "rule from another document)",
+                        f"'{name}' is an external variable of file scanners: checked with a "
+                        "placeholder; Tanium must define it or the rule will not compile there",
                         line,
                     )
                 )

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import yara
 
+from controller.policy.yara_check import KNOWN_EXTERNALS
+
 TANIUM_MODULES = frozenset(
     {"pe", "elf", "dotnet", "hash", "cuckoo", "math", "magic", "macho", "dex", "string", "time"}
 )
 LOCAL_MODULES = frozenset(yara.modules)
-KNOWN_EXTERNALS = ("filename", "filepath", "extension", "filetype", "md5", "owner", "fullpath")
-"""External variables of the LOKI/THOR scanners that public rule sets use."""
 
 _RULE = re.compile(r"^[ \t]*(?:(?:private|global)\s+)*rule\s+([A-Za-z_]\w*)", re.MULTILINE)
 _IMPORT = re.compile(r"^[ \t]*import\b", re.MULTILINE)

@@ -50,11 +50,19 @@ def test_an_unknown_module_is_reported_once() -> None:
 def test_external_variables_are_declared_with_placeholders_and_warned_about() -> None:
     source = (
         "rule uses_externals {\n  condition:\n"
-        '    filename == "amsi.dll" and filepath contains "System32" and depth > 2\n}\n'
+        '    filename == "amsi.dll" and filepath contains "System32" and filetype == "pe"\n}\n'
     )
     problems = check_yara(source)
     assert {p.severity for p in problems} == {"warning"}
-    assert [p.message.split("'")[1] for p in problems] == ["filename", "filepath", "depth"]
+    assert [p.message.split("'")[1] for p in problems] == ["filename", "filepath", "filetype"]
+
+
+def test_an_identifier_defined_nowhere_is_an_error_as_in_tanium() -> None:
+    source = "rule needs_other { condition: private_rule_elsewhere and depth > 2 }\n"
+    [problem] = check_yara(source)
+    assert problem.severity == "error"
+    assert "private_rule_elsewhere" in problem.message
+    assert "compiles this content alone" in problem.message
 
 
 def test_an_error_after_external_variables_is_still_an_error() -> None:

@@ -103,8 +103,11 @@ async def _fault(request: Request, rule: FaultRule, fields: list[str]) -> Respon
         return JSONResponse(TOO_MANY, status_code=429, headers=headers)
     if rule.kind == "status":
         page = f"<html><body><h1>{rule.status} Bad Gateway</h1>injected</body></html>"
-        headers = {} if rule.retry_after is None or rule.status != 503 else {
-            "Retry-After": f"{rule.retry_after:g}"}  # fmt: skip
+        headers = (
+            {}
+            if rule.retry_after is None or rule.status != 503
+            else {"Retry-After": f"{rule.retry_after:g}"}
+        )
         return Response(page, status_code=rule.status, media_type="text/html", headers=headers)
     if rule.kind == "timeout":
         waited = 0.0

@@ -100,8 +100,9 @@ class Executor:
             return Prepared(None, None, (_coded(exc, "GRAPHQL_PARSE_FAILED"),))
         errors = validate(self.schema, document)
         if errors:
-            return Prepared(document, None,
-                            tuple(_coded(e, "GRAPHQL_VALIDATION_FAILED") for e in errors))  # fmt: skip
+            return Prepared(
+                document, None, tuple(_coded(e, "GRAPHQL_VALIDATION_FAILED") for e in errors)
+            )
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             which = f"named {operation_name!r}" if operation_name else "(give operationName)"
@@ -109,9 +110,10 @@ class Executor:
             return Prepared(document, None, (error,))
         prepared = Prepared(document, operation)
         limit = (
-            self.config.max_mutation_field_uses if prepared.kind == "mutation"
+            self.config.max_mutation_field_uses
+            if prepared.kind == "mutation"
             else self.config.max_query_field_uses
-        )  # fmt: skip
+        )
         root = "Mutation" if prepared.kind == "mutation" else "Query"
         for name, uses in Counter(prepared.root_fields).items():
             if uses > limit:
@@ -136,10 +138,12 @@ class Executor:
         if isinstance(coerced, list):
             return {"errors": [format_error(_coded(e, "BAD_USER_INPUT")) for e in coerced]}
         result = execute(
-            self.schema, prepared.document, context_value=context,
+            self.schema,
+            prepared.document,
+            context_value=context,
             variable_values=variables or {},
             operation_name=prepared.operation.name.value if prepared.operation.name else None,
-        )  # fmt: skip
+        )
         assert isinstance(result, ExecutionResult)
         body: JSON = {"data": result.data}
         if result.errors:
@@ -151,5 +155,12 @@ def _coded(error: GraphQLError, code: str) -> GraphQLError:
     extensions = dict(error.extensions or {})
     extensions.setdefault("code", code)
     extensions.setdefault("data", {"http_status": 400, "genre": "TECHNICAL"})
-    return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path,
-                        error.original_error, extensions)  # fmt: skip
+    return GraphQLError(
+        error.message,
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        error.original_error,
+        extensions,
+    )

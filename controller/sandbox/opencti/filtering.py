@@ -22,28 +22,96 @@ Predicate = Callable[[Record], bool]
 
 _REF_KEYS = {"objectLabel", "objectMarking", "createdBy", "ids", "entity_type"}
 _STRING_KEYS = {
-    "pattern_type", "pattern", "name", "description", "x_opencti_main_observable_type", "value",
-    "indicator_types", "x_mitre_platforms", "x_opencti_description", "definition_type",
-    "definition", "identity_class", "path", "subject", "user_id", "attribute_key",
-    "standard_id", "pattern_version",
-}  # fmt: skip
+    "pattern_type",
+    "pattern",
+    "name",
+    "description",
+    "x_opencti_main_observable_type",
+    "value",
+    "indicator_types",
+    "x_mitre_platforms",
+    "x_opencti_description",
+    "definition_type",
+    "definition",
+    "identity_class",
+    "path",
+    "subject",
+    "user_id",
+    "attribute_key",
+    "standard_id",
+    "pattern_version",
+}
 _NUMBER_KEYS = {"x_opencti_score", "confidence", "number", "attribute_count", "x_opencti_order"}
 _BOOL_KEYS = {"revoked", "x_opencti_detection", "x_opencti_negative", "is_inferred"}
-_DATE_KEYS = {"valid_from", "valid_until", "created", "modified", "created_at", "updated_at",
-              "refreshed_at", "first_seen", "last_seen"}  # fmt: skip
+_DATE_KEYS = {
+    "valid_from",
+    "valid_until",
+    "created",
+    "modified",
+    "created_at",
+    "updated_at",
+    "refreshed_at",
+    "first_seen",
+    "last_seen",
+}
 _HASH_KEYS = {"MD5", "SHA-1", "SHA-256", "SHA-512", "SSDEEP"}
 _KNOWN_ELSEWHERE = {
-    "killChainPhases", "objectAssignee", "objectParticipant", "objectOrganization",
-    "externalReferences", "creator_id", "x_opencti_workflow_id", "regardingOf", "sightedBy",
-    "lang", "x_opencti_reliability", "decay_base_score", "fromId", "toId", "fromTypes",
-    "toTypes", "relationship_type", "x_opencti_stix_ids", "source_name", "external_id", "url",
-    "x_opencti_additional_names", "mime_type", "size", "display_name", "aliases",
-    "x_opencti_aliases", "workflow_id", "contextEntityId", "internal_id", "parent_types",
-    "x_opencti_base_score", "x_opencti_base_severity", "x_opencti_cvss_base_score", "color",
-}  # fmt: skip
-_OPERATORS = {"eq", "not_eq", "lt", "lte", "gt", "gte", "match", "wildcard", "contains",
-              "not_contains", "ends_with", "not_ends_with", "starts_with", "not_starts_with",
-              "nil", "not_nil", "search", "within"}  # fmt: skip
+    "killChainPhases",
+    "objectAssignee",
+    "objectParticipant",
+    "objectOrganization",
+    "externalReferences",
+    "creator_id",
+    "x_opencti_workflow_id",
+    "regardingOf",
+    "sightedBy",
+    "lang",
+    "x_opencti_reliability",
+    "decay_base_score",
+    "fromId",
+    "toId",
+    "fromTypes",
+    "toTypes",
+    "relationship_type",
+    "x_opencti_stix_ids",
+    "source_name",
+    "external_id",
+    "url",
+    "x_opencti_additional_names",
+    "mime_type",
+    "size",
+    "display_name",
+    "aliases",
+    "x_opencti_aliases",
+    "workflow_id",
+    "contextEntityId",
+    "internal_id",
+    "parent_types",
+    "x_opencti_base_score",
+    "x_opencti_base_severity",
+    "x_opencti_cvss_base_score",
+    "color",
+}
+_OPERATORS = {
+    "eq",
+    "not_eq",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "match",
+    "wildcard",
+    "contains",
+    "not_contains",
+    "ends_with",
+    "not_ends_with",
+    "starts_with",
+    "not_starts_with",
+    "nil",
+    "not_nil",
+    "search",
+    "within",
+}
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "H": "hours", "d": "days", "w": "weeks"}
 _MATH = re.compile(r"([+-])(\d+)([smhHdwMy])")
 
@@ -59,16 +127,18 @@ def check(group: Any) -> None:
     unknown: list[str] = []
     _check(group, unknown)
     if unknown:
-        raise unsupported("Incorrect filter keys not existing in any schema definition",
-                          keys=sorted(set(unknown)))  # fmt: skip
+        raise unsupported(
+            "Incorrect filter keys not existing in any schema definition", keys=sorted(set(unknown))
+        )
 
 
 def _check(group: Any, unknown: list[str]) -> None:
     if (
-        not isinstance(group, dict) or group.get("mode") not in ("and", "or")
+        not isinstance(group, dict)
+        or group.get("mode") not in ("and", "or")
         or not isinstance(group.get("filters"), list)
         or not isinstance(group.get("filterGroups"), list)
-    ):  # fmt: skip
+    ):
         raise unsupported("Incorrect filters format", filter=str(group)[:200])
     for item in group["filters"]:
         keys = item.get("key") if isinstance(item, dict) else None
@@ -179,8 +249,11 @@ def _compile_filter(item: dict[str, Any], now: datetime) -> Predicate:
     mode = item.get("mode") or "or"
     values = list(item.get("values") or [])
     if operator not in _OPERATORS:
-        raise functional(f"Filter operator {operator!r} is not supported") if operator != "script" \
-            else functional("Filter script is not allowed")  # fmt: skip
+        raise (
+            functional(f"Filter operator {operator!r} is not supported")
+            if operator != "script"
+            else functional("Filter script is not allowed")
+        )
     for key in keys:
         if not _implemented(key):
             raise functional(f"the emulator does not evaluate the filter key {key!r}")
@@ -229,6 +302,8 @@ def uses_now(group: Any) -> bool:
 
 def search_score(record: Record, term: str) -> int:
     needle = term.casefold()
-    fields: Iterable[Any] = (record.get(f) for f in ("name", "pattern", "value", "observable_value",
-                                                     "description", "definition"))  # fmt: skip
+    fields: Iterable[Any] = (
+        record.get(f)
+        for f in ("name", "pattern", "value", "observable_value", "description", "definition")
+    )
     return sum(1 for value in fields if isinstance(value, str) and needle in value.casefold())

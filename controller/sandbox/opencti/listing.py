@@ -90,10 +90,17 @@ class Lister:
         self._cache: OrderedDict[str, Ordered] = OrderedDict()
 
     def ordered(
-        self, candidates: Callable[[], Iterable[Record]], *, shape: str, version: int,
-        now: datetime, filters: dict[str, Any] | None, search: str | None,
-        order_by: str | None, order_mode: str | None,
-    ) -> Ordered:  # fmt: skip
+        self,
+        candidates: Callable[[], Iterable[Record]],
+        *,
+        shape: str,
+        version: int,
+        now: datetime,
+        filters: dict[str, Any] | None,
+        search: str | None,
+        order_by: str | None,
+        order_mode: str | None,
+    ) -> Ordered:
         if filters is not None:
             check(filters)
         key = json.dumps([shape, version, filters, search, order_by, order_mode], default=str)
@@ -123,9 +130,11 @@ class Lister:
         except TypeError:
             raise functional(f"Cannot order by {order_by!r}: mixed value types") from None
         result = Ordered(
-            items=[r for _, r in rows], values=[v for v, _ in rows],
-            keys=[_key(v, order_by is not None, desc) for v, _ in rows], desc=desc,
-        )  # fmt: skip
+            items=[r for _, r in rows],
+            values=[v for v, _ in rows],
+            keys=[_key(v, order_by is not None, desc) for v, _ in rows],
+            desc=desc,
+        )
         self._cache[key] = result
         while len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -135,8 +144,9 @@ class Lister:
         self._cache.clear()
 
 
-def connection(ordered: Ordered, *, first: int | None, after: str | None,
-               has_field: bool) -> dict[str, Any]:  # fmt: skip
+def connection(
+    ordered: Ordered, *, first: int | None, after: str | None, has_field: bool
+) -> dict[str, Any]:
     requested = DEFAULT_FIRST if first is None else first
     if requested < 0:
         raise functional("first must be a positive number")

@@ -61,38 +61,67 @@ def _decorate(store: Store, record: Record, obj: SourceObject) -> Record:
 def indicator_from(store: Store, obj: SourceObject, raw: Mapping[str, Any]) -> Record:
     created_at, updated_at = _opencti_times(raw)
     created_at = created_at or obj.created or store.clock.now()
-    record = base("Indicator", "Indicator", INDICATOR_PARENTS, obj.standard_id, obj.internal_id,
-                  created_at, updated_at or obj.modified or created_at)  # fmt: skip
+    record = base(
+        "Indicator",
+        "Indicator",
+        INDICATOR_PARENTS,
+        obj.standard_id,
+        obj.internal_id,
+        created_at,
+        updated_at or obj.modified or created_at,
+    )
     record.update(
-        name=obj.name, description=obj.description or None, pattern=obj.pattern,
-        pattern_type=obj.pattern_type, pattern_version="2.1" if obj.pattern_type == "stix" else None,
-        valid_from=obj.valid_from, valid_until=obj.valid_until, revoked=obj.revoked,
-        x_opencti_detection=obj.detection, x_mitre_platforms=list(obj.platforms),
-        x_opencti_main_observable_type=obj.main_observable_type, x_opencti_score=obj.score,
-        confidence=obj.confidence, created=obj.created, modified=obj.modified,
-        indicator_types=raw.get("indicator_types") if isinstance(raw.get("indicator_types"), list) else None,
-    )  # fmt: skip
+        name=obj.name,
+        description=obj.description or None,
+        pattern=obj.pattern,
+        pattern_type=obj.pattern_type,
+        pattern_version="2.1" if obj.pattern_type == "stix" else None,
+        valid_from=obj.valid_from,
+        valid_until=obj.valid_until,
+        revoked=obj.revoked,
+        x_opencti_detection=obj.detection,
+        x_mitre_platforms=list(obj.platforms),
+        x_opencti_main_observable_type=obj.main_observable_type,
+        x_opencti_score=obj.score,
+        confidence=obj.confidence,
+        created=obj.created,
+        modified=obj.modified,
+        indicator_types=raw.get("indicator_types")
+        if isinstance(raw.get("indicator_types"), list)
+        else None,
+    )
     return _decorate(store, record, obj)
 
 
 def observable_from(store: Store, obj: SourceObject, raw: Mapping[str, Any]) -> Record:
     kind = typename(obj.entity_type)
-    record = base(kind, obj.entity_type, OBSERVABLE_PARENTS, obj.standard_id, obj.internal_id,
-                  obj.created or FROM_START, obj.modified or FROM_START)  # fmt: skip
+    record = base(
+        kind,
+        obj.entity_type,
+        OBSERVABLE_PARENTS,
+        obj.standard_id,
+        obj.internal_id,
+        obj.created or FROM_START,
+        obj.modified or FROM_START,
+    )
     first_hash = next(iter(obj.hashes.values()), None)
     record.update(
-        x_opencti_score=obj.score, x_opencti_description=obj.description or None,
+        x_opencti_score=obj.score,
+        x_opencti_description=obj.description or None,
         observable_value=obj.value or first_hash or obj.name or obj.standard_id,
         _hashes=dict(obj.hashes),
-    )  # fmt: skip
+    )
     if kind in VALUE_FIELD:
         record[VALUE_FIELD[kind]] = obj.value
     if kind in NAMED_TYPES:
         record["name"] = obj.name or None
     if kind == "AutonomousSystem":
         number = raw.get("number")
-        record["number"] = number if isinstance(number, int) and not isinstance(number, bool) else (
-            int(number) if isinstance(number, str) and number.isdigit() else None)  # fmt: skip
+        record["number"] = (
+            number
+            if isinstance(number, int) and not isinstance(number, bool)
+            else (int(number) if isinstance(number, str) and number.isdigit() else None)
+        )
     if kind in HASHED_TYPES:
         record["hashes"] = hash_list(obj.hashes)
     return _decorate(store, record, obj)
@@ -109,8 +138,11 @@ def load_records(store: Store, records: Iterable[Any]) -> dict[str, int]:
     for obj in objects:
         stix_type = obj.get("type")
         if stix_type == "identity" and isinstance(obj.get("name"), str):
-            store.identity(obj["name"], str(obj.get("identity_class") or "organization"),
-                           obj.get("id") if isinstance(obj.get("id"), str) else None)  # fmt: skip
+            store.identity(
+                obj["name"],
+                str(obj.get("identity_class") or "organization"),
+                obj.get("id") if isinstance(obj.get("id"), str) else None,
+            )
             continue
         mapped = to_source_object(obj, names)
         if mapped is None:
@@ -153,12 +185,22 @@ def load_data(store: Store, data: Any) -> dict[str, int]:
 
 
 def create_indicator(
-    store: Store, *, pattern: str, pattern_type: str = "stix", name: str | None = None,
-    description: str | None = None, labels: Sequence[str] = (), markings: Sequence[str] = (),
-    score: int | None = None, detection: bool | None = None, valid_from: datetime | None = None,
-    valid_until: datetime | None = None, platforms: Sequence[str] = (),
-    main_type: str | None = None, confidence: int | None = None,
-) -> Record:  # fmt: skip
+    store: Store,
+    *,
+    pattern: str,
+    pattern_type: str = "stix",
+    name: str | None = None,
+    description: str | None = None,
+    labels: Sequence[str] = (),
+    markings: Sequence[str] = (),
+    score: int | None = None,
+    detection: bool | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    platforms: Sequence[str] = (),
+    main_type: str | None = None,
+    confidence: int | None = None,
+) -> Record:
     """An indicator as `indicatorAdd` would create it (OpenCTI's defaults, §6 / §12)."""
     now = store.clock.now()
     main = main_type or main_observable_type(pattern, pattern_type)
@@ -166,29 +208,53 @@ def create_indicator(
     until = valid_until or start + lifetime(main)
     obj = SourceObject(
         standard_id=standard_id("indicator", {"pattern": pattern.strip()}),
-        entity_type="Indicator", name=name or pattern, description=description or "",
-        pattern=pattern, pattern_type=pattern_type, valid_from=start, valid_until=until,
-        revoked=until <= now, detection=False if detection is None else detection,
-        platforms=tuple(platforms), main_observable_type=main,
-        score=50 if score is None else score, confidence=confidence, labels=tuple(labels),
-        markings=tuple(markings), created=now, modified=now,
-    )  # fmt: skip
+        entity_type="Indicator",
+        name=name or pattern,
+        description=description or "",
+        pattern=pattern,
+        pattern_type=pattern_type,
+        valid_from=start,
+        valid_until=until,
+        revoked=until <= now,
+        detection=False if detection is None else detection,
+        platforms=tuple(platforms),
+        main_observable_type=main,
+        score=50 if score is None else score,
+        confidence=confidence,
+        labels=tuple(labels),
+        markings=tuple(markings),
+        created=now,
+        modified=now,
+    )
     return store.put(indicator_from(store, obj, {}))
 
 
 def create_observable(
-    store: Store, *, entity_type: str, value: str | None = None,
-    hashes: Mapping[str, str] | None = None, name: str | None = None,
-    description: str | None = None, labels: Sequence[str] = (), markings: Sequence[str] = (),
+    store: Store,
+    *,
+    entity_type: str,
+    value: str | None = None,
+    hashes: Mapping[str, str] | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    labels: Sequence[str] = (),
+    markings: Sequence[str] = (),
     score: int | None = None,
-) -> Record:  # fmt: skip
+) -> Record:
     """An observable as `stixCyberObservableAdd` would create it (standard id per §7)."""
     now = store.clock.now()
     hashes = dict(hashes or {})
     obj = SourceObject(
         standard_id=observable_standard_id(entity_type, value, hashes, name),
-        entity_type=entity_type, value=value if value is not None else name, hashes=hashes,
-        name=name or "", description=description or "", score=score, labels=tuple(labels),
-        markings=tuple(markings), created=now, modified=now,
-    )  # fmt: skip
+        entity_type=entity_type,
+        value=value if value is not None else name,
+        hashes=hashes,
+        name=name or "",
+        description=description or "",
+        score=score,
+        labels=tuple(labels),
+        markings=tuple(markings),
+        created=now,
+        modified=now,
+    )
     return store.put(observable_from(store, obj, {}))

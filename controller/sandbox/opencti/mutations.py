@@ -26,8 +26,12 @@ from controller.sandbox.opencti.records import (
 )
 
 DEDUP_WINDOW = timedelta(days=30)
-_IDENTITY_CLASS = {"System": "system", "Organization": "organization",
-                   "Individual": "individual", "Sector": "class"}  # fmt: skip
+_IDENTITY_CLASS = {
+    "System": "system",
+    "Organization": "organization",
+    "Individual": "individual",
+    "Sector": "class",
+}
 
 
 def _ctx(info: GraphQLResolveInfo[Context]) -> Context:
@@ -58,8 +62,11 @@ def sighting_add(_: Any, info: GraphQLResolveInfo[Context], input: dict[str, Any
             raise missing_reference("Element not found", id=input.get(key))
     assert source is not None and target is not None
     first, last = _date(input.get("first_seen")), _date(input.get("last_seen"))
-    contributing: dict[str, Any] = {"type": "sighting", "sighting_of_ref": source["standard_id"],
-                                    "where_sighted_refs": [target["standard_id"]]}  # fmt: skip
+    contributing: dict[str, Any] = {
+        "type": "sighting",
+        "sighting_of_ref": source["standard_id"],
+        "where_sighted_refs": [target["standard_id"]],
+    }
     if first is not None:
         contributing["first_seen"] = _js(first)
     if last is not None:
@@ -67,8 +74,11 @@ def sighting_add(_: Any, info: GraphQLResolveInfo[Context], input: dict[str, Any
     standard = standard_id("sighting", contributing)
     first, last = first or FROM_START, last or UNTIL_END
     if first > last:
-        raise functional("You cant create a sighting with first_seen > last_seen",
-                         first_seen=_js(first), last_seen=_js(last))  # fmt: skip
+        raise functional(
+            "You cant create a sighting with first_seen > last_seen",
+            first_seen=_js(first),
+            last_seen=_js(last),
+        )
     count = int(input["attribute_count"])
     stix_id = str(input.get("stix_id") or "").lower()
     now = store.clock.now()
@@ -84,16 +94,31 @@ def sighting_add(_: Any, info: GraphQLResolveInfo[Context], input: dict[str, Any
         existing["updated_at"] = now
         record = existing
     else:
-        record = base("StixSightingRelationship", "stix-sighting-relationship",
-                      ["basic-relationship", "stix-relationship"], standard, None, now, now)  # fmt: skip
+        record = base(
+            "StixSightingRelationship",
+            "stix-sighting-relationship",
+            ["basic-relationship", "stix-relationship"],
+            standard,
+            None,
+            now,
+            now,
+        )
         record.update(
-            id=internal_id_for(standard + now.isoformat()), fromId=source["id"], toId=target["id"],
-            fromType=source["entity_type"], toType=target["entity_type"], first_seen=first,
-            last_seen=last, attribute_count=count, description=input.get("description"),
+            id=internal_id_for(standard + now.isoformat()),
+            fromId=source["id"],
+            toId=target["id"],
+            fromType=source["entity_type"],
+            toType=target["entity_type"],
+            first_seen=first,
+            last_seen=last,
+            attribute_count=count,
+            description=input.get("description"),
             x_opencti_negative=bool(input.get("x_opencti_negative") or False),
-            confidence=input.get("confidence"), created=now, modified=now,
+            confidence=input.get("confidence"),
+            created=now,
+            modified=now,
             **{"from": source, "to": target},
-        )  # fmt: skip
+        )
         if stix_id and stix_id != standard:
             record["x_opencti_stix_ids"].append(stix_id)
         store.sightings[record["id"]] = record
@@ -105,18 +130,26 @@ def sighting_add(_: Any, info: GraphQLResolveInfo[Context], input: dict[str, Any
     return record
 
 
-def _match(sightings: Any, standard: str, stix_id: str, source: Record, target: Record,
-           first: datetime, last: datetime) -> Record | None:  # fmt: skip
+def _match(
+    sightings: Any,
+    standard: str,
+    stix_id: str,
+    source: Record,
+    target: Record,
+    first: datetime,
+    last: datetime,
+) -> Record | None:
     for sighting in sightings:
         ids = {sighting["standard_id"], *sighting["x_opencti_stix_ids"]}
         if standard in ids or (stix_id and stix_id in ids):
             return sighting  # type: ignore[no-any-return]
     for sighting in sightings:
         if (
-            sighting["fromId"] == source["id"] and sighting["toId"] == target["id"]
+            sighting["fromId"] == source["id"]
+            and sighting["toId"] == target["id"]
             and abs(sighting["first_seen"] - first) <= DEDUP_WINDOW
             and abs(sighting["last_seen"] - last) <= DEDUP_WINDOW
-        ):  # fmt: skip
+        ):
             return sighting  # type: ignore[no-any-return]
     return None
 
@@ -132,8 +165,9 @@ def identity_add(_: Any, info: GraphQLResolveInfo[Context], input: dict[str, Any
     name = str(input["name"])
     if not name.strip():
         raise octi_validation("name", "name must not be blank")
-    return _ctx(info).store.identity(name, _IDENTITY_CLASS[str(input["type"])],
-                                     input.get("stix_id"))  # fmt: skip
+    return _ctx(info).store.identity(
+        name, _IDENTITY_CLASS[str(input["type"])], input.get("stix_id")
+    )
 
 
 def octi_validation(field: str, message: str) -> Exception:

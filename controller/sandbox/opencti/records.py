@@ -126,8 +126,15 @@ def marking_record(name: str, ref: str | None, order: int, now: datetime) -> Rec
         kind = "unknown"
     standard = ref or standard_id("marking-definition", {"definition": name,
                                                           "definition_type": kind})  # fmt: skip
-    rec = base("MarkingDefinition", "Marking-Definition",
-               ["Basic-Object", "Stix-Object", "Stix-Meta-Object"], standard, None, now, now)  # fmt: skip
+    rec = base(
+        "MarkingDefinition",
+        "Marking-Definition",
+        ["Basic-Object", "Stix-Object", "Stix-Meta-Object"],
+        standard,
+        None,
+        now,
+        now,
+    )
     rec.update({"definition_type": kind, "definition": name, "x_opencti_order": order,
                 "x_opencti_color": "#ffffff", "created": now, "modified": now})  # fmt: skip
     return rec

@@ -36,17 +36,28 @@ def _ctx(info: GraphQLResolveInfo[Context]) -> Context:
     return context
 
 
-def _listing(info: GraphQLResolveInfo[Context], family: str, candidates: Callable[[], Any],
-             args: dict[str, Any], shape: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _listing(
+    info: GraphQLResolveInfo[Context],
+    family: str,
+    candidates: Callable[[], Any],
+    args: dict[str, Any],
+    shape: str | None = None,
+) -> dict[str, Any]:
     ctx = _ctx(info)
     ordered = ctx.lister.ordered(
-        candidates, shape=shape or family, version=ctx.store.version, now=ctx.store.clock.now(),
-        filters=args.get("filters"), search=args.get("search"), order_by=args.get("orderBy"),
+        candidates,
+        shape=shape or family,
+        version=ctx.store.version,
+        now=ctx.store.clock.now(),
+        filters=args.get("filters"),
+        search=args.get("search"),
+        order_by=args.get("orderBy"),
         order_mode=args.get("orderMode"),
-    )  # fmt: skip
+    )
     has_field = bool(args.get("orderBy") or args.get("search"))
-    return connection(ordered, first=args.get("first"), after=args.get("after"),
-                      has_field=has_field)  # fmt: skip
+    return connection(
+        ordered, first=args.get("first"), after=args.get("after"), has_field=has_field
+    )
 
 
 def indicators(_: Any, info: GraphQLResolveInfo[Context], **args: Any) -> dict[str, Any]:
@@ -81,8 +92,11 @@ def sightings(_: Any, info: GraphQLResolveInfo[Context], **args: Any) -> dict[st
         return _listing(info, "sightings", lambda: [], {**args, "filters": None})
 
     def candidates() -> list[Record]:
-        return [s for s in store.sightings.values()
-                if all(s[k] == end["id"] for k, end in ends.items() if end is not None)]  # fmt: skip
+        return [
+            s
+            for s in store.sightings.values()
+            if all(s[k] == end["id"] for k, end in ends.items() if end is not None)
+        ]
 
     shape = "sightings:" + ",".join(f"{k}={v['id']}" for k, v in ends.items() if v is not None)
     return _listing(info, "sightings", candidates, args, shape)
@@ -122,10 +136,13 @@ def me(_: Any, info: GraphQLResolveInfo[Context]) -> dict[str, Any]:
     user = _ctx(info).user
     assert user is not None
     return {
-        "id": "88ec0c6a-13ce-5e39-b486-354fe4a7084f", "standard_id": "user--" + user.token_name,
-        "entity_type": "User", "name": f"sandbox ({user.token_name})",
-        "user_email": "admin@opencti.example", "capabilities": [{"name": c} for c in sorted(user.capabilities)],
-    }  # fmt: skip
+        "id": "88ec0c6a-13ce-5e39-b486-354fe4a7084f",
+        "standard_id": "user--" + user.token_name,
+        "entity_type": "User",
+        "name": f"sandbox ({user.token_name})",
+        "user_email": "admin@opencti.example",
+        "capabilities": [{"name": c} for c in sorted(user.capabilities)],
+    }
 
 
 def related(direction: str) -> Resolver:
@@ -138,19 +155,32 @@ def related(direction: str) -> Resolver:
         else:
             ids = sorted(i for i, targets in store.based_on.items() if record["id"] in targets)
         nodes = [store.entities[i] for i in ids if i in store.entities][: first or 500]
-        return {"edges": [{"node": n, "cursor": ""} for n in nodes],
-                "pageInfo": {"startCursor": "", "endCursor": "", "hasNextPage": False,
-                             "hasPreviousPage": False, "globalCount": len(nodes)}}  # fmt: skip
+        return {
+            "edges": [{"node": n, "cursor": ""} for n in nodes],
+            "pageInfo": {
+                "startCursor": "",
+                "endCursor": "",
+                "hasNextPage": False,
+                "hasPreviousPage": False,
+                "globalCount": len(nodes),
+            },
+        }
 
     return resolve
 
 
 QUERIES: dict[str, Resolver] = {
-    "indicators": indicators, "indicator": _entity("indicators"),
-    "stixCyberObservables": observables, "stixCyberObservable": _entity("observables"),
-    "markingDefinitions": markings, "stixSightingRelationships": sightings,
-    "identities": identities, "systems": systems, "about": about, "me": me,
-}  # fmt: skip
+    "indicators": indicators,
+    "indicator": _entity("indicators"),
+    "stixCyberObservables": observables,
+    "stixCyberObservable": _entity("observables"),
+    "markingDefinitions": markings,
+    "stixSightingRelationships": sightings,
+    "identities": identities,
+    "systems": systems,
+    "about": about,
+    "me": me,
+}
 
 
 def required_capabilities(field: GraphQLField) -> tuple[bool, tuple[str, ...]]:
@@ -160,8 +190,9 @@ def required_capabilities(field: GraphQLField) -> tuple[bool, tuple[str, ...]]:
             continue
         for argument in directive.arguments or ():
             if argument.name.value == "for" and isinstance(argument.value, ListValueNode):
-                return True, tuple(v.value for v in argument.value.values
-                                   if isinstance(v, EnumValueNode))  # fmt: skip
+                return True, tuple(
+                    v.value for v in argument.value.values if isinstance(v, EnumValueNode)
+                )
         return True, ()
     return False, ()
 
@@ -176,8 +207,10 @@ def _guarded(name: str, field: GraphQLField, resolver: Resolver | None) -> Resol
         if capabilities and (user is None or not any(user.can(c) for c in capabilities)):
             raise forbidden()
         if resolver is None:
-            raise octi_error("UNSUPPORTED_ERROR",
-                             f"The OpenCTI emulator does not implement {info.parent_type.name}.{name}")  # fmt: skip
+            raise octi_error(
+                "UNSUPPORTED_ERROR",
+                f"The OpenCTI emulator does not implement {info.parent_type.name}.{name}",
+            )
         return resolver(root, info, **args)
 
     return resolve

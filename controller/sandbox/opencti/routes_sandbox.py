@@ -135,8 +135,11 @@ async def clock(request: Request) -> Response:
             revoked += state_.set_time(at, expire=expire)
         if "advance" in body:
             value = body["advance"]
-            delta = (timedelta(seconds=float(value)) if isinstance(value, int | float)
-                     else parse_duration(str(value)))  # fmt: skip
+            delta = (
+                timedelta(seconds=float(value))
+                if isinstance(value, int | float)
+                else parse_duration(str(value))
+            )
             revoked += state_.advance(delta, expire=expire)
     except ValueError as exc:
         return _error(str(exc))

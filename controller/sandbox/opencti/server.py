@@ -24,13 +24,20 @@ from controller.sandbox.opencti.state import OpenCTIState
 
 
 @contextmanager
-def serve(app: Starlette, *, host: str = "127.0.0.1", port: int = 0,
-          startup_timeout: float = 15.0) -> Iterator[str]:  # fmt: skip
+def serve(
+    app: Starlette, *, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 15.0
+) -> Iterator[str]:
     """Serve `app` until the block ends; yields the base URL (no trailing slash)."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="off", access_log=False,
-        timeout_graceful_shutdown=1, timeout_keep_alive=30,
-    )  # fmt: skip
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=30,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="opencti-emulator", daemon=True)
     thread.start()

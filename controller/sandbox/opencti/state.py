@@ -48,7 +48,7 @@ class OpenCTIState:
             seed_demo(self)
 
     def seed(self, data: Any) -> dict[str, int]:
-        """Load a decoded STIX bundle / JSON list / stream-event list (absent fields stay absent)."""
+        """Load a decoded bundle / JSON list / stream-event list (absent fields stay absent)."""
         return loader.load_data(self.store, data)
 
     def seed_file(self, path: Path) -> dict[str, int]:
@@ -120,8 +120,20 @@ class OpenCTIState:
 
 
 def _summary(record: Record) -> dict[str, Any]:
-    keys = ("id", "standard_id", "entity_type", "name", "pattern", "pattern_type", "value",
-            "revoked", "x_opencti_score", "x_opencti_detection", "valid_until", "updated_at")  # fmt: skip
+    keys = (
+        "id",
+        "standard_id",
+        "entity_type",
+        "name",
+        "pattern",
+        "pattern_type",
+        "value",
+        "revoked",
+        "x_opencti_score",
+        "x_opencti_detection",
+        "valid_until",
+        "updated_at",
+    )
     out = {k: record.get(k) for k in keys if record.get(k) is not None}
     out["labels"] = [label["value"] for label in record.get("objectLabel") or ()]
     out["markings"] = [m["definition"] for m in record.get("objectMarking") or ()]
