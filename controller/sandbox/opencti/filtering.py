@@ -20,98 +20,37 @@ from controller.sandbox.opencti.records import FROM_START, UNTIL_END, Record, no
 
 Predicate = Callable[[Record], bool]
 
-_REF_KEYS = {"objectLabel", "objectMarking", "createdBy", "ids", "entity_type"}
-_STRING_KEYS = {
-    "pattern_type",
-    "pattern",
-    "name",
-    "description",
-    "x_opencti_main_observable_type",
-    "value",
-    "indicator_types",
-    "x_mitre_platforms",
-    "x_opencti_description",
-    "definition_type",
-    "definition",
-    "identity_class",
-    "path",
-    "subject",
-    "user_id",
-    "attribute_key",
-    "standard_id",
-    "pattern_version",
-}
-_NUMBER_KEYS = {"x_opencti_score", "confidence", "number", "attribute_count", "x_opencti_order"}
-_BOOL_KEYS = {"revoked", "x_opencti_detection", "x_opencti_negative", "is_inferred"}
-_DATE_KEYS = {
-    "valid_from",
-    "valid_until",
-    "created",
-    "modified",
-    "created_at",
-    "updated_at",
-    "refreshed_at",
-    "first_seen",
-    "last_seen",
-}
-_HASH_KEYS = {"MD5", "SHA-1", "SHA-256", "SHA-512", "SSDEEP"}
-_KNOWN_ELSEWHERE = {
-    "killChainPhases",
-    "objectAssignee",
-    "objectParticipant",
-    "objectOrganization",
-    "externalReferences",
-    "creator_id",
-    "x_opencti_workflow_id",
-    "regardingOf",
-    "sightedBy",
-    "lang",
-    "x_opencti_reliability",
-    "decay_base_score",
-    "fromId",
-    "toId",
-    "fromTypes",
-    "toTypes",
-    "relationship_type",
-    "x_opencti_stix_ids",
-    "source_name",
-    "external_id",
-    "url",
-    "x_opencti_additional_names",
-    "mime_type",
-    "size",
-    "display_name",
-    "aliases",
-    "x_opencti_aliases",
-    "workflow_id",
-    "contextEntityId",
-    "internal_id",
-    "parent_types",
-    "x_opencti_base_score",
-    "x_opencti_base_severity",
-    "x_opencti_cvss_base_score",
-    "color",
-}
-_OPERATORS = {
-    "eq",
-    "not_eq",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "match",
-    "wildcard",
-    "contains",
-    "not_contains",
-    "ends_with",
-    "not_ends_with",
-    "starts_with",
-    "not_starts_with",
-    "nil",
-    "not_nil",
-    "search",
-    "within",
-}
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_REF_KEYS = frozenset({"objectLabel", "objectMarking", "createdBy", "ids", "entity_type"})
+_STRING_KEYS = _words(
+    "pattern_type pattern name description x_opencti_main_observable_type value indicator_types "
+    "x_mitre_platforms x_opencti_description definition_type definition identity_class path "
+    "subject user_id attribute_key standard_id pattern_version"
+)
+_NUMBER_KEYS = _words("x_opencti_score confidence number attribute_count x_opencti_order")
+_BOOL_KEYS = _words("revoked x_opencti_detection x_opencti_negative is_inferred")
+_DATE_KEYS = _words(
+    "valid_from valid_until created modified created_at updated_at refreshed_at first_seen "
+    "last_seen"
+)
+_HASH_KEYS = frozenset({"MD5", "SHA-1", "SHA-256", "SHA-512", "SSDEEP"})
+_KNOWN_ELSEWHERE = _words(
+    "killChainPhases objectAssignee objectParticipant objectOrganization externalReferences "
+    "creator_id x_opencti_workflow_id regardingOf sightedBy lang x_opencti_reliability "
+    "decay_base_score fromId toId fromTypes toTypes relationship_type x_opencti_stix_ids "
+    "source_name external_id url x_opencti_additional_names mime_type size display_name aliases "
+    "x_opencti_aliases workflow_id contextEntityId internal_id parent_types x_opencti_base_score "
+    "x_opencti_base_severity x_opencti_cvss_base_score color"
+)
+"""Keys OpenCTI's schema defines that the emulator does not evaluate (refused, not ignored)."""
+_OPERATORS = _words(
+    "eq not_eq lt lte gt gte match wildcard contains not_contains ends_with not_ends_with "
+    "starts_with not_starts_with nil not_nil search within"
+)
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "H": "hours", "d": "days", "w": "weeks"}
 _MATH = re.compile(r"([+-])(\d+)([smhHdwMy])")
 
@@ -297,7 +236,13 @@ def compile_group(group: dict[str, Any] | None, now: datetime) -> Predicate:
 
 def uses_now(group: Any) -> bool:
     """Whether a group holds date math (then its result depends on the clock)."""
-    return "now" in repr(group)
+    if not isinstance(group, dict):
+        return False
+    for item in group.get("filters") or ():
+        values = item.get("values") if isinstance(item, dict) else None
+        if any(isinstance(v, str) and v.strip().startswith("now") for v in values or ()):
+            return True
+    return any(uses_now(sub) for sub in group.get("filterGroups") or ())
 
 
 def search_score(record: Record, term: str) -> int:
