@@ -34,25 +34,7 @@ def render_text(plan: Plan) -> Text:
         for change in item.changes:
             out.append(f"      ~ {change.field}: ", style="yellow")
             out.append(f"{short(change.before)} → {short(change.after)}\n")
-    groups = skipped_by_reason(plan)
-    if groups:
-        out.append(f"\nSkipped ({len(plan.skipped)}):\n", style="bold")
-        for reason, entries in groups.items():
-            out.append(f"  {reason} ({len(entries)})\n", style="magenta")
-            for skipped in entries[:SKIP_LIMIT]:
-                detail = f" — {skipped.detail}" if skipped.detail else ""
-                out.append(f"    {short(skipped.name, 60)}  {skipped.key}{detail}\n", style="dim")
-            if len(entries) > SKIP_LIMIT:
-                out.append(
-                    f"    … and {len(entries) - SKIP_LIMIT} more (see --format json)\n", style="dim"
-                )
-    if plan.diagnostics:
-        out.append(f"\nDiagnostics ({len(plan.diagnostics)}):\n", style="bold")
-        for diag in plan.diagnostics:
-            style = "red" if diag.severity == "error" else "yellow"
-            subject = f"{diag.key}: " if diag.key else ""
-            out.append(f"  {diag.severity}: ", style=style)
-            out.append(f"{subject}{diag.message}\n")
+    _skipped(out, plan)
     if plan.unowned:
         out.append(
             f"\n{plan.unowned} object(s) in the managed source carry no valid octi-tanium marker: "
@@ -65,6 +47,38 @@ def render_text(plan: Plan) -> Text:
         out.append(f"{guard.name}: {guard.detail}\n")
     out.append("\n" + summary_line(plan) + "\n", style="bold")
     return out
+
+
+def _skipped(out: Text, plan: Plan) -> None:
+    """Skipped objects by reason; a diagnostic about a skipped object is shown on its line
+    (not twice), the others — warnings about synced content — in their own section."""
+    severity = {d.key: d.severity for d in plan.diagnostics if d.key}
+    skipped_keys = {s.key for s in plan.skipped}
+    groups = skipped_by_reason(plan)
+    if groups:
+        out.append(f"\nSkipped ({len(plan.skipped)}):\n", style="bold")
+    for reason, entries in groups.items():
+        out.append(f"  {reason} ({len(entries)})\n", style="magenta")
+        for skipped in entries[:SKIP_LIMIT]:
+            level = severity.get(skipped.key)
+            out.append("    ")
+            if level is not None:
+                out.append(f"{level}: ", style="red" if level == "error" else "yellow")
+            out.append(f"{short(skipped.name, 60)}  {skipped.key}", style="dim")
+            out.append(f" — {skipped.detail}\n" if skipped.detail else "\n", style="dim")
+        if len(entries) > SKIP_LIMIT:
+            out.append(
+                f"    … and {len(entries) - SKIP_LIMIT} more (see --format json)\n", style="dim"
+            )
+    others = [d for d in plan.diagnostics if d.key not in skipped_keys]
+    if others:
+        out.append(f"\nDiagnostics ({len(others)}):\n", style="bold")
+        for diag in others:
+            subject = f"{diag.key}: " if diag.key else ""
+            out.append(
+                f"  {diag.severity}: ", style="red" if diag.severity == "error" else "yellow"
+            )
+            out.append(f"{subject}{diag.message}\n")
 
 
 def render_text_plain(plan: Plan) -> str:

@@ -130,7 +130,12 @@ def sample_plan() -> Plan:
                 detail="pattern type sigma is not supported by Tanium",
             ),
         ),
-        diagnostics=(Diagnostic.error("YARA rule 'x' line 3: syntax error", key="indicator--9"),),
+        diagnostics=(
+            Diagnostic.warning(
+                "YARA rule 'x' line 3: condition is always false", key="indicator--9"
+            ),
+            Diagnostic.error("pattern type sigma is not supported by Tanium", key="indicator--8"),
+        ),
         unowned=2,
     )
 
