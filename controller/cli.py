@@ -174,8 +174,9 @@ def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: boo
 @source_option
 def run(once: bool, listen: str, policies: Path, source: str) -> None:
     """The scheduled reconciler (interval from Settings.spec.schedule)."""
-    from controller.reconciler import run_forever, run_once
+    from controller.reconciler import configure_logging, run_forever, run_once
 
+    configure_logging()
     if once:
         sys.exit(_run(run_once(policies, source)))
     host, _, port = listen.rpartition(":")

@@ -5,13 +5,16 @@ Runs the real command line against the emulators over real HTTP, exactly as a us
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.rule import Rule
 
@@ -67,6 +70,39 @@ def step(title: str, args: list[str], env: dict[str, str], expect: tuple[int, ..
     return code
 
 
+def day_two(env: dict[str, str], plan_file: Path) -> None:
+    """Life happens: an analyst revokes an indicator in OpenCTI, and somebody removes a label
+    from one of our documents by hand in the Tanium console."""
+    plan = json.loads(plan_file.read_text())
+    revoked = next(
+        i for i in plan["items"] if i["kind"] == "intel" and i["key"].startswith("indicator--")
+    )
+    httpx.post(
+        f"{env['OPENCTI_URL']}/__sandbox/objects",
+        json={"op": "revoke", "id": revoked["key"]},
+        timeout=10,
+    ).raise_for_status()
+    console.print(f"  OpenCTI: an analyst revokes [bold]{revoked['name']}[/]")
+    state = httpx.get(f"{env['TANIUM_URL']}/__sandbox/state", timeout=10).json()
+    ours = {s["id"] for s in state["sources"] if s["name"] == "OpenCTI (octi-tanium)"}
+    doc = next(
+        d
+        for d in state["intels"]
+        if d["sourceId"] in ours and d["labelIds"] and d["name"] != revoked["name"]
+    )
+    label = next(lb for lb in state["labels"] if lb["id"] == doc["labelIds"][0])
+    httpx.delete(
+        f"{env['TANIUM_URL']}/plugin/products/threat-response/api/v1/intels/{doc['id']}"
+        f"/labels/{label['id']}",
+        headers={"session": env["TANIUM_TOKEN"]},
+        timeout=10,
+    ).raise_for_status()
+    console.print(
+        f"  Tanium: someone removes label [bold]{label['name']}[/] from [bold]{doc['name']}[/] "
+        "in the console\n"
+    )
+
+
 def main() -> None:
     started = time.monotonic()
     console.print(Rule("[bold]octi-tanium demo: OpenCTI → Tanium, declaratively"))
@@ -76,14 +112,30 @@ def main() -> None:
         shown = value if "TOKEN" not in key else value[:10] + "…"
         console.print(f"  {key}={shown}")
     env = {**os.environ, **sandbox_env, "COLUMNS": os.environ.get("COLUMNS", "110")}
-    try:
-        step("1. validate the policies in desired/", ["validate"], env, (0,))
-        step("2. plan: what would change in Tanium?", ["plan", "--detailed-exitcode"], env, (2,))
-        step("3. apply it", ["apply", "--auto-approve"], env, (0,))
-        step("4. plan again: Tanium has converged", ["plan", "--detailed-exitcode"], env, (0,))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="octi-tanium-demo-") as tmp:
+        plan_file = Path(tmp) / "plan.json"
+        try:
+            step("1. validate the policies in desired/", ["validate"], env, (0,))
+            step(
+                "2. plan: what would change in Tanium? (saved for review)",
+                ["plan", "--out", str(plan_file), "--detailed-exitcode"],
+                env,
+                (2,),
+            )
+            step("3. apply the reviewed plan", ["apply", str(plan_file)], env, (0,))
+            step("4. plan again: Tanium has converged", ["plan", "--detailed-exitcode"], env, (0,))
+            console.print(Rule("[bold]5. day two"))
+            day_two(sandbox_env, plan_file)
+            step(
+                "6. the next reconcile pass repairs exactly that",
+                ["run", "--once"],
+                {**env, "OCTI_TANIUM_STATE_DIR": tmp},
+                (0,),
+            )
+            step("7. plan: in sync again", ["plan", "--detailed-exitcode"], env, (0,))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
     console.print(Rule(f"[bold green]demo complete in {time.monotonic() - started:.1f} s"))
 
 

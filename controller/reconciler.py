@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,6 +29,14 @@ ITEMS = Counter("octi_tanium_items_total", "Plan items applied", ["kind", "actio
 DURATION = Histogram("octi_tanium_pass_seconds", "Duration of a reconcile pass")
 LAST_SUCCESS = Gauge("octi_tanium_last_success_timestamp", "Unix time of the last good pass")
 BLOCKED = Gauge("octi_tanium_blocked_items", "Items withheld by a safety guard in the last pass")
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class LockBusy(Exception):
@@ -64,7 +73,7 @@ async def run_once(policies: Path, source: str) -> int:
             BLOCKED.set(sum(1 for i in made.plan.items if i.blocked))
             if not made.plan.has_changes:
                 code = 3 if made.plan.has_blocked else 0
-                log.info("pass: no changes (%s)", made.plan.summary)
+                log.info("pass: no changes, %d object(s) in sync", made.plan.summary.no_op)
             else:
                 report = await apply_plan(
                     made.plan,
@@ -74,6 +83,17 @@ async def run_once(policies: Path, source: str) -> int:
                 )
                 for result in report.results:
                     ITEMS.labels(result.item.kind, result.item.action, result.status).inc()
+                    item = result.item
+                    log.log(
+                        logging.ERROR if result.status == "failed" else logging.INFO,
+                        "%s %s %s [%s]: %s%s",
+                        item.action,
+                        item.kind,
+                        item.name or item.key,
+                        item.reason,
+                        result.status,
+                        f" ({result.message})" if result.message else "",
+                    )
                 code = report.exit_code()
                 log.info(
                     "pass: applied %d item(s), %d failed", len(report.results), len(report.failed)
@@ -104,7 +124,7 @@ def run_forever(policies: Path, source: str, *, host: str, port: int) -> None:
 
     from controller.pipeline import load_checked
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging()
     interval = parse_duration(load_checked(policies).policies.settings.schedule.interval)
     state = {"ready": False}
 

@@ -55,7 +55,12 @@ def _skipped(out: Text, plan: Plan) -> None:
     severity = {d.key: d.severity for d in plan.diagnostics if d.key}
     skipped_keys = {s.key for s in plan.skipped}
     groups = skipped_by_reason(plan)
-    if groups:
+    if groups and not plan.has_changes and not plan.has_blocked:
+        counts = ", ".join(f"{reason} {len(entries)}" for reason, entries in groups.items())
+        out.append(f"\nSkipped ({len(plan.skipped)}): ", style="bold")
+        out.append(f"{counts} — each object with its reason: --format json\n", style="dim")
+        groups = {}
+    elif groups:
         out.append(f"\nSkipped ({len(plan.skipped)}):\n", style="bold")
     for reason, entries in groups.items():
         out.append(f"  {reason} ({len(entries)})\n", style="magenta")
