@@ -60,8 +60,8 @@ async def _serve(tanium_port: int, opencti_port: int, seed: str) -> None:
     ]
     print("\n".join(lines), flush=True)
     print(
-        f"# sandbox ready (seed: {seed}); export the lines above, e.g.\n"
-        "#   export $(octi-tanium sandbox | grep -v '^#')   (in another shell)\n"
+        f"# sandbox ready (seed: {seed}); in another shell, export the lines above:\n"
+        "#   export TANIUM_URL=... TANIUM_TOKEN=... OPENCTI_URL=... OPENCTI_TOKEN=...\n"
         "# test routes: GET /__sandbox/state, POST /__sandbox/reset, POST /__sandbox/faults\n"
         "# Ctrl-C to stop",
         file=sys.stderr,
