@@ -161,7 +161,9 @@ def windows(draw: st.DrawFn) -> dict[str, str]:
     if kind in ("after", "both"):
         out["after"] = stamp.isoformat()
     if kind in ("before", "both"):
-        out["before"] = (stamp + timedelta(days=draw(st.integers(0, 60)))).isoformat()
+        offset = draw(st.sampled_from([timedelta(0), timedelta(microseconds=1), timedelta(seconds=1),
+                                       timedelta(days=1), timedelta(days=40)]))  # fmt: skip
+        out["before"] = (stamp + offset).isoformat()
     return out
 
 
