@@ -21,6 +21,7 @@ from controller.policy.models import IntelPolicy, IntelPolicySpec
 from controller.render import convert, render_blocklist, render_intel
 from controller.render.canonical import file_key
 from controller.render.convert import prefetch
+from controller.render.marker import installation_id
 from controller.render.types import Conversion, FileCandidate, IntelCandidate
 from controller.selection import lifecycle_reason, selects
 from controller.static import static_conversions
@@ -107,12 +108,13 @@ def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetim
     quotas = policies.settings.quotas
     _evict(intel, quotas.max_intel, state, "intel documents")
     _evict(files, quotas.max_blocklist, state, "blocklist entries")
+    installation = installation_id(policies.settings.source)
     for key, merge in intel.items():
         assert isinstance(merge.candidate, IntelCandidate)
         state.intel[key] = _finish_intel(merge)
     for key, merge in files.items():
         assert isinstance(merge.candidate, FileCandidate)
-        state.blocklist[key] = _finish_file(merge)
+        state.blocklist[key] = _finish_file(merge, installation)
     for key in list(state.gone):
         if key in state.intel or key in state.blocklist:
             del state.gone[key]
@@ -307,15 +309,20 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
             assert isinstance(candidate, FileCandidate)
             for algorithm, value in candidate.hashes.items():
                 conflict |= hashes.setdefault(algorithm, value) != value
-        if conflict:  # two files sharing one hash but not another: keep them apart, visibly
-            state.diagnostics.append(
-                Diagnostic.warning(
-                    f"blocklist entries {', '.join(members)} share a hash but disagree on another; "
-                    "Reputation may consolidate them",
-                    key=members[0],
-                )
-            )
-            merged.update({key: files[key] for key in members})
+        if conflict:  # two files share one hash but not another: Reputation would merge
+            keep = members[0]  # them into one entry and the two would flap forever
+            merged[keep] = files[keep]
+            for other in members[1:]:
+                name = files[other].candidate.name
+                state.skipped.append(SkippedObject(
+                    other, "conflict", name,
+                    f"shares a hash with {keep} but another hash differs; Reputation would "
+                    "merge the two entries, so only the first is synced",
+                ))
+                state.diagnostics.append(Diagnostic.warning(
+                    f"blocklist file {name} conflicts with {keep}: one hash equal, another "
+                    f"different; only {keep} is synced", key=other,
+                ))
             continue
         first = files[members[0]].candidate
         key = file_key(hashes)
@@ -385,10 +392,12 @@ def _finish_intel(merge: _Merge) -> DesiredIntel:
     )
 
 
-def _finish_file(merge: _Merge) -> DesiredBlocklist:
+def _finish_file(merge: _Merge, installation: str) -> DesiredBlocklist:
     candidate = merge.candidate
     assert isinstance(candidate, FileCandidate)
-    entry = render_blocklist(candidate, labels=merge_labels(merge.labels))
+    entry = render_blocklist(
+        candidate, labels=merge_labels(merge.labels), installation=installation
+    )
     return entry.model_copy(
         update={"sources": tuple(sorted(merge.sources)), "priority": merge.priority}
     )

@@ -150,6 +150,7 @@ class ActualIntel(Frozen):
     label_ids: tuple[TaniumId, ...] = ()
     source_id: TaniumId | None = None
     platforms: tuple[str, ...] = ()
+    updated_at: datetime | None = None
 
 
 class ActualLabel(Frozen):
@@ -174,3 +175,16 @@ class ActualState(Frozen):
     intel: tuple[ActualIntel, ...] = ()
     labels: tuple[ActualLabel, ...] = ()
     blocklist: tuple[ActualBlocklist, ...] = ()
+    deploy_known: bool = False
+    """Whether `intel/status` could be read (the token may lack the permission)."""
+    last_deploy_at: datetime | None = None
+    """When the last completed Intel DB deployment was requested (None: never)."""
+
+    def undeployed(self, docs: tuple[ActualIntel, ...] | list[ActualIntel]) -> int:
+        """How many of `docs` changed after the last deployment (0 when unknown)."""
+        if not self.deploy_known:
+            return 0
+        if self.last_deploy_at is None:
+            return len(docs)
+        last = self.last_deploy_at
+        return sum(1 for d in docs if d.updated_at is not None and d.updated_at > last)

@@ -109,11 +109,14 @@ def _labels(labels: Iterable[str]) -> list[str]:
     return [seen[k] for k in sorted(seen)]
 
 
-def render_blocklist(file: FileCandidate, *, labels: tuple[str, ...]) -> DesiredBlocklist:
+def render_blocklist(
+    file: FileCandidate, *, labels: tuple[str, ...], installation: str | None = None
+) -> DesiredBlocklist:
     names = _labels(labels)
     hashes = {k: v.lower() for k, v in sorted(file.hashes.items())}
     digest = digest_of({"hashes": hashes, "labels": names})
-    notes = with_marker(clean(", ".join(names), NOTES_LIMIT), Marker(file.key, digest))
+    marker = Marker(file.key, digest, installation)
+    notes = with_marker(clean(", ".join(names), NOTES_LIMIT), marker)
     return DesiredBlocklist(
         key=file.key,
         md5=hashes.get("md5", ""),

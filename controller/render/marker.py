@@ -16,16 +16,28 @@ from typing import Any
 
 from controller.model import ActualBlocklist, ActualIntel, Key
 
-MARKER_RE = re.compile(r"\[octi-tanium:v1 key=(?P<key>[^\s\]]+) digest=(?P<digest>[0-9a-f]{16})\]$")
+MARKER_RE = re.compile(
+    r"\[octi-tanium:v1 key=(?P<key>[^\s\]]+) digest=(?P<digest>[0-9a-f]{16})"
+    r"(?: src=(?P<src>[0-9a-f]{8}))?\]$"
+)
 
 
 @dataclass(frozen=True)
 class Marker:
     key: Key
     digest: str
+    src: str | None = None
+    """Blocklist entries only: the installation (the Reputation custom list is global, so
+    two installations must not take each other's entries for their own)."""
 
     def text(self) -> str:
-        return f"[octi-tanium:v1 key={self.key} digest={self.digest}]"
+        src = f" src={self.src}" if self.src else ""
+        return f"[octi-tanium:v1 key={self.key} digest={self.digest}{src}]"
+
+
+def installation_id(source_name: str) -> str:
+    """A short id of an installation, derived from its managed source name."""
+    return hashlib.sha256(source_name.encode("utf-8")).hexdigest()[:8]
 
 
 def digest_of(fields: dict[str, Any]) -> str:
@@ -51,7 +63,7 @@ def parse_marker(text: str | None) -> Marker | None:
     match = MARKER_RE.fullmatch(text, start, len(text.rstrip()))
     if not match:
         return None
-    return Marker(Key(match.group("key")), match.group("digest"))
+    return Marker(Key(match.group("key")), match.group("digest"), match.group("src"))
 
 
 def intrinsic_ids_for(key: str) -> frozenset[str]:
@@ -75,6 +87,17 @@ def owned_intel_key(doc: ActualIntel) -> Key | None:
     return marker.key
 
 
-def owned_blocklist_key(entry: ActualBlocklist) -> Key | None:
+def owned_blocklist_key(entry: ActualBlocklist, installation: str | None = None) -> Key | None:
+    """The key of an entry we own: on the blacklist, with our installation's marker, and a
+    key that is the one its own hashes give (a marker copied onto another entry is not ours)."""
+    from controller.render.canonical import canonical_hashes, file_key
+
     marker = parse_marker(entry.notes)
-    return marker.key if marker else None
+    if marker is None or entry.list != "blacklist":
+        return None
+    if installation is not None and marker.src != installation:
+        return None
+    hashes = canonical_hashes({"MD5": entry.md5, "SHA-1": entry.sha1, "SHA-256": entry.sha256})
+    if not hashes or file_key(hashes) != marker.key:
+        return None
+    return marker.key

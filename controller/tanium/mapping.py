@@ -60,6 +60,7 @@ def _intel_row(d: dict[str, Any]) -> dict[str, Any]:
         "md5": _hex(d.get("md5")),
         "size": d.get("size") or 0,
         "revision_id": d.get("revisionId"),
+        "updated_at": d.get("updatedAt") or None,
         "label_ids": d.get("labelIds") or (),
         "source_id": d.get("sourceId"),
         "platforms": d.get("platforms") or (),

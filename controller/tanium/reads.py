@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from controller.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
+from controller.tanium.errors import AuthError, NotFoundError, RejectedError
 from controller.tanium.mapping import (
     DeployStatus,
     Source,
@@ -28,6 +30,15 @@ REP = "/plugin/products/reputation/v3"
 GROUPS = "/api/v2/groups/by-name"
 
 log = logging.getLogger("controller.tanium")
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 class TaniumReads:
@@ -53,17 +64,29 @@ class TaniumReads:
                 return None, ()
             return source_id, await self.list_intel(source_id)
 
+        async def last_deploy() -> tuple[bool, datetime | None]:
+            try:
+                status = await self.deploy_status()
+            except (AuthError, NotFoundError, RejectedError) as exc:
+                log.warning("intel/status unreadable (%s): pending deploys not detected", exc)
+                return False, None
+            return True, _when(status.created_at)
+
         intel = asyncio.ensure_future(managed_intel())
         labels = asyncio.ensure_future(self.list_labels())
         blocklist = asyncio.ensure_future(self.list_blocklist())
-        await gather_all([intel, labels, blocklist])
+        deployed = asyncio.ensure_future(last_deploy())
+        await gather_all([intel, labels, blocklist, deployed])
         source_id, docs = intel.result()
+        known, last = deployed.result()
         return ActualState(
             source_id=source_id,
             source_name=source_name,
             intel=docs,
             labels=labels.result(),
             blocklist=blocklist.result(),
+            deploy_known=known,
+            last_deploy_at=last,
         )
 
     async def list_intel(self, source_id: TaniumId) -> tuple[ActualIntel, ...]:

@@ -82,8 +82,14 @@ class InProcess:
             fetch_snapshot(settings, policies, now=NOW, transport=self.transport(), **kwargs)
         )
 
-    def post(self, query: str, variables: dict[str, Any] | None = None, *,
-             token: str | None = DEFAULT_TOKEN, operation: str | None = None) -> httpx.Response:  # fmt: skip
+    def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = DEFAULT_TOKEN,
+        operation: str | None = None,
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         body: dict[str, Any] = {"query": query, "variables": variables or {}}
         if operation:

@@ -43,12 +43,19 @@ def errors_of(response: Any) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def big() -> InProcess:
     target = InProcess()
-    target.state.seed([
-        {"type": "indicator", "id": f"indicator--00000000-0000-4000-8000-{i:012d}",
-         "pattern": f"[ipv4-addr:value = '10.{i // 65536}.{i // 256 % 256}.{i % 256}']",
-         "pattern_type": "stix", "name": f"i{i}", "x_opencti_score": i % 100}
-        for i in range(6000)
-    ])  # fmt: skip
+    target.state.seed(
+        [
+            {
+                "type": "indicator",
+                "id": f"indicator--00000000-0000-4000-8000-{i:012d}",
+                "pattern": f"[ipv4-addr:value = '10.{i // 65536}.{i // 256 % 256}.{i % 256}']",
+                "pattern_type": "stix",
+                "name": f"i{i}",
+                "x_opencti_score": i % 100,
+            }
+            for i in range(6000)
+        ]
+    )
     return target
 
 
@@ -68,8 +75,13 @@ def test_a_full_last_page_reports_a_next_page_that_is_empty(big: InProcess) -> N
     assert second["pageInfo"]["hasNextPage"] is True
     third = listing(big, first=3000, after=second["pageInfo"]["endCursor"])
     assert third["edges"] == []
-    assert third["pageInfo"] == {"startCursor": "", "endCursor": "", "hasNextPage": False,
-                                 "hasPreviousPage": True, "globalCount": 6000}  # fmt: skip
+    assert third["pageInfo"] == {
+        "startCursor": "",
+        "endCursor": "",
+        "hasNextPage": False,
+        "hasPreviousPage": True,
+        "globalCount": 6000,
+    }
 
 
 def test_default_page_is_500_in_standard_id_order(big: InProcess) -> None:
@@ -101,17 +113,23 @@ def test_keyset_pages_move_updated_items_like_elasticsearch() -> None:
     assert scores == [0, 1, 2]
     moved = page1["edges"][0]["node"]["standard_id"]
     target.state.update(moved, x_opencti_score=10)  # behind the cursor → ahead of it
-    page2 = listing(target, first=3, orderBy="x_opencti_score", after=page1["pageInfo"]["endCursor"])
+    page2 = listing(
+        target, first=3, orderBy="x_opencti_score", after=page1["pageInfo"]["endCursor"]
+    )
     rest = listing(target, first=3, orderBy="x_opencti_score", after=page2["pageInfo"]["endCursor"])
     assert [e["node"]["x_opencti_score"] for e in page2["edges"]] == [3, 4, 5]
     assert [e["node"]["standard_id"] for e in rest["edges"]] == [moved]
 
 
 def test_search_alone_orders_by_relevance(emulator: InProcess) -> None:
-    emulator.state.create_indicator(pattern="[domain-name:value = 'emotet.example']",
-                                    name="emotet", description="emotet payload host")  # fmt: skip
-    emulator.state.create_indicator(pattern="[domain-name:value = 'other.example']",
-                                    name="other", description="emotet related")  # fmt: skip
+    emulator.state.create_indicator(
+        pattern="[domain-name:value = 'emotet.example']",
+        name="emotet",
+        description="emotet payload host",
+    )
+    emulator.state.create_indicator(
+        pattern="[domain-name:value = 'other.example']", name="other", description="emotet related"
+    )
     emulator.state.create_indicator(pattern="[domain-name:value = 'none.example']", name="none")
     names = [e["node"]["name"] for e in listing(emulator, search="emotet")["edges"]]
     assert names == ["emotet", "other"]
@@ -127,10 +145,20 @@ def _names(emulator: InProcess, filters: dict[str, Any]) -> list[str]:
 @pytest.fixture
 def small(emulator: InProcess) -> InProcess:
     state = emulator.state
-    state.create_indicator(pattern="[ipv4-addr:value = '192.0.2.1']", name="a",
-                           labels=["Emotet", "tanium"], score=80, markings=["TLP:GREEN"])  # fmt: skip
-    state.create_indicator(pattern="[file:hashes.SHA256 = 'ab']", name="b", labels=["qakbot"],
-                           score=40, markings=["TLP:RED"])  # fmt: skip
+    state.create_indicator(
+        pattern="[ipv4-addr:value = '192.0.2.1']",
+        name="a",
+        labels=["Emotet", "tanium"],
+        score=80,
+        markings=["TLP:GREEN"],
+    )
+    state.create_indicator(
+        pattern="[file:hashes.SHA256 = 'ab']",
+        name="b",
+        labels=["qakbot"],
+        score=40,
+        markings=["TLP:RED"],
+    )
     state.create_indicator(pattern="rule x { condition: true }", pattern_type="yara", name="c")
     state.revoke(standard_id("indicator", {"pattern": "rule x { condition: true }"}))
     return emulator
@@ -150,9 +178,14 @@ def test_filters_combine_modes_and_operators(small: InProcess) -> None:
 
 
 def test_nested_groups(small: InProcess) -> None:
-    inner = {"mode": "or", "filters": [{"key": ["pattern_type"], "values": ["yara"]},
-                                       {"key": ["x_opencti_score"], "values": ["60"],
-                                        "operator": "gt"}], "filterGroups": []}  # fmt: skip
+    inner = {
+        "mode": "or",
+        "filters": [
+            {"key": ["pattern_type"], "values": ["yara"]},
+            {"key": ["x_opencti_score"], "values": ["60"], "operator": "gt"},
+        ],
+        "filterGroups": [],
+    }
     outer = {"mode": "and", "filters": [], "filterGroups": [inner]}
     assert _names(small, outer) == ["a", "c"]
 
@@ -185,7 +218,9 @@ def test_hash_filters_match_any_spelling() -> None:
       edges { node { observable_value } } } }"""
     f = group({"key": ["hashes.SHA-256"], "values": ["ab12"]})
     body = target.post(query, {"filters": f}).json()
-    assert [e["node"]["observable_value"] for e in body["data"]["stixCyberObservables"]["edges"]] == ["x"]
+    assert [
+        e["node"]["observable_value"] for e in body["data"]["stixCyberObservables"]["edges"]
+    ] == ["x"]
 
 
 def test_entity_type_matches_parent_types(emulator: InProcess) -> None:
@@ -193,8 +228,11 @@ def test_entity_type_matches_parent_types(emulator: InProcess) -> None:
     emulator.state.create_observable(entity_type="Domain-Name", value="x.example")
     query = """query O($types: [String], $filters: FilterGroup) {
       stixCyberObservables(types: $types, filters: $filters) { pageInfo { globalCount } } }"""
+
     def count(**variables: Any) -> int:
-        return emulator.post(query, variables).json()["data"]["stixCyberObservables"]["pageInfo"]["globalCount"]  # type: ignore[no-any-return]
+        body = emulator.post(query, variables).json()
+        return int(body["data"]["stixCyberObservables"]["pageInfo"]["globalCount"])
+
     assert count() == 2
     assert count(types=["Stix-Cyber-Observable"]) == 2
     assert count(types=["IPv4-Addr"]) == 1
@@ -226,7 +264,7 @@ def test_the_script_operator_is_refused(small: InProcess) -> None:
     assert "script" in error["message"]
 
 
-# --------------------------------------------------------------------------- transport and protections
+# ------------------------------------------------------------------ transport and protections
 
 
 def test_a_missing_or_wrong_token_is_auth_required_with_http_200(small: InProcess) -> None:
@@ -293,8 +331,11 @@ def test_only_post_on_graphql(emulator: InProcess) -> None:
     async def go() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
         transport = emulator.transport()
         async with httpx.AsyncClient(transport=transport, base_url="http://o.test") as client:
-            return (await client.get("/graphql"), await client.options("/graphql"),
-                    await client.post("/graphql", json=[{"query": "{ about { version } }"}]))  # fmt: skip
+            return (
+                await client.get("/graphql"),
+                await client.options("/graphql"),
+                await client.post("/graphql", json=[{"query": "{ about { version } }"}]),
+            )
 
     get, options, batch = run(go())
     assert get.status_code == 405 and get.json()["name"] == "MethodNotAllowedError"
@@ -323,7 +364,11 @@ def test_single_fetch_by_any_id(small: InProcess) -> None:
     record = next(r for r in small.state.store.of_family("indicators") if r["name"] == "a")
     small.state.store.alias(record, "indicator--11111111-1111-4111-8111-111111111111")
     query = "query I($id: String!) { indicator(id: $id) { name } }"
-    for ident in (record["id"], record["standard_id"], "indicator--11111111-1111-4111-8111-111111111111"):
+    for ident in (
+        record["id"],
+        record["standard_id"],
+        "indicator--11111111-1111-4111-8111-111111111111",
+    ):
         assert small.post(query, {"id": ident}).json()["data"]["indicator"] == {"name": "a"}
     assert small.post(query, {"id": "indicator--nope"}).json()["data"]["indicator"] is None
 
@@ -331,7 +376,9 @@ def test_single_fetch_by_any_id(small: InProcess) -> None:
 def test_api_created_indicators_get_opencti_defaults(emulator: InProcess) -> None:
     now = emulator.state.clock.now()
     record = emulator.state.create_indicator(pattern="[ipv4-addr:value = '198.51.100.1']")
-    assert record["standard_id"] == standard_id("indicator", {"pattern": "[ipv4-addr:value = '198.51.100.1']"})
+    assert record["standard_id"] == standard_id(
+        "indicator", {"pattern": "[ipv4-addr:value = '198.51.100.1']"}
+    )
     assert record["x_opencti_score"] == 50 and record["x_opencti_detection"] is False
     assert record["x_opencti_main_observable_type"] == "IPv4-Addr"
     assert (record["valid_until"] - record["valid_from"]).days == 47

@@ -21,7 +21,7 @@ from controller.sources.bundle import read_bundle
 from .conftest import NOW, Served, settings_for
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "stix" / "bundles"
-BUNDLES = sorted(CORPUS.rglob("*.json")) + [DEMO_SEED]
+BUNDLES = [*sorted(CORPUS.rglob("*.json")), DEMO_SEED]
 
 
 def _fields(obj: SourceObject, *, internal_id: bool) -> dict[str, object]:

@@ -60,8 +60,13 @@ def test_a_graphql_error_makes_the_snapshot_incomplete(
     emulator: InProcess, everything: PolicySet
 ) -> None:
     seeded(emulator)
-    fault(emulator, kind="graphql_error", code="FUNCTIONAL_ERROR", message="boom",
-          field="stixCyberObservables")  # fmt: skip
+    fault(
+        emulator,
+        kind="graphql_error",
+        code="FUNCTIONAL_ERROR",
+        message="boom",
+        field="stixCyberObservables",
+    )
     snapshot = emulator.fetch(everything)
     assert not snapshot.complete
     (reason,) = snapshot.incomplete_reasons
@@ -227,8 +232,13 @@ def test_a_read_only_user_can_fetch(everything: PolicySet) -> None:
 def test_a_rejected_query_is_a_bug_report_naming_the_operation(
     emulator: InProcess, everything: PolicySet
 ) -> None:
-    fault(emulator, kind="graphql_error", code="UNSUPPORTED_ERROR", field="indicators",
-          message="Incorrect filter keys not existing in any schema definition")  # fmt: skip
+    fault(
+        emulator,
+        kind="graphql_error",
+        code="UNSUPPORTED_ERROR",
+        field="indicators",
+        message="Incorrect filter keys not existing in any schema definition",
+    )
     with pytest.raises(OpenCTIQueryError) as caught:
         emulator.fetch(everything)
     assert "OctiTaniumIndicators" in str(caught.value)
@@ -264,8 +274,9 @@ def test_not_an_opencti_url_is_a_clear_incomplete_reason() -> None:
         return httpx.Response(404, text="<html>not here</html>")
 
     snapshot = run(
-        fetch_snapshot(settings_for(), _indicators_only(), now=NOW,
-                       transport=httpx.MockTransport(not_found))  # fmt: skip
+        fetch_snapshot(
+            settings_for(), _indicators_only(), now=NOW, transport=httpx.MockTransport(not_found)
+        )
     )
     assert not snapshot.complete
     assert "is OPENCTI_URL the platform root?" in snapshot.incomplete_reasons[0]

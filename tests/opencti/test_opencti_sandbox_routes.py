@@ -20,21 +20,36 @@ def test_state_reset_seed_faults_objects_clock(served: Served) -> None:
         assert state["counts"]["indicators"] == 62
         assert state["requests"]["total"] == 0
 
-        created = client.post("/__sandbox/objects", json={
-            "op": "create-indicator", "pattern": "[ipv4-addr:value = '192.0.2.200']",
-            "labels": ["tanium"], "valid_until": "2026-12-01T00:00:00Z"}).json()  # fmt: skip
+        created = client.post(
+            "/__sandbox/objects",
+            json={
+                "op": "create-indicator",
+                "pattern": "[ipv4-addr:value = '192.0.2.200']",
+                "labels": ["tanium"],
+                "valid_until": "2026-12-01T00:00:00Z",
+            },
+        ).json()
         assert created["standard_id"].startswith("indicator--")
-        updated = client.post("/__sandbox/objects", json={
-            "op": "update", "id": created["id"], "set": {"x_opencti_score": 99}})  # fmt: skip
+        updated = client.post(
+            "/__sandbox/objects",
+            json={"op": "update", "id": created["id"], "set": {"x_opencti_score": 99}},
+        )
         assert updated.status_code == 200
-        assert client.post("/__sandbox/objects", json={"op": "revoke", "id": "nope"}).status_code == 404
-        assert client.post("/__sandbox/objects", json={"op": "delete", "id": created["id"]}).json() == {
-            "deleted": True}  # fmt: skip
+        assert (
+            client.post("/__sandbox/objects", json={"op": "revoke", "id": "nope"}).status_code
+            == 404
+        )
+        assert client.post(
+            "/__sandbox/objects", json={"op": "delete", "id": created["id"]}
+        ).json() == {"deleted": True}
 
         rules = client.post("/__sandbox/faults", json={"kind": "status", "status": 503, "times": 1})
         assert rules.json()["rules"][0]["remaining"] == 1
-        graphql = client.post("/graphql", json={"query": "{ about { version } }"},
-                              headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"})  # fmt: skip
+        graphql = client.post(
+            "/graphql",
+            json={"query": "{ about { version } }"},
+            headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"},
+        )
         assert graphql.status_code == 503
         assert client.get("/__sandbox/faults").json() == {"rules": []}
         state = client.get("/__sandbox/state", params={"objects": "true"}).json()
@@ -44,7 +59,10 @@ def test_state_reset_seed_faults_objects_clock(served: Served) -> None:
         moved = client.post("/__sandbox/clock", json={"advance": "1000d"}).json()
         assert moved["revoked"] > 0
         assert client.post("/__sandbox/reset", json={}).json()["counts"]["indicators"] == 0
-        assert client.post("/__sandbox/reset", json={"seed": "demo"}).json()["counts"]["indicators"] == 62
+        assert (
+            client.post("/__sandbox/reset", json={"seed": "demo"}).json()["counts"]["indicators"]
+            == 62
+        )
         assert client.post("/__sandbox/reset", json={"seed": "nope"}).status_code == 400
         assert client.post("/__sandbox/faults", json={"kind": "nope"}).status_code == 400
         assert client.get("/health").json() == {"status": "ok"}

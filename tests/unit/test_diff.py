@@ -1,5 +1,7 @@
 """The pure diff: owned objects only, a reason for every item, guards that fail closed."""
 
+from datetime import UTC, datetime
+
 from controller.desired import DesiredState, SkippedObject
 from controller.diff import make_plan
 from controller.model import (
@@ -13,7 +15,8 @@ from controller.model import (
     TaniumId,
 )
 from controller.policy.models import SettingsSpec
-from controller.render.marker import Marker, with_marker
+from controller.render.canonical import file_key
+from controller.render.marker import Marker, installation_id, with_marker
 
 SETTINGS = SettingsSpec()
 
@@ -35,6 +38,7 @@ def want(
         md5=md5,
         digest=digest,
         labels=labels,
+        sources=("indicator--0",),
     )
 
 
@@ -190,23 +194,110 @@ def test_empty_desired_state_never_deletes_everything() -> None:
     assert plan.exit_code() == 3
 
 
-def test_blocklist_entries_are_owned_by_their_notes_marker() -> None:
-    entry = DesiredBlocklist(
-        key=Key("file--1"),
-        sha256="a" * 64,
-        notes=with_marker("emotet", Marker(Key("file--1"), "f" * 16)),
+SHA = "a" * 64
+FILE_KEY = file_key({"sha256": SHA})
+HERE = installation_id(SETTINGS.source)
+
+
+def entry(
+    notes_src: str | None = HERE, *, ident: int = 1, lst: str = "blacklist", sha: str = SHA
+) -> tuple[DesiredBlocklist, ActualBlocklist]:
+    marker = Marker(FILE_KEY, "f" * 16, notes_src)
+    want = DesiredBlocklist(
+        key=FILE_KEY,
+        sha256=SHA,
+        notes=with_marker("emotet", marker),
         digest="f" * 16,
-        name="a" * 64,
+        name=SHA,
+        sources=("file--0",),
     )
-    mine = ActualBlocklist(id=TaniumId(1), sha256="A" * 64, notes=entry.notes)
+    have = ActualBlocklist(id=TaniumId(ident), list=lst, sha256=sha.upper(), notes=want.notes)
+    return want, have
+
+
+def test_blocklist_entries_are_owned_by_their_notes_marker() -> None:
+    want, mine = entry()
     theirs = ActualBlocklist(id=TaniumId(2), sha256="b" * 64, notes="added by the SOC")
     plan = make_plan(
-        DesiredState(blocklist={entry.key: entry}),
-        state(blocklist=(mine, theirs)),
-        settings=SETTINGS,
+        DesiredState(blocklist={want.key: want}), state(blocklist=(mine, theirs)), settings=SETTINGS
     )
-    assert actions(plan) == [("no-op", "blocklist", "file--1", "in-sync")]
+    assert actions(plan) == [("no-op", "blocklist", FILE_KEY, "in-sync")]
     assert plan.unowned == 1
+
+
+def test_another_installations_entries_are_not_ours() -> None:
+    _, foreign = entry(notes_src="0badc0de")
+    plan = make_plan(DesiredState(), state(blocklist=(foreign,)), settings=SETTINGS)
+    assert [i for i in plan.items if i.kind == "blocklist"] == []
+    assert plan.unowned == 1
+
+
+def test_a_copied_marker_on_another_hash_is_not_ours() -> None:
+    _, forged = entry(sha="c" * 64)
+    plan = make_plan(DesiredState(), state(blocklist=(forged,)), settings=SETTINGS)
+    assert plan.unowned == 1
+
+
+def test_a_hash_held_by_an_unowned_entry_is_never_uploaded() -> None:
+    want, _ = entry()
+    allow = ActualBlocklist(id=TaniumId(5), list="whitelist", sha256=SHA, notes="known good")
+    plan = make_plan(
+        DesiredState(blocklist={want.key: want}), state(blocklist=(allow,)), settings=SETTINGS
+    )
+    assert [i for i in plan.items if i.kind == "blocklist"] == []
+    assert [(s.key, s.reason) for s in plan.skipped] == [(FILE_KEY, "conflict")]
+
+
+def test_an_owned_entry_known_by_more_hashes_now_is_updated_in_place() -> None:
+    md5 = "d" * 32
+    old_key = file_key({"md5": md5})
+    old = ActualBlocklist(
+        id=TaniumId(3), md5=md5, notes=with_marker("x", Marker(old_key, "e" * 16, HERE))
+    )
+    new_key = file_key({"md5": md5, "sha256": SHA})
+    want = DesiredBlocklist(
+        key=new_key,
+        md5=md5,
+        sha256=SHA,
+        digest="f" * 16,
+        name=SHA,
+        notes=with_marker("x", Marker(new_key, "f" * 16, HERE)),
+        sources=("file--0",),
+    )
+    plan = make_plan(
+        DesiredState(blocklist={want.key: want}), state(blocklist=(old,)), settings=SETTINGS
+    )
+    assert [(i.action, i.tanium_id) for i in plan.items] == [("update", 3)]
+
+
+def test_a_type_change_is_a_create_then_a_delete_of_the_old_document() -> None:
+    old = want("k1")
+    new = old.model_copy(update={"intel_type": "tanium-signal", "md5": "m2"})
+    plan = make_plan(desired(new), state(have(old, 1)), settings=SETTINGS)
+    assert actions(plan) == [
+        ("create", "intel", "k1", "changed"),
+        ("delete", "intel", "k1#1", "replaced"),
+        ("create", "deploy", "deploy", "changed"),
+    ]
+
+
+def test_documents_left_undeployed_by_an_earlier_pass_get_a_deploy() -> None:
+    a = want("k1")
+    doc = have(a, 1).model_copy(update={"updated_at": datetime(2026, 11, 2, tzinfo=UTC)})
+    stale = state(doc).model_copy(
+        update={"deploy_known": True, "last_deploy_at": datetime(2026, 11, 1, tzinfo=UTC)}
+    )
+    plan = make_plan(desired(a), stale, settings=SETTINGS)
+    assert actions(plan)[-1] == ("create", "deploy", "deploy", "undeployed")
+    fresh = stale.model_copy(update={"last_deploy_at": datetime(2026, 11, 3, tzinfo=UTC)})
+    assert not make_plan(desired(a), fresh, settings=SETTINGS).has_changes
+
+
+def test_static_intel_does_not_hide_an_empty_source() -> None:
+    a, static = want("k1"), want("static:rule").model_copy(update={"sources": ("static:rule",)})
+    plan = make_plan(desired(static), state(have(a, 1), have(static, 2)), settings=SETTINGS)
+    assert not {g.name: g for g in plan.guards}["empty-desired"].ok
+    assert plan.exit_code() == 3
 
 
 def test_skipped_objects_are_in_the_plan_with_their_reason() -> None:

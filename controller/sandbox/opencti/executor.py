@@ -10,8 +10,9 @@ costs the execution only. Every answer is HTTP 200 with `errors[]` in OpenCTI's 
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from graphql import (
     DocumentNode,
@@ -143,12 +144,17 @@ class Executor:
             context_value=context,
             variable_values=variables or {},
             operation_name=prepared.operation.name.value if prepared.operation.name else None,
+            is_awaitable=_never_awaitable,  # every resolver is synchronous
         )
         assert isinstance(result, ExecutionResult)
         body: JSON = {"data": result.data}
         if result.errors:
             body["errors"] = [format_error(e) for e in result.errors]
         return body
+
+
+def _never_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
+    return False
 
 
 def _coded(error: GraphQLError, code: str) -> GraphQLError:

@@ -56,18 +56,22 @@ def _digest(sent: Sequence[tuple[Operation, dict[str, Any]]]) -> str:
 
 
 class _Listing:
-    """One paginated listing: nodes, pages, counts, and why it is incomplete (if it is)."""
+    """One paginated listing: hands each node to `consume` page by page (memory stays at one
+    page of raw JSON), counts, and says why it is incomplete (if it is)."""
 
-    def __init__(self, label: str, progress: Progress | None) -> None:
+    def __init__(
+        self, label: str, consume: Callable[[dict[str, Any]], None], progress: Progress | None
+    ) -> None:
         self.label = label
+        self.consume = consume
         self.progress = progress
-        self.nodes: list[dict[str, Any]] = []
+        self.count = 0
         self.reasons: list[str] = []
         self.totals: list[int] = []
 
     def report(self, total: int | None) -> None:
         if self.progress is not None:
-            self.progress(self.label, len(self.nodes), total)
+            self.progress(self.label, self.count, total)
 
     async def run(
         self,
@@ -96,8 +100,9 @@ class _Listing:
                 self.totals.append(total)
             for edge in conn.get("edges") or ():
                 node = edge.get("node") if isinstance(edge, dict) else None
+                self.count += 1
                 if isinstance(node, dict):
-                    self.nodes.append(node)
+                    self.consume(node)
                 else:
                     self.reasons.append(f"{self.label}: page {page}: an edge without a node")
             self.report(total if isinstance(total, int) else None)
@@ -119,39 +124,42 @@ class _Listing:
                 f"{self.label}: globalCount moved during the scan ({self.totals[0]} → "
                 f"{self.totals[-1]}): objects were created or deleted meanwhile; read again"
             )
-        elif len(self.nodes) != self.totals[-1]:
+        elif self.count != self.totals[-1]:
             self.reasons.append(
-                f"{self.label}: read {len(self.nodes)} objects but globalCount is "
+                f"{self.label}: read {self.count} objects but globalCount is "
                 f"{self.totals[-1]} (a silently truncated page?)"
             )
 
 
 async def fetch_markings(client: GraphQLClient, page_size: int) -> list[Marking] | None:
     """Every marking definition (id, definition); None when they cannot all be read."""
-    listing = _Listing("marking definitions", None)
+    found: list[Marking] = []
+
+    def consume(node: dict[str, Any]) -> None:
+        if node.get("id") and isinstance(node.get("definition"), str):
+            found.append(Marking(str(node["id"]), node["definition"]))
+
+    listing = _Listing("marking definitions", consume, None)
     await listing.run(client, MARKINGS, lambda after: {"first": page_size, "after": after})
-    if listing.reasons:
-        return None
-    return [
-        Marking(str(n["id"]), str(n["definition"]))
-        for n in listing.nodes
-        if n.get("id") and isinstance(n.get("definition"), str)
-    ]
+    return None if listing.reasons else found
 
 
 async def _scan(
     client: GraphQLClient, query: FamilyQuery, page_size: int, progress: Progress | None
 ) -> tuple[list[SourceObject], list[str]]:
-    listing = _Listing(query.family, progress)
-    await listing.run(client, query.operation, lambda after: query.variables(page_size, after))
     mapper = indicator_from_node if query.family == "indicators" else observable_from_node
     objects: list[SourceObject] = []
-    for node in listing.nodes:
+    unreadable: list[str] = []
+
+    def consume(node: dict[str, Any]) -> None:
         try:
             objects.append(mapper(node))
         except OpenCTIProtocolError as exc:
-            listing.reasons.append(f"{query.family}: {exc.reason}")
-    return objects, listing.reasons
+            unreadable.append(f"{query.family}: {exc.reason}")
+
+    listing = _Listing(query.family, consume, progress)
+    await listing.run(client, query.operation, lambda after: query.variables(page_size, after))
+    return objects, unreadable + listing.reasons
 
 
 async def fetch_snapshot(

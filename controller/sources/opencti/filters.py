@@ -98,7 +98,7 @@ def _window(key: str, window: TimeWindow, now: datetime) -> list[JSON]:
     if window.after is not None:
         out.append(flt(key, [iso_floor(window.after)], "gte"))
     if window.before is not None:
-        out.append(flt(key, [iso_floor(window.before)], "lt"))
+        out.append(flt(key, [iso_ceil(window.before)], "lt"))
     if window.within is not None:
         out.append(flt(key, [iso_floor(now - parse_duration(window.within))], "gte"))
     return out

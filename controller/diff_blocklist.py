@@ -1,0 +1,151 @@
+"""The Reputation blocklist half of the diff. Pure.
+
+The custom list is global and consolidates entries that share a hash, so ownership is
+stricter than for intel: an entry is ours only when it is on the blacklist, carries this
+installation's marker, and its marker key is the one its own hashes give. A desired file whose
+hash is already held by an entry we do not own is never uploaded (the upload would merge into,
+and take over, somebody else's entry); an owned entry that shares a hash with a desired file
+under another key is updated in place rather than replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.desired import DesiredState
+from controller.diagnostics import Diagnostic
+from controller.diff_common import delete_item, field_changes, owned_split
+from controller.model import ActualBlocklist, ActualState, DesiredBlocklist, Key, TaniumId
+from controller.plan import PlanItem, Skipped
+from controller.render.marker import owned_blocklist_key, parse_marker
+
+
+@dataclass
+class BlocklistDiff:
+    items: list[PlanItem] = field(default_factory=list)
+    deletes: list[PlanItem] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    owned: int = 0
+    unowned: int = 0
+
+
+def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str) -> BlocklistDiff:
+    out = BlocklistDiff()
+    owned, unowned, duplicates = owned_split(
+        actual.blocklist, lambda e: owned_blocklist_key(e, installation)
+    )
+    out.owned, out.unowned = len(owned) + len(duplicates), len(unowned)
+    holder: dict[str, ActualBlocklist] = {}
+    for entry in actual.blocklist:
+        for value in _hashes(entry):
+            holder.setdefault(value, entry)
+    owner_key = {entry.id: key for key, entry in owned.items()}
+    taken: set[Key] = set()
+    for key, want in desired.blocklist.items():
+        have = owned.get(key)
+        if have is None:
+            found = _overlapping(want, holder, owner_key, taken, out)
+            if found is False:
+                continue
+            have = found if isinstance(found, ActualBlocklist) else None
+        if have is None:
+            out.items.append(_create(want))
+        else:
+            taken.add(owner_key[have.id])
+            out.items.append(_compare(want, have))
+    for key, entry in owned.items():
+        if key not in desired.blocklist and key not in taken:
+            name = entry.sha256 or entry.sha1 or entry.md5
+            out.deletes.append(delete_item(key, "blocklist", entry.id, name, desired.gone.get(key)))
+    for extra in duplicates:
+        name = extra.sha256 or extra.sha1 or extra.md5
+        dup_key = Key(f"{owned_blocklist_key(extra, installation)}#{extra.id}")
+        out.deletes.append(delete_item(dup_key, "blocklist", extra.id, name, "duplicate"))
+    return out
+
+
+def _hashes(entry: ActualBlocklist) -> list[str]:
+    return [h.lower() for h in (entry.md5, entry.sha1, entry.sha256) if h]
+
+
+def _overlapping(
+    want: DesiredBlocklist,
+    holder: dict[str, ActualBlocklist],
+    owner_key: dict[TaniumId, Key],
+    taken: set[Key],
+    out: BlocklistDiff,
+) -> ActualBlocklist | bool | None:
+    """An existing entry holding one of `want`'s hashes: ours (update it), somebody else's
+    (False: leave it, say why), or None."""
+    for value in (want.md5, want.sha1, want.sha256):
+        entry = holder.get(value) if value else None
+        if entry is None:
+            continue
+        key = owner_key.get(entry.id)
+        if key is not None and key not in taken:
+            return entry
+        if key is None:
+            why = (
+                f"hash {value} is already in Reputation's {entry.list} list (entry {entry.id}, "
+                "not created by octi-tanium): left as is — remove it in Tanium, or exclude the "
+                "hash in an Exclusion"
+            )
+            out.skipped.append(Skipped(key=want.key, reason="conflict", name=want.name, detail=why))
+            out.diagnostics.append(Diagnostic.warning(why, key=want.key))
+            return False
+    return None
+
+
+def _payload(entry: DesiredBlocklist) -> dict[str, Any]:
+    return entry.model_dump(mode="json", exclude={"sources", "priority"})
+
+
+def _create(entry: DesiredBlocklist) -> PlanItem:
+    return PlanItem(
+        action="create",
+        kind="blocklist",
+        key=entry.key,
+        reason="new",
+        name=entry.name,
+        desired=_payload(entry),
+    )
+
+
+def _compare(want: DesiredBlocklist, have: ActualBlocklist) -> PlanItem:
+    have_fields = {
+        "md5": have.md5.lower(),
+        "sha1": have.sha1.lower(),
+        "sha256": have.sha256.lower(),
+        "notes": have.notes,
+    }
+    want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
+    if have_fields == want_fields:
+        return PlanItem(
+            action="no-op",
+            kind="blocklist",
+            key=want.key,
+            reason="in-sync",
+            name=want.name,
+            tanium_id=have.id,
+        )
+    marker = parse_marker(have.notes)
+    hashes_same = all(have_fields[k] == want_fields[k] for k in ("md5", "sha1", "sha256"))
+    if marker is not None and marker.key != want.key:
+        reason = "changed"  # the same file, now known by more hashes
+    elif hashes_same:
+        reason = "labels"
+    else:
+        reason = "drift" if marker is not None and marker.digest == want.digest else "changed"
+    return PlanItem(
+        action="update",
+        kind="blocklist",
+        key=want.key,
+        reason=reason,
+        name=want.name,
+        changes=tuple(field_changes(have_fields, want_fields)),
+        tanium_id=have.id,
+        desired=_payload(want),
+        before=have_fields,
+    )

@@ -1,0 +1,67 @@
+"""Helpers shared by the intel and blocklist halves of the diff. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from deepdiff import DeepDiff
+
+from controller.model import ActualBlocklist, ActualIntel, Key
+from controller.plan import Change, Kind, PlanItem
+
+T = TypeVar("T", ActualIntel, ActualBlocklist)
+
+
+def owned_split(
+    objects: Iterable[T],
+    key_of: Callable[[T], Key | None],
+    prefer: Callable[[Key, T], bool] | None = None,
+) -> tuple[dict[Key, T], list[T], list[T]]:
+    """Owned-by-key, unowned, and surplus copies of an owned key. Among copies, the one
+    `prefer` accepts wins (e.g. of the desired type), then the lowest id."""
+    owned: dict[Key, T] = {}
+    unowned: list[T] = []
+    duplicates: list[T] = []
+    for obj in objects:
+        key = key_of(obj)
+        if key is None:
+            unowned.append(obj)
+            continue
+        kept = owned.get(key)
+        if kept is None:
+            owned[key] = obj
+            continue
+        rank_new = (0 if prefer and prefer(key, obj) else 1, obj.id)
+        rank_kept = (0 if prefer and prefer(key, kept) else 1, kept.id)
+        if rank_new < rank_kept:
+            owned[key] = obj
+            duplicates.append(kept)
+        else:
+            duplicates.append(obj)
+    duplicates.sort(key=lambda o: o.id)
+    return owned, unowned, duplicates
+
+
+def delete_item(key: Key, kind: Kind, tanium_id: int, name: str, reason: str | None) -> PlanItem:
+    return PlanItem(
+        action="delete",
+        kind=kind,
+        key=key,
+        reason=reason or "out-of-scope",
+        name=name,
+        tanium_id=tanium_id,
+    )
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> Iterable[Change]:
+    """Field-level changes of one item (DeepDiff on two small dicts, never the whole state)."""
+    delta = DeepDiff(before, after, ignore_order=True, view="tree")
+    fields: set[str] = set()
+    for report in delta.values():
+        for level in report:
+            path = level.path(output_format="list")
+            if path:
+                fields.add(str(path[0]))
+    for name in sorted(fields):
+        yield Change(field=name, before=before.get(name), after=after.get(name))
