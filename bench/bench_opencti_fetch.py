@@ -5,8 +5,9 @@ the GIL) is seeded in bulk with 100,000 STIX indicators (labels, markings, score
 field the controller reads) and adds 5 ms of latency to every request. The client runs
 `fetch_snapshot` with the "everything" policy — the indicators listing plus an (empty)
 observables listing — and every run is checked exact (100,000 objects, complete snapshot).
-Wall time is the median of the timed runs; peak memory is tracemalloc's peak during one extra
-run (Python allocations of the client), and the process's peak RSS. Request counts come from
+Wall time is the median of the timed runs; memory is tracemalloc's peak during one extra run
+(Python allocations of the client) and the client process's peak RSS before that run
+(`resource.getrusage`). Request counts come from
 the emulator's `/__sandbox/state` counters.
 
     python -m bench.bench_opencti_fetch
@@ -158,6 +159,7 @@ def measure(
                 f"incomplete: {snapshot.incomplete_reasons}"
             )
         times.append(elapsed)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before tracemalloc's own
     tracemalloc.start()
     _fetch(url, policies, page_size)
     peak = tracemalloc.get_traced_memory()[1]
@@ -168,6 +170,7 @@ def measure(
         "median": statistics.median(times),
         "requests": requests,
         "peak_mib": peak / 2**20,
+        "rss_mib": rss,
     }
 
 
@@ -195,7 +198,6 @@ def main(argv: list[str] | None = None) -> None:
             measure(url, policies, count=args.count, page_size=size, repeat=args.repeat)
             for size in page_sizes
         ]
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(
         f"OpenCTI fetch: {args.count:,} indicators, {args.latency_ms:g} ms latency per "
@@ -203,15 +205,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"{'page size':>9} {'best s':>7} {'median s':>9} {'requests':>9} {'objects/s':>10} "
-        f"{'peak MiB':>9}"
+        f"{'traced MiB':>10} {'RSS MiB':>8}"
     )
     for row in rows:
         print(
             f"{row['page_size']:>9} {row['best']:>7.2f} {row['median']:>9.2f} "
             f"{row['requests']:>9} {args.count / row['median']:>10,.0f} "
-            f"{row['peak_mib']:>9.1f}"
+            f"{row['peak_mib']:>10.1f} {row['rss_mib']:>8.0f}"
         )
-    print(f"client peak RSS {rss:.0f} MiB; every run exact ({args.count:,} objects, complete)")
+    print(
+        f"every run exact ({args.count:,} objects, complete); traced = tracemalloc peak of one "
+        "fetch; RSS = the client process's peak so far (ru_maxrss)"
+    )
 
 
 if __name__ == "__main__":

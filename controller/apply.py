@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, Protocol
 
+from controller.guards import counted_deletes, within_budget
 from controller.labels import label_key
 from controller.model import (
     ActualIntel,
@@ -26,6 +27,8 @@ from controller.model import (
     TaniumId,
 )
 from controller.plan import Plan, PlanItem, inventory_fingerprint
+from controller.policy.models import SettingsSpec
+from controller.render.marker import installation_id, owned_blocklist_key, owned_intel_key
 
 SOURCE_DESCRIPTION = (
     "Cyber threat intelligence from OpenCTI, managed by octi-tanium. Documents here are "
@@ -55,6 +58,13 @@ class TaniumWriter(Protocol):
     async def scan(self, group_id: TaniumId, intel_id: TaniumId) -> Any: ...
     async def blocklist_add(self, entries: Sequence[DesiredBlocklist]) -> Any: ...
     async def blocklist_remove(self, entry_id: TaniumId) -> None: ...
+
+
+def _dropped_hashes(before: dict[str, Any], entry: DesiredBlocklist) -> list[str]:
+    """Hashes the entry holds now that the desired entry no longer has."""
+    want = {entry.md5, entry.sha1, entry.sha256}
+    held = (before.get(k) for k in ("md5", "sha1", "sha256"))
+    return [h for h in held if isinstance(h, str) and h and h not in want]
 
 
 class StalePlanError(Exception):
@@ -103,7 +113,12 @@ Progress = Callable[[int], None]
 
 def check_not_stale(plan: Plan, actual: ActualState) -> None:
     current = inventory_fingerprint(actual)
-    if plan.inputs.inventory_fingerprint and current != plan.inputs.inventory_fingerprint:
+    if not plan.inputs.inventory_fingerprint:
+        raise StalePlanError(
+            "the plan carries no inventory fingerprint, so it cannot be checked against "
+            "Tanium: make it with `octi-tanium plan --out`"
+        )
+    if current != plan.inputs.inventory_fingerprint:
         raise StalePlanError(
             "the plan is stale: Tanium's inventory changed since it was made "
             f"(fingerprint {plan.inputs.inventory_fingerprint[:12]} → {current[:12]}); "
@@ -120,47 +135,108 @@ class Executor:
         concurrency: int = 8,
         progress: Progress | None = None,
         is_fatal: Callable[[BaseException], bool] = lambda exc: False,
+        settings: SettingsSpec | None = None,
     ) -> None:
         self.client = client
         self.actual = actual
         self.semaphore = asyncio.Semaphore(concurrency)
         self.progress = progress or (lambda n: None)
         self.is_fatal = is_fatal
+        self.settings = settings
         self.labels: dict[str, TaniumId] = {label_key(lb.name): lb.id for lb in actual.labels}
         self.intel_ids: dict[str, TaniumId] = {}
         self.source_id: TaniumId | None = actual.source_id
+        self.content_written = False
+        self.intel_by_id = {d.id: d for d in actual.intel}
+        self._entries: dict[TaniumId, str] | None = None
         self.report = ApplyReport()
 
     async def run(self, plan: Plan) -> ApplyReport:
         items = [i for i in plan.items if i.action != "no-op"]
+        withheld = self._withheld(plan, items)
         for item in items:
-            if item.blocked:
-                self._done(item, "blocked", f"withheld by guard {item.guard}")
-        todo = [i for i in items if not i.blocked]
+            if item.blocked or (item.action == "delete" and withheld):
+                self._done(item, "blocked", f"withheld by guard {item.guard or withheld}")
+        todo = [i for i in items if not i.blocked and not (i.action == "delete" and withheld)]
         by_kind = {k: [i for i in todo if i.kind == k] for k in ("label", "intel", "blocklist")}
-        await self._each([i for i in by_kind["label"]], self._label)
+        await self._each(by_kind["label"], self._label)
         intel_writes = [i for i in by_kind["intel"] if i.action in ("create", "update")]
         if any(i.action == "create" for i in intel_writes) and self.source_id is None:
-            self.source_id = await self._guarded(
-                lambda: self.client.ensure_source(plan.inputs.source_name, SOURCE_DESCRIPTION)
-            )
+            try:
+                self.source_id = await self._guarded(
+                    partial(self.client.ensure_source, plan.inputs.source_name, SOURCE_DESCRIPTION)
+                )
+            except FatalApplyError:
+                raise
+            except Exception as exc:
+                for item in intel_writes:
+                    self._done(item, "failed", f"the managed source could not be created: {exc}")
+                intel_writes = []
         await self._each(intel_writes, self._intel_write)
         await self._blocklist_writes([i for i in by_kind["blocklist"] if i.action != "delete"])
-        await self._each([i for i in by_kind["intel"] if i.action == "delete"], self._intel_delete)
-        await self._each(
-            [i for i in by_kind["blocklist"] if i.action == "delete"], self._entry_delete
-        )
-        wrote_intel = any(
-            r.status == "ok" and r.item.kind == "intel" and r.item.reason != "labels"
+        deletes = [i for i in todo if i.action == "delete"]
+        if self.report.failed:
+            # A replacement that did not land must not lose what it replaces: the next pass
+            # retries the writes, and only then the deletes.
+            for item in deletes:
+                self._done(
+                    item,
+                    "skipped",
+                    f"withheld: {len(self.report.failed)} write(s) of "
+                    "this pass failed; the next pass retries",
+                )
+            deletes = []
+        await self._each([i for i in deletes if i.kind == "intel"], self._intel_delete)
+        await self._each([i for i in deletes if i.kind == "blocklist"], self._entry_delete)
+        deleted_intel = any(
+            r.status == "ok" and r.item.kind == "intel" and r.item.action == "delete"
             for r in self.report.results
         )
         for item in (i for i in todo if i.kind == "deploy"):
-            if wrote_intel:
+            if self.content_written or deleted_intel or item.reason == "undeployed":
                 await self._one(item, self._deploy)
             else:
                 self._done(item, "skipped", "no intel document was written")
         await self._scans([i for i in todo if i.kind == "scan"])
         return self.report
+
+    def _withheld(self, plan: Plan, items: list[PlanItem]) -> str | None:
+        """Re-check the guards at apply time: a saved plan is a file, and files can be edited."""
+        failing = [g.name for g in plan.guards if not g.ok]
+        if failing:
+            return ", ".join(failing)
+        if self.settings is not None:
+            owned = sum(1 for d in self.actual.intel if owned_intel_key(d) is not None)
+            owned += len(self._owned_entries())
+            if not within_budget(counted_deletes(items), owned, self.settings):
+                return "deletion-budget (re-checked at apply)"
+        return None
+
+    def _owned_entries(self) -> dict[TaniumId, str]:
+        if self._entries is None:
+            installation = installation_id(self.actual.source_name)
+            self._entries = {}
+            for entry in self.actual.blocklist:
+                key = owned_blocklist_key(entry, installation)
+                if key is not None:
+                    self._entries[entry.id] = key
+        return self._entries
+
+    def _check_owned(self, item: PlanItem) -> str | None:
+        """Why `item` must not touch its Tanium object (None: it is ours, under that key)."""
+        base = item.key.split("#", 1)[0]
+        if item.kind == "blocklist" and item.before and item.before.get("key"):
+            base = str(item.before["key"])  # updated in place under its previous key
+        if item.kind == "intel":
+            doc = self.intel_by_id.get(TaniumId(item.tanium_id or 0))
+            if doc is not None and owned_intel_key(doc) == base:
+                return None
+        elif self._owned_entries().get(TaniumId(item.tanium_id or 0)) == base:
+            return None
+        return (
+            f"Tanium object {item.tanium_id} is not an octi-tanium object with key {base} in "
+            "the managed source: refusing to touch it"
+        )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -218,10 +294,14 @@ class Executor:
         if item.action == "create":
             assert self.source_id is not None
             created = await self.client.create_intel(self.source_id, doc)
+            self.content_written = True
             self.intel_ids[item.key] = created.id
             await self._sync_labels(created.id, (), doc.labels)
             return ItemResult(item, "ok", tanium_id=created.id)
         assert item.tanium_id is not None
+        refused = self._check_owned(item)
+        if refused:
+            return ItemResult(item, "failed", refused)
         intel_id = TaniumId(item.tanium_id)
         current = await self.client.get_intel(intel_id)
         before = item.before or {}
@@ -236,7 +316,14 @@ class Executor:
                 "run `octi-tanium plan` again",
             )
         if item.reason != "labels":
-            current = await self.client.update_intel(intel_id, doc, current.intrinsic_id)
+            updated = await self.client.update_intel(intel_id, doc, current.intrinsic_id)
+            if updated.id != intel_id:
+                return ItemResult(
+                    item,
+                    "failed",
+                    f"Tanium made a new document {updated.id} instead of updating {intel_id}",
+                )
+            current, self.content_written = updated, True
         self.intel_ids[item.key] = current.id
         await self._sync_labels(current.id, current.label_ids, doc.labels)
         return ItemResult(item, "ok", tanium_id=current.id)
@@ -255,32 +342,46 @@ class Executor:
 
     async def _intel_delete(self, item: PlanItem) -> ItemResult:
         assert item.tanium_id is not None
+        refused = self._check_owned(item)
+        if refused:
+            return ItemResult(item, "failed", refused)
         await self.client.delete_intel(TaniumId(item.tanium_id))
         return ItemResult(item, "ok", tanium_id=item.tanium_id)
 
     async def _entry_delete(self, item: PlanItem) -> ItemResult:
         assert item.tanium_id is not None
+        refused = self._check_owned(item)
+        if refused:
+            return ItemResult(item, "failed", refused)
         await self.client.blocklist_remove(TaniumId(item.tanium_id))
         return ItemResult(item, "ok", tanium_id=item.tanium_id)
 
     async def _blocklist_writes(self, items: list[PlanItem]) -> None:
-        """Replace changed entries (remove, then re-add), then add all in one batched upload."""
+        """Entries that must lose a hash are removed first (Reputation would otherwise keep
+        it, merging); then one batched upload — an entry sharing a hash is updated in place."""
         if not items:
             return
         ready: list[PlanItem] = []
         for item in items:
-            if item.action == "update" and item.tanium_id is not None:
+            refused = self._check_owned(item) if item.action == "update" else None
+            if refused:
+                self._done(item, "failed", refused)
+                continue
+            entry = DesiredBlocklist.model_validate(item.desired)
+            if item.action == "update" and _dropped_hashes(item.before or {}, entry):
                 try:
                     await self._guarded(
-                        partial(self.client.blocklist_remove, TaniumId(item.tanium_id))
+                        partial(self.client.blocklist_remove, TaniumId(item.tanium_id or 0))
                     )
+                except FatalApplyError:
+                    raise
                 except Exception as exc:
-                    self._done(item, "failed", f"could not replace entry: {exc}")
+                    self._done(item, "failed", f"could not remove the entry to replace: {exc}")
                     continue
             ready.append(item)
         entries = [DesiredBlocklist.model_validate(i.desired) for i in ready]
         try:
-            await self._guarded(lambda: self.client.blocklist_add(entries))
+            await self._guarded(partial(self.client.blocklist_add, entries))
         except FatalApplyError:
             raise
         except Exception as exc:
@@ -304,7 +405,15 @@ class Executor:
                 self._done(item, "skipped", "its intel document was not written")
                 continue
             if group not in groups:
-                groups[group] = await self._guarded(partial(self.client.group_id_by_name, group))
+                try:
+                    groups[group] = await self._guarded(
+                        partial(self.client.group_id_by_name, group)
+                    )
+                except FatalApplyError:
+                    raise
+                except Exception as exc:
+                    self._done(item, "failed", f"computer group {group!r} lookup failed: {exc}")
+                    continue
             group_id = groups[group]
             if group_id is None:
                 self._done(item, "failed", f"computer group {group!r} does not exist in Tanium")

@@ -134,14 +134,15 @@ def show(plan_file: Path, fmt: str) -> None:
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: bool) -> None:
     """Apply a saved plan, or plan and apply now (asks first unless --auto-approve)."""
-    from controller.runner import apply_plan
+    from controller.runner import apply_plan, saved_plan_settings
 
     if plan_file is not None:
         try:
             saved = load_plan(plan_file)
         except PlanFileError as exc:
             fail(str(exc))
-        report = _run(apply_plan(saved, check_stale=True))
+        settings = _run(_async(saved_plan_settings, policies))
+        report = _run(apply_plan(saved, check_stale=True, settings=settings))
     else:
         made = _run(_make_plan(policies, source))
         console().print(render_text(made.plan))
@@ -155,7 +156,11 @@ def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: boo
                 )
             if not click.confirm("Apply these changes to Tanium?", default=False):
                 fail("apply cancelled", code=1)
-        report = _run(apply_plan(made.plan, check_stale=False, actual=made.actual))
+        report = _run(
+            apply_plan(
+                made.plan, check_stale=False, actual=made.actual, settings=made.policies.settings
+            )
+        )
     from controller.report.apply import render_apply_report
 
     console().print(render_apply_report(report))
@@ -224,6 +229,14 @@ def _run(coro: Any) -> Any:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", code=130)
+
+
+async def _async(fn: Any, *args: Any) -> Any:
+    """Run a plain function under `_run`, so its errors get the same treatment."""
+    from controller.runner import user_errors
+
+    with user_errors():
+        return fn(*args)
 
 
 async def _make_plan(policies: Path, source: str) -> Any:

@@ -86,7 +86,7 @@ def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetim
             ),
         )
         state.diagnostics.extend(conversion.diagnostics)
-        reason = _why_not(obj, chosen, exclusions, now=now)
+        reason, chosen = _why_not(obj, chosen, exclusions, now=now)
         if reason is not None:
             _skip(state, obj, reason, conversion)
             continue
@@ -103,7 +103,7 @@ def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetim
         _contribute(obj, chosen, conversion, exclusions, intel, files, state)
     for located, conversion in static_conversions(policies.static_intel):
         state.diagnostics.extend(conversion.diagnostics)
-        _contribute_static(located, conversion, intel, files, state)
+        _contribute_static(located, conversion, intel, files, state, exclusions)
     files = _merge_same_files(files, state)
     quotas = policies.settings.quotas
     _evict(intel, quotas.max_intel, state, "intel documents")
@@ -147,15 +147,18 @@ def _label(obj: SourceObject) -> str:
 
 def _why_not(
     obj: SourceObject, chosen: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
-) -> str | None:
-    """The reason a selected object must not be synced, or None."""
+) -> tuple[str | None, list[Located]]:
+    """The reason a selected object must not be synced (or None), and the policies whose own
+    lifecycle rules let it through: one policy's `allowRed` or `includeRevoked` never makes
+    an object flow into another policy's targets."""
     excluded = exclusions.match_object(obj)
     if excluded is not None:
-        return excluded
+        return excluded, []
     reasons = [lifecycle_reason(_spec(p).select, obj, now=now) for p in chosen]
-    if any(r is None for r in reasons):
-        return None
-    return next(r for r in reasons if r is not None)
+    allowed = [p for p, r in zip(chosen, reasons, strict=True) if r is None]
+    if allowed:
+        return None, allowed
+    return next(r for r in reasons if r is not None), []
 
 
 def _skip(state: DesiredState, obj: SourceObject, reason: str, conversion: Conversion) -> None:
@@ -242,6 +245,7 @@ def _contribute_static(
     intel: dict[Key, _Merge],
     files: dict[Key, _Merge],
     state: DesiredState,
+    exclusions: ExclusionIndex,
 ) -> None:
     from controller.policy.models import StaticIntel
 
@@ -267,6 +271,11 @@ def _contribute_static(
         merge.sources.add(f"static:{doc.metadata.name}")
         merge.priority = max(merge.priority, spec.priority)
     for file in conversion.files:
+        hit = exclusions.match_hashes(file.hashes.values())
+        if hit is not None:  # an Exclusion wins over a hash list kept in Git too
+            state.skipped.append(SkippedObject(file.key, "excluded", file.name, hit))
+            state.gone.setdefault(file.key, "excluded")
+            continue
         merge = files.setdefault(file.key, _Merge(file))
         merge.labels.update(spec.labels)
         merge.sources.add(f"static:{doc.metadata.name}")
@@ -314,15 +323,22 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
             merged[keep] = files[keep]
             for other in members[1:]:
                 name = files[other].candidate.name
-                state.skipped.append(SkippedObject(
-                    other, "conflict", name,
-                    f"shares a hash with {keep} but another hash differs; Reputation would "
-                    "merge the two entries, so only the first is synced",
-                ))
-                state.diagnostics.append(Diagnostic.warning(
-                    f"blocklist file {name} conflicts with {keep}: one hash equal, another "
-                    f"different; only {keep} is synced", key=other,
-                ))
+                state.skipped.append(
+                    SkippedObject(
+                        other,
+                        "conflict",
+                        name,
+                        f"shares a hash with {keep} but another hash differs; Reputation would "
+                        "merge the two entries, so only the first is synced",
+                    )
+                )
+                state.diagnostics.append(
+                    Diagnostic.warning(
+                        f"blocklist file {name} conflicts with {keep}: one hash equal, another "
+                        f"different; only {keep} is synced",
+                        key=other,
+                    )
+                )
             continue
         first = files[members[0]].candidate
         key = file_key(hashes)
@@ -346,7 +362,13 @@ def _evict(merges: dict[Key, _Merge], limit: int | None, state: DesiredState, wh
         return
     ranked = sorted(
         merges.items(),
-        key=lambda kv: (-kv[1].priority, -kv[1].score, _desc(kv[1].modified), kv[0]),
+        key=lambda kv: (
+            -kv[1].priority,
+            -kv[1].score,
+            not kv[1].modified,
+            _desc(kv[1].modified),
+            kv[0],
+        ),
     )
     for key, merge in ranked[limit:]:
         name = merge.candidate.name

@@ -42,7 +42,7 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
         for value in _hashes(entry):
             holder.setdefault(value, entry)
     owner_key = {entry.id: key for key, entry in owned.items()}
-    taken: set[Key] = set()
+    taken: set[Key] = {key for key in desired.blocklist if key in owned}
     for key, want in desired.blocklist.items():
         have = owned.get(key)
         if have is None:
@@ -54,7 +54,7 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
             out.items.append(_create(want))
         else:
             taken.add(owner_key[have.id])
-            out.items.append(_compare(want, have))
+            out.items.append(_compare(want, have, owner_key[have.id]))
     for key, entry in owned.items():
         if key not in desired.blocklist and key not in taken:
             name = entry.sha256 or entry.sha1 or entry.md5
@@ -85,7 +85,9 @@ def _overlapping(
             continue
         key = owner_key.get(entry.id)
         if key is not None and key not in taken:
-            return entry
+            return entry  # ours, under another key: update it in place
+        if key is not None:
+            continue  # ours, being updated to another desired file: it drops this hash
         if key is None:
             why = (
                 f"hash {value} is already in Reputation's {entry.list} list (entry {entry.id}, "
@@ -113,7 +115,7 @@ def _create(entry: DesiredBlocklist) -> PlanItem:
     )
 
 
-def _compare(want: DesiredBlocklist, have: ActualBlocklist) -> PlanItem:
+def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> PlanItem:
     have_fields = {
         "md5": have.md5.lower(),
         "sha1": have.sha1.lower(),
@@ -147,5 +149,5 @@ def _compare(want: DesiredBlocklist, have: ActualBlocklist) -> PlanItem:
         changes=tuple(field_changes(have_fields, want_fields)),
         tanium_id=have.id,
         desired=_payload(want),
-        before=have_fields,
+        before={**have_fields, "key": have_key},
     )

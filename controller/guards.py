@@ -15,6 +15,17 @@ PERCENT_FLOOR = 10
 """Deletes up to this many are always within the percentage budget (1 of 3 is 33 %)."""
 
 
+def counted_deletes(deletes: Sequence[PlanItem]) -> int:
+    """Deletes the budget counts: our own surplus copies (`duplicate`) are free."""
+    return sum(1 for d in deletes if d.action == "delete" and d.reason != "duplicate")
+
+
+def within_budget(count: int, owned: int, settings: SettingsSpec) -> bool:
+    budget = settings.deletion_budget
+    limit_pct = budget.max_percent / 100 * owned if owned else 0
+    return count <= budget.max and (count <= PERCENT_FLOOR or count <= limit_pct)
+
+
 def guards(
     deletes: Sequence[PlanItem],
     desired: DesiredState,
@@ -35,9 +46,8 @@ def guards(
             + "; ".join(reasons or ("unknown",)),
         )
     ]
-    count = sum(1 for d in deletes if d.reason != "duplicate")  # our own surplus copies are free
-    limit_pct = budget.max_percent / 100 * owned if owned else 0
-    within = count <= budget.max and (count <= PERCENT_FLOOR or count <= limit_pct)
+    count = counted_deletes(deletes)
+    within = within_budget(count, owned, settings)
     detail = (
         f"{count} delete(s) of {owned} owned object(s); budget {budget.max} and "
         f"{budget.max_percent:g}%"

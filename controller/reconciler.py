@@ -8,18 +8,15 @@ replica on the same host waits), and serves `/metrics`, `/healthz`, `/readyz`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
 import logging
-import os
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
+from controller.lock import LockBusy, file_lock
 from controller.policy.models import parse_duration
 
 log = logging.getLogger("octi_tanium.reconciler")
@@ -39,36 +36,13 @@ def configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-class LockBusy(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """One writer at a time on this host (flock; released when the process dies)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise LockBusy(f"another octi-tanium holds {path}") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def lock_path() -> Path:
-    return Path(os.environ.get("OCTI_TANIUM_STATE_DIR", ".octi-tanium")) / "lock"
-
-
 async def run_once(policies: Path, source: str) -> int:
     """One pass; returns the exit code (0 ok, 1 error, 3 blocked by a guard)."""
     from controller.runner import UserError, apply_plan, make_plan
 
     started = time.monotonic()
     try:
-        with file_lock(lock_path()):
+        with file_lock():
             made = await make_plan(policies, source, now=datetime.now(UTC))
             BLOCKED.set(sum(1 for i in made.plan.items if i.blocked))
             if not made.plan.has_changes:
@@ -79,7 +53,8 @@ async def run_once(policies: Path, source: str) -> int:
                     made.plan,
                     check_stale=False,
                     actual=made.actual,
-                    concurrency=made.policies.settings.concurrency,
+                    settings=made.policies.settings,
+                    lock=False,  # held for the whole pass
                 )
                 for result in report.results:
                     ITEMS.labels(result.item.kind, result.item.action, result.status).inc()

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from controller.apply import ApplyReport, Executor, FatalApplyError, StalePlanError, check_not_stale
+from controller.lock import LockBusy, file_lock
 from controller.model import ActualState
 from controller.pipeline import (
     PipelineError,
@@ -24,6 +25,7 @@ from controller.pipeline import (
     plan_from,
 )
 from controller.plan import Plan
+from controller.policy.models import SettingsSpec
 from controller.sources.bundle import BundleError
 
 
@@ -38,7 +40,7 @@ def user_errors() -> Iterator[None]:
 
     try:
         yield
-    except (PipelineError, BundleError, TaniumSettingsError, StalePlanError) as exc:
+    except (PipelineError, BundleError, TaniumSettingsError, StalePlanError, LockBusy) as exc:
         raise UserError(str(exc)) from exc
     except AuthError as exc:
         raise UserError(f"Tanium refused the credentials: {exc}") from exc
@@ -112,9 +114,14 @@ async def make_plan(policies_dir: Path, source: str, *, now: datetime) -> PlanRu
 
 
 async def apply_plan(
-    plan: Plan, *, check_stale: bool, actual: ActualState | None = None, concurrency: int = 8
+    plan: Plan,
+    *,
+    check_stale: bool,
+    actual: ActualState | None = None,
+    settings: SettingsSpec | None = None,
+    lock: bool = True,
 ) -> ApplyReport:
-    with user_errors():
+    with user_errors(), file_lock() if lock else contextlib.nullcontext():
         async with tanium_client() as client:
             if actual is None or check_stale:
                 actual = await client.read_state(plan.inputs.source_name)
@@ -126,8 +133,17 @@ async def apply_plan(
                 executor = Executor(
                     client,
                     actual,
-                    concurrency=concurrency,
+                    concurrency=settings.concurrency if settings else 8,
                     progress=lambda n: bar.advance(task, n),
                     is_fatal=_is_fatal,
+                    settings=settings,
                 )
                 return await executor.run(plan)
+
+
+def saved_plan_settings(policies_dir: Path) -> SettingsSpec | None:
+    """The Settings in force, to re-check a saved plan's deletion budget at apply time."""
+    if not policies_dir.exists():
+        return None
+    loaded = load_checked(policies_dir)
+    return loaded.policies.settings

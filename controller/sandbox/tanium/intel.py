@@ -202,9 +202,7 @@ def parse_yara(upload: Upload, config: TaniumConfig) -> ParsedIntel:
     if config.yara_validation != "off":
         import yara
 
-        externals = (
-            dict.fromkeys(YARA_EXTERNALS, "") if config.yara_externals == "define" else {}
-        )
+        externals = dict.fromkeys(YARA_EXTERNALS, "") if config.yara_externals == "define" else {}
         try:
             yara.compile(source=text, externals=externals)
         except yara.Error as exc:
