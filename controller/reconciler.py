@@ -28,12 +28,35 @@ LAST_SUCCESS = Gauge("octi_tanium_last_success_timestamp", "Unix time of the las
 BLOCKED = Gauge("octi_tanium_blocked_items", "Items withheld by a safety guard in the last pass")
 
 
+class _QuietLibraries(logging.Filter):
+    """Library chatter (each HTTP request) only from WARNING up; our own lines always."""
+
+    NOISY = ("httpx", "httpcore", "apscheduler", "uvicorn")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(self.NOISY)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time (tests swap it)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
-    )
-    for noisy in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    handler = _Stderr()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(_QuietLibraries())
+    root = logging.getLogger()
+    if not any(isinstance(f, _QuietLibraries) for h in root.handlers for f in h.filters):
+        root.addHandler(handler)
+    root.setLevel(min(root.level or logging.INFO, logging.INFO))
 
 
 async def run_once(policies: Path, source: str) -> int:

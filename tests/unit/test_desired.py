@@ -170,3 +170,61 @@ def test_unsupported_pattern_type_is_skipped_with_a_short_reason() -> None:
     (skipped,) = state.skipped
     assert skipped.reason == "unsupported-pattern-type"
     assert "sigma" in skipped.detail
+
+
+def test_one_policys_allow_red_does_not_leak_into_another_policys_targets() -> None:
+    red_only = policy(
+        "red-only",
+        select={"allowRed": True, "labels": {"anyOf": ["ir"]}},
+        target={"intel": {"labels": ["red-only"]}},
+    )
+    broad = policy(
+        "broad",
+        target={
+            "intel": {"labels": ["broad"]},
+            "blocklist": {},
+            "quickScan": {"computerGroups": ["All Computers"]},
+        },
+    )
+    red = ind(1, "[domain-name:value = 'red.example']", labels=("ir",), markings=("TLP:RED",))
+    state = build_desired(policies(red_only, broad), snap(red), now=NOW)
+    (doc,) = state.intel.values()
+    assert "broad" not in doc.labels and doc.scan_groups == ()
+
+
+def test_exclusions_apply_to_hash_lists_kept_in_git() -> None:
+    from controller.policy.models import StaticIntel
+
+    md5 = "44d88612fea8a8f36de82e1278abb02f"
+    static = Located(
+        StaticIntel.model_validate(
+            {
+                "apiVersion": "octi-tanium/v1",
+                "kind": "StaticIntel",
+                "metadata": {"name": "bad"},
+                "spec": {"type": "hashes", "hashes": [md5]},
+            }
+        ),
+        HERE,
+    )
+    exclusion = Located(
+        Exclusion.model_validate(
+            {
+                "apiVersion": "octi-tanium/v1",
+                "kind": "Exclusion",
+                "metadata": {"name": "eicar"},
+                "spec": {"hashes": [md5], "reason": "EICAR test file"},
+            }
+        ),
+        HERE,
+    )
+    base = policies(policy(), exclusions=(exclusion,))
+    with_static = PolicySet(
+        intel_policies=base.intel_policies,
+        exclusions=base.exclusions,
+        static_intel=(static,),
+        settings=base.settings,
+    )
+    state = build_desired(with_static, snap(), now=NOW)
+    assert state.blocklist == {}
+    assert [s.reason for s in state.skipped] == ["excluded"]
