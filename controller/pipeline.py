@@ -78,7 +78,9 @@ async def fetch_source(
     from controller.sources.opencti import OpenCTISettings, fetch_snapshot
 
     settings = OpenCTISettings.from_env()
-    return await fetch_snapshot(settings, policies, now=now, progress=progress)
+    return await fetch_snapshot(
+        settings, policies, now=now, page_size=settings.page_size, progress=progress
+    )
 
 
 @contextlib.contextmanager
