@@ -22,39 +22,25 @@ ROOT = Path(__file__).resolve().parent.parent
 console = Console(highlight=False)
 
 
-def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_sandbox(seed: str = "demo") -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`octi-tanium sandbox` on free ports in a child process, and the lines it printed."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "controller",
-            "sandbox",
-            "--seed",
-            "demo",
-            "--tanium-port",
-            "0",
-            "--opencti-port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
+        [sys.executable, "-m", "controller", "sandbox", "--seed", seed,
+         "--tanium-port", "0", "--opencti-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+    )  # fmt: skip
     env: dict[str, str] = {}
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
     while len(env) < 4:
         line = proc.stdout.readline()
-        if not line:
+        if not line or time.monotonic() > deadline:
             proc.kill()
-            raise SystemExit("error: the sandbox exited before it was ready")
+            proc.communicate()
+            raise SystemExit("error: the sandbox did not start (see `octi-tanium sandbox`)")
         if "=" in line and not line.startswith("#"):
             key, _, value = line.strip().partition("=")
             env[key] = value
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("error: the sandbox did not start within 60 s")
     return proc, env
 
 
@@ -135,7 +121,7 @@ def main() -> None:
             step("7. plan: in sync again", ["plan", "--detailed-exitcode"], env, (0,))
         finally:
             proc.terminate()
-            proc.wait(timeout=10)
+            proc.communicate(timeout=10)
     console.print(Rule(f"[bold green]demo complete in {time.monotonic() - started:.1f} s"))
 
 

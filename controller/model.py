@@ -88,6 +88,12 @@ class SourceSnapshot(Frozen):
     query_hash: str = ""
     """A digest of what was asked of the source (for the plan fingerprint)."""
 
+    def __repr__(self) -> str:  # the default would print 100,000 objects
+        return (
+            f"SourceSnapshot({len(self.objects)} objects, complete={self.complete}, "
+            f"snapshot_time={self.snapshot_time!r})"
+        )
+
 
 # --------------------------------------------------------------------------- desired side
 
@@ -179,6 +185,12 @@ class ActualState(Frozen):
     """Whether `intel/status` could be read (the token may lack the permission)."""
     last_deploy_at: datetime | None = None
     """When the last completed Intel DB deployment was requested (None: never)."""
+
+    def __repr__(self) -> str:
+        return (
+            f"ActualState(source={self.source_name!r}, {len(self.intel)} intel, "
+            f"{len(self.labels)} labels, {len(self.blocklist)} blocklist entries)"
+        )
 
     def undeployed(self, docs: tuple[ActualIntel, ...] | list[ActualIntel]) -> int:
         """How many of `docs` changed after the last deployment (0 when unknown)."""

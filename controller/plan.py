@@ -89,7 +89,7 @@ class Inputs:
     source: str = ""
 
 
-@dataclass(**_VALUE)
+@dataclass(**_VALUE, repr=False)
 class Plan:
     format_version: str = FORMAT_VERSION
     created_at: datetime | None = None
@@ -101,6 +101,9 @@ class Plan:
     diagnostics: tuple[Diagnostic, ...] = ()
     unowned: int = 0
     """Documents/entries in the managed source without a valid marker (never touched)."""
+
+    def __repr__(self) -> str:  # the default would print every item
+        return f"Plan({self.summary}, {len(self.items)} items, {len(self.skipped)} skipped)"
 
     @property
     def changes(self) -> list[PlanItem]:

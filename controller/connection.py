@@ -1,0 +1,89 @@
+"""What every connection (Tanium, OpenCTI) reads from the environment, once.
+
+`<PREFIX>_URL`, `<PREFIX>_TOKEN` or `<PREFIX>_TOKEN_FILE`, `<PREFIX>_VERIFY_TLS` (default true),
+`<PREFIX>_CA_BUNDLE`. The token is a `SecretStr`: masked in `repr`, `str` and model dumps,
+never in a message.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import ClassVar, Self
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings
+
+SANDBOX_HINT = "export it or run `octi-tanium sandbox` and export the lines it prints"
+
+
+class ConnectionSettings(BaseSettings):
+    """Base of the per-product settings; subclasses set `env_prefix`, `product` and `error`."""
+
+    product: ClassVar[str] = ""
+    error: ClassVar[type[ValueError]] = ValueError
+
+    url: str = ""
+    token: SecretStr = SecretStr("")
+    token_file: Path | None = None
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.strip().rstrip("/")
+
+    @classmethod
+    def _prefix(cls) -> str:
+        return str(cls.model_config.get("env_prefix", ""))
+
+    @classmethod
+    def from_env(cls) -> Self:
+        """Read the environment; raise `cls.error` with a clear message when the URL or token
+        is missing, the token file unreadable, or a value malformed."""
+        try:
+            settings = cls()
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{cls._prefix()}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in exc.errors(include_input=False)
+            )
+            raise cls.error(f"invalid {cls.product} settings: {problems}") from None
+        return settings.resolved()
+
+    def resolved(self) -> Self:
+        """These settings with the token read from `token_file` when needed; checks both are set."""
+        prefix = self._prefix()
+        if not self.url:
+            raise self.error(f"{prefix}URL is not set: {SANDBOX_HINT}")
+        if not self.url.startswith(("http://", "https://")):
+            raise self.error(
+                f"{prefix}URL must start with https:// (or http:// for the sandbox): {self.url!r}"
+            )
+        if self.token.get_secret_value():
+            return self
+        if self.token_file is None:
+            raise self.error(f"{prefix}TOKEN is not set (nor {prefix}TOKEN_FILE): {SANDBOX_HINT}")
+        try:
+            token = self.token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self.error(
+                f"{prefix}TOKEN_FILE={self.token_file} cannot be read: {type(exc).__name__}"
+            ) from None
+        if not token:
+            raise self.error(f"{prefix}TOKEN_FILE={self.token_file} is empty")
+        return self.model_copy(update={"token": SecretStr(token)})
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What to give httpx as `verify`: a context trusting `ca_bundle`, or the boolean."""
+        if not self.verify_tls:
+            return False
+        if self.ca_bundle is not None:
+            try:
+                return ssl.create_default_context(cafile=str(self.ca_bundle))
+            except (OSError, ssl.SSLError) as exc:
+                raise self.error(
+                    f"{self._prefix()}CA_BUNDLE={self.ca_bundle} cannot be loaded: {exc}"
+                ) from None
+        return True
