@@ -97,7 +97,8 @@ def _diff_intel(desired: DesiredState, actual: ActualState) -> _IntelDiff:
     owned, unowned, duplicates = owned_split(actual.intel, owned_intel_key, right_type)
     out = _IntelDiff(owned=len(owned) + len(duplicates), unowned=len(unowned))
     out.owned_from_source = sum(1 for key in owned if not key.startswith("static:"))
-    out.undeployed = actual.undeployed([*owned.values(), *duplicates])
+    if actual.deploy_known:
+        out.undeployed = actual.undeployed([*owned.values(), *duplicates])
     labels = _LabelIndex(actual)
     have_keys, want_keys = labels.have_keys, labels.want_keys
     items = out.items

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from deepdiff import DeepDiff
-
 from controller.model import ActualBlocklist, ActualIntel, Key
 from controller.plan import Change, Kind, PlanItem
 
@@ -55,13 +53,8 @@ def delete_item(key: Key, kind: Kind, tanium_id: int, name: str, reason: str | N
 
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> Iterable[Change]:
-    """Field-level changes of one item (DeepDiff on two small dicts, never the whole state)."""
-    delta = DeepDiff(before, after, ignore_order=True, view="tree")
-    fields: set[str] = set()
-    for report in delta.values():
-        for level in report:
-            path = level.path(output_format="list")
-            if path:
-                fields.add(str(path[0]))
-    for name in sorted(fields):
-        yield Change(field=name, before=before.get(name), after=after.get(name))
+    """Field-level changes of one item. The fields are flat values, so a direct comparison
+    says it all; DeepDiff (~70 µs a call) would cost a second per 1 % drift of 100,000."""
+    for name in sorted(before.keys() | after.keys()):
+        if before.get(name) != after.get(name):
+            yield Change(field=name, before=before.get(name), after=after.get(name))

@@ -55,10 +55,7 @@ def guards(
     if not within:
         detail += " — exceeded, deletes withheld; raise Settings.spec.deletionBudget if intended"
     out.append(Guard(name="deletion-budget", ok=within, detail=detail))
-    sources = [d.sources for d in desired.intel.values()]
-    sources += [e.sources for e in desired.blocklist.values()]
-    sourced = sum(1 for s in sources if any(not x.startswith("static:") for x in s))
-    empty = sourced == 0 and owned_from_source > 0
+    empty = owned_from_source > 0 and not _any_from_source(desired)
     if not empty:
         detail = "the source yields a non-empty desired state"
     elif budget.allow_empty:
@@ -72,6 +69,13 @@ def guards(
         )
     out.append(Guard(name="empty-desired", ok=not empty or budget.allow_empty, detail=detail))
     return out
+
+
+def _any_from_source(desired: DesiredState) -> bool:
+    """Whether anything desired comes from the source (not only from intel kept in Git)."""
+    sources = [d.sources for d in desired.intel.values()]
+    sources += [e.sources for e in desired.blocklist.values()]
+    return any(not s.startswith("static:") for group in sources for s in group)
 
 
 def side_effects(

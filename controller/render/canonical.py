@@ -160,6 +160,12 @@ def value_key(entity_type: str, canonical: str) -> Key:
     return sco_id(kind, {"value": canonical})
 
 
+_HEX_ONLY = re.compile(r"[0-9a-f]+")
+
+
 def file_key(hashes: Mapping[str, str]) -> Key:
     algorithm, value = strongest(hashes)
+    if _HEX_ONLY.fullmatch(value):  # the JSON of a hex digest needs no escaping: skip json.dumps
+        blob = f'{{"hashes":{{"{STIX_HASH_NAMES[algorithm]}":"{value}"}}}}'
+        return Key(f"file--{uuid.uuid5(SCO_NAMESPACE, blob)}")
     return sco_id("file", {"hashes": {STIX_HASH_NAMES[algorithm]: value}})

@@ -66,6 +66,17 @@ def parse_marker(text: str | None) -> Marker | None:
     return Marker(Key(match.group("key")), match.group("digest"), match.group("src"))
 
 
+def marker_key(text: str | None) -> str | None:
+    """Just the key of the marker at the end of `text` (the hot path of ownership checks)."""
+    if not text:
+        return None
+    start = text.rfind(_MARKER_START)
+    if start < 0:
+        return None
+    match = MARKER_RE.fullmatch(text, start, len(text.rstrip()))
+    return match.group("key") if match else None
+
+
 def intrinsic_ids_for(key: str) -> frozenset[str]:
     """The intrinsic ids Tanium may report for a document we rendered for `key`."""
     safe = key.replace(":", "_").replace("/", "_")
@@ -90,14 +101,15 @@ def owned_intel_key(doc: ActualIntel) -> Key | None:
 def owned_blocklist_key(entry: ActualBlocklist, installation: str | None = None) -> Key | None:
     """The key of an entry we own: on the blacklist, with our installation's marker, and a
     key that is the one its own hashes give (a marker copied onto another entry is not ours)."""
-    from controller.render.canonical import canonical_hashes, file_key
+    from controller.render.canonical import file_key
 
     marker = parse_marker(entry.notes)
     if marker is None or entry.list != "blacklist":
         return None
     if installation is not None and marker.src != installation:
         return None
-    hashes = canonical_hashes({"MD5": entry.md5, "SHA-1": entry.sha1, "SHA-256": entry.sha256})
-    if not hashes or file_key(hashes) != marker.key:
-        return None
-    return marker.key
+    # The strongest hash the entry holds (malformed values simply give another key).
+    for algorithm, value in (("sha256", entry.sha256), ("sha1", entry.sha1), ("md5", entry.md5)):
+        if value:
+            return marker.key if file_key({algorithm: value.lower()}) == marker.key else None
+    return None

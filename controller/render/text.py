@@ -67,9 +67,15 @@ def _is_noncharacter(code: int) -> bool:
     return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
+_PLAIN_ASCII = re.compile(r"[\x20-\x7e\t\n\r]*")
+"""Printable ASCII and ordinary whitespace: the common case, checked in C."""
+
+
 def printable(text: str) -> bool:
     """Whether `text` has no control, surrogate or noncharacter code point (so an XML 1.0
     document, a JSON string and a log line carry it unchanged)."""
+    if _PLAIN_ASCII.fullmatch(text):
+        return "\t" not in text and "\n" not in text and "\r" not in text
     return not any(
         unicodedata.category(ch) in ("Cc", "Cs") or _is_noncharacter(ord(ch)) for ch in text
     )
@@ -77,6 +83,8 @@ def printable(text: str) -> bool:
 
 def single_line(text: str) -> str:
     """One line of printable text: see the module docstring."""
+    if _PLAIN_ASCII.fullmatch(text):
+        return _WHITESPACE.sub(" ", text).strip()
     out: list[str] = []
     for ch in text:
         if ch.isspace():
