@@ -48,7 +48,7 @@ class TaniumWriter(Protocol):
     async def update_intel(
         self, intel_id: TaniumId, doc: DesiredIntel, intrinsic_id: str | None
     ) -> ActualIntel: ...
-    async def delete_intel(self, intel_id: TaniumId) -> None: ...
+    async def delete_intel(self, intel_id: TaniumId) -> bool: ...
     async def create_label(self, name: str, description: str) -> ActualLabel: ...
     async def find_label(self, name: str) -> ActualLabel | None: ...
     async def attach_label(self, intel_id: TaniumId, label_id: TaniumId) -> Any: ...
@@ -57,7 +57,7 @@ class TaniumWriter(Protocol):
     async def group_id_by_name(self, name: str) -> TaniumId | None: ...
     async def scan(self, group_id: TaniumId, intel_id: TaniumId) -> Any: ...
     async def blocklist_add(self, entries: Sequence[DesiredBlocklist]) -> Any: ...
-    async def blocklist_remove(self, entry_id: TaniumId) -> None: ...
+    async def blocklist_remove(self, entry_id: TaniumId) -> bool: ...
 
 
 def _dropped_hashes(before: dict[str, Any], entry: DesiredBlocklist) -> list[str]:
@@ -186,8 +186,7 @@ class Executor:
                     "this pass failed; the next pass retries",
                 )
             deletes = []
-        await self._each([i for i in deletes if i.kind == "intel"], self._intel_delete)
-        await self._each([i for i in deletes if i.kind == "blocklist"], self._entry_delete)
+        await self._each(deletes, self._delete)
         deleted_intel = any(
             r.status == "ok" and r.item.kind == "intel" and r.item.action == "delete"
             for r in self.report.results
@@ -340,20 +339,13 @@ class Executor:
         for label_id in sorted(set(have) - want_ids):
             await self.client.detach_label(intel_id, label_id)
 
-    async def _intel_delete(self, item: PlanItem) -> ItemResult:
+    async def _delete(self, item: PlanItem) -> ItemResult:
         assert item.tanium_id is not None
         refused = self._check_owned(item)
         if refused:
             return ItemResult(item, "failed", refused)
-        await self.client.delete_intel(TaniumId(item.tanium_id))
-        return ItemResult(item, "ok", tanium_id=item.tanium_id)
-
-    async def _entry_delete(self, item: PlanItem) -> ItemResult:
-        assert item.tanium_id is not None
-        refused = self._check_owned(item)
-        if refused:
-            return ItemResult(item, "failed", refused)
-        await self.client.blocklist_remove(TaniumId(item.tanium_id))
+        remove = self.client.delete_intel if item.kind == "intel" else self.client.blocklist_remove
+        await remove(TaniumId(item.tanium_id))
         return ItemResult(item, "ok", tanium_id=item.tanium_id)
 
     async def _blocklist_writes(self, items: list[PlanItem]) -> None:

@@ -105,33 +105,22 @@ def plan_from(
     now: datetime,
     source: str,
 ) -> tuple[DesiredState, Plan]:
-    """The pure stage: desired state, diff, plan."""
+    """The pure stage: desired state, diff, plan (the cyclic GC paused, see `gc_paused`)."""
     with gc_paused():
-        return _plan_from(policies, snapshot, actual, now=now, source=source)
-
-
-def _plan_from(
-    policies: PolicySet,
-    snapshot: SourceSnapshot,
-    actual: ActualState,
-    *,
-    now: datetime,
-    source: str,
-) -> tuple[DesiredState, Plan]:
-    desired = build_desired(policies, snapshot, now=now)
-    inputs = Inputs(
-        policy_revision=policies.revision,
-        query_hash=snapshot.query_hash or hashlib.sha256(source.encode()).hexdigest()[:16],
-        snapshot_time=snapshot.snapshot_time,
-        source=source,
-    )
-    plan = make_plan(
-        desired,
-        actual,
-        settings=policies.settings,
-        complete=snapshot.complete,
-        incomplete_reasons=snapshot.incomplete_reasons,
-        inputs=inputs,
-        now=now,
-    )
-    return desired, plan
+        desired = build_desired(policies, snapshot, now=now)
+        inputs = Inputs(
+            policy_revision=policies.revision,
+            query_hash=snapshot.query_hash or hashlib.sha256(source.encode()).hexdigest()[:16],
+            snapshot_time=snapshot.snapshot_time,
+            source=source,
+        )
+        plan = make_plan(
+            desired,
+            actual,
+            settings=policies.settings,
+            complete=snapshot.complete,
+            incomplete_reasons=snapshot.incomplete_reasons,
+            inputs=inputs,
+            now=now,
+        )
+        return desired, plan

@@ -53,14 +53,16 @@ def with_marker(text: str, marker: Marker) -> str:
 _MARKER_START = "[octi-tanium:v1 key="
 
 
-def parse_marker(text: str | None) -> Marker | None:
-    """The marker at the end of `text` (a description or notes), or None."""
+def _match(text: str | None) -> re.Match[str] | None:
     if not text:
         return None
     start = text.rfind(_MARKER_START)
-    if start < 0:
-        return None
-    match = MARKER_RE.fullmatch(text, start, len(text.rstrip()))
+    return MARKER_RE.fullmatch(text, start, len(text.rstrip())) if start >= 0 else None
+
+
+def parse_marker(text: str | None) -> Marker | None:
+    """The marker at the end of `text` (a description or notes), or None."""
+    match = _match(text)
     if not match:
         return None
     return Marker(Key(match.group("key")), match.group("digest"), match.group("src"))
@@ -68,12 +70,7 @@ def parse_marker(text: str | None) -> Marker | None:
 
 def marker_key(text: str | None) -> str | None:
     """Just the key of the marker at the end of `text` (the hot path of ownership checks)."""
-    if not text:
-        return None
-    start = text.rfind(_MARKER_START)
-    if start < 0:
-        return None
-    match = MARKER_RE.fullmatch(text, start, len(text.rstrip()))
+    match = _match(text)
     return match.group("key") if match else None
 
 

@@ -8,10 +8,10 @@ anything unexpected is ignored, never fatal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from controller.model import SourceObject
+from controller.timestamps import parse_time
 
 OPENCTI_EXT = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
 OPENCTI_SCO_EXT = "extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd566a82"
@@ -90,15 +90,6 @@ def _ext(obj: Mapping[str, Any], ext_id: str) -> Mapping[str, Any]:
     return {}
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -168,8 +159,8 @@ def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> Sou
         "entity_type": STIX_TO_ENTITY[stix_type],
         "labels": labels,
         "markings": tuple(sorted({markings.get(ref, ref) for ref in marking_refs})),
-        "created": _time(obj.get("created") or octi.get("created_at")),
-        "modified": _time(obj.get("modified") or octi.get("updated_at")),
+        "created": parse_time(obj.get("created") or octi.get("created_at")),
+        "modified": parse_time(obj.get("modified") or octi.get("updated_at")),
         "confidence": _int(obj.get("confidence")),
     }
     if stix_type == "indicator":
@@ -180,8 +171,8 @@ def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> Sou
             description=str(obj.get("description") or ""),
             pattern=obj.get("pattern") if isinstance(obj.get("pattern"), str) else None,
             pattern_type=str(obj.get("pattern_type") or "stix").lower(),
-            valid_from=_time(obj.get("valid_from")),
-            valid_until=_time(obj.get("valid_until")),
+            valid_from=parse_time(obj.get("valid_from")),
+            valid_until=parse_time(obj.get("valid_until")),
             revoked=bool(obj.get("revoked", False)),
             detection=detection if isinstance(detection, bool) else None,
             platforms=_strings(obj.get("x_mitre_platforms")),

@@ -24,21 +24,13 @@ from controller.tanium.mapping import (
 )
 from controller.tanium.pagination import fetch_all, gather_all
 from controller.tanium.transport import Reply, Transport
+from controller.timestamps import parse_time
 
 TR = "/plugin/products/threat-response/api/v1"
 REP = "/plugin/products/reputation/v3"
 GROUPS = "/api/v2/groups/by-name"
 
 log = logging.getLogger("controller.tanium")
-
-
-def _when(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class TaniumReads:
@@ -70,7 +62,7 @@ class TaniumReads:
             except (AuthError, NotFoundError, RejectedError) as exc:
                 log.warning("intel/status unreadable (%s): pending deploys not detected", exc)
                 return False, None
-            return True, _when(status.created_at)
+            return True, parse_time(status.created_at)
 
         intel = asyncio.ensure_future(managed_intel())
         labels = asyncio.ensure_future(self.list_labels())

@@ -21,6 +21,7 @@ from typing import Any
 from controller.model import SourceObject
 from controller.sources.opencti.errors import OpenCTIProtocolError
 from controller.sources.stix import normalize_marking
+from controller.timestamps import parse_time
 
 FROM_START = datetime(1970, 1, 1, tzinfo=UTC)
 UNTIL_END = datetime(5138, 11, 16, 9, 46, 40, tzinfo=UTC)
@@ -38,13 +39,7 @@ def marking_name(definition: str) -> str:
     return normalize_marking(definition)
 
 
-def parse_date(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+parse_date = parse_time
 
 
 def _real_date(value: Any) -> datetime | None:
