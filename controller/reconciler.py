@@ -15,6 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from controller.lock import LockBusy, file_lock
 from controller.policy.models import parse_duration
@@ -112,43 +116,58 @@ async def run_once(policies: Path, source: str) -> int:
     return code
 
 
+class Reconciler:
+    """The scheduled loop's state and its HTTP face: `/metrics`, `/healthz`, `/readyz`
+    (ready once a first pass has completed, whatever its outcome: the outcome is a metric)."""
+
+    def __init__(self, policies: Path, source: str) -> None:
+        self.policies = policies
+        self.source = source
+        self.ready = False
+        self.last_code: int | None = None
+
+    async def tick(self) -> None:
+        self.last_code = await run_once(self.policies, self.source)
+        self.ready = True
+
+    def app(self) -> Starlette:
+        async def metrics(_: Request) -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        async def healthz(_: Request) -> Response:
+            return PlainTextResponse("ok")
+
+        async def readyz(_: Request) -> Response:
+            if self.ready:
+                return PlainTextResponse(f"ready (last pass exit code {self.last_code})")
+            return PlainTextResponse("starting: the first pass has not completed", 503)
+
+        return Starlette(
+            routes=[
+                Route("/metrics", metrics),
+                Route("/healthz", healthz),
+                Route("/readyz", readyz),
+            ]
+        )
+
+
 def run_forever(policies: Path, source: str, *, host: str, port: int) -> None:
     import uvicorn
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import PlainTextResponse, Response
-    from starlette.routing import Route
 
-    from controller.pipeline import load_checked
+    from controller.pipeline import PipelineError, load_checked
 
     configure_logging()
-    interval = parse_duration(load_checked(policies).policies.settings.schedule.interval)
-    state = {"ready": False}
-
-    async def metrics(_: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    async def healthz(_: Request) -> Response:
-        return PlainTextResponse("ok")
-
-    async def readyz(_: Request) -> Response:
-        return PlainTextResponse(
-            "ready" if state["ready"] else "starting", status_code=200 if state["ready"] else 503
-        )
-
-    async def tick() -> None:
-        await run_once(policies, source)
-        state["ready"] = True
-
-    app = Starlette(
-        routes=[Route("/metrics", metrics), Route("/healthz", healthz), Route("/readyz", readyz)]
-    )
+    try:
+        interval = parse_duration(load_checked(policies).policies.settings.schedule.interval)
+    except PipelineError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    reconciler = Reconciler(policies, source)
 
     async def main() -> None:
         scheduler = AsyncIOScheduler()
         scheduler.add_job(
-            tick,
+            reconciler.tick,
             "interval",
             seconds=interval.total_seconds(),
             max_instances=1,
@@ -156,7 +175,8 @@ def run_forever(policies: Path, source: str, *, host: str, port: int) -> None:
             next_run_time=datetime.now(UTC),
         )
         scheduler.start()
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        config = uvicorn.Config(reconciler.app(), host=host, port=port, log_level="warning")
+        server = uvicorn.Server(config)
         log.info("reconciling every %s; metrics on http://%s:%d/metrics", interval, host, port)
         try:
             await server.serve()
