@@ -60,13 +60,6 @@ class TaniumWriter(Protocol):
     async def blocklist_remove(self, entry_id: TaniumId) -> bool: ...
 
 
-def _dropped_hashes(before: dict[str, Any], entry: DesiredBlocklist) -> list[str]:
-    """Hashes the entry holds now that the desired entry no longer has."""
-    want = {entry.md5, entry.sha1, entry.sha256}
-    held = (before.get(k) for k in ("md5", "sha1", "sha256"))
-    return [h for h in held if isinstance(h, str) and h and h not in want]
-
-
 class StalePlanError(Exception):
     """The inventory moved since the plan was made."""
 
@@ -81,6 +74,8 @@ class ItemResult:
     status: Status
     message: str = ""
     tanium_id: int | None = None
+    temporary: bool = False
+    """For a failure: whether the same write may succeed later (Tanium unavailable, 429)."""
 
 
 @dataclass
@@ -174,18 +169,7 @@ class Executor:
                 intel_writes = []
         await self._each(intel_writes, self._intel_write)
         await self._blocklist_writes([i for i in by_kind["blocklist"] if i.action != "delete"])
-        deletes = [i for i in todo if i.action == "delete"]
-        if self.report.failed:
-            # A replacement that did not land must not lose what it replaces: the next pass
-            # retries the writes, and only then the deletes.
-            for item in deletes:
-                self._done(
-                    item,
-                    "skipped",
-                    f"withheld: {len(self.report.failed)} write(s) of "
-                    "this pass failed; the next pass retries",
-                )
-            deletes = []
+        deletes = self._deletes_now([i for i in todo if i.action == "delete"])
         await self._each(deletes, self._delete)
         deleted_intel = any(
             r.status == "ok" and r.item.kind == "intel" and r.item.action == "delete"
@@ -198,6 +182,26 @@ class Executor:
                 self._done(item, "skipped", "no intel document was written")
         await self._scans([i for i in todo if i.kind == "scan"])
         return self.report
+
+    def _deletes_now(self, deletes: list[PlanItem]) -> list[PlanItem]:
+        """Deletes go last, and not at all where a write they depend on failed: after a
+        temporary failure (Tanium unavailable) every delete waits for the next pass; after a
+        permanent rejection only the replaced document's delete waits (others must not be
+        held hostage forever by one bad item)."""
+        failed = self.report.failed
+        if not failed:
+            return deletes
+        if any(r.temporary for r in failed):
+            why = f"{len(failed)} write(s) of this pass failed temporarily; the next pass retries"
+            held = deletes
+        else:
+            keys = {r.item.key for r in failed}
+            why = "its replacement was rejected; fix the new content first"
+            held = [d for d in deletes if d.key.split("#", 1)[0] in keys]
+        for item in held:
+            self._done(item, "skipped", f"withheld: {why}")
+        held_ids = {id(d) for d in held}
+        return [d for d in deletes if id(d) not in held_ids]
 
     def _withheld(self, plan: Plan, items: list[PlanItem]) -> str | None:
         """Re-check the guards at apply time: a saved plan is a file, and files can be edited."""
@@ -261,7 +265,8 @@ class Executor:
             except Exception as exc:
                 if self.is_fatal(exc):
                     raise FatalApplyError(str(exc)) from exc
-                result = ItemResult(item, "failed", str(exc))
+                temporary = bool(getattr(exc, "temporary", True))
+                result = ItemResult(item, "failed", str(exc), temporary=temporary)
         self.report.results.append(result)
         self.progress(1)
 
@@ -349,8 +354,8 @@ class Executor:
         return ItemResult(item, "ok", tanium_id=item.tanium_id)
 
     async def _blocklist_writes(self, items: list[PlanItem]) -> None:
-        """Entries that must lose a hash are removed first (Reputation would otherwise keep
-        it, merging); then one batched upload — an entry sharing a hash is updated in place."""
+        """Entries to update are removed first — whether Reputation merges an upload into an
+        entry sharing a hash or appends a new one is not documented — then one batched upload."""
         if not items:
             return
         ready: list[PlanItem] = []
@@ -359,8 +364,7 @@ class Executor:
             if refused:
                 self._done(item, "failed", refused)
                 continue
-            entry = DesiredBlocklist.model_validate(item.desired)
-            if item.action == "update" and _dropped_hashes(item.before or {}, entry):
+            if item.action == "update":  # Reputation may merge or append uploads: replace
                 try:
                     await self._guarded(
                         partial(self.client.blocklist_remove, TaniumId(item.tanium_id or 0))

@@ -19,7 +19,7 @@ from controller.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, 
 from controller.policy import Located, PolicySet
 from controller.policy.models import IntelPolicy, IntelPolicySpec
 from controller.render import convert, render_blocklist, render_intel
-from controller.render.canonical import file_key
+from controller.render.canonical import canonical_hashes, file_key
 from controller.render.convert import prefetch
 from controller.render.marker import installation_id
 from controller.render.types import Conversion, FileCandidate, IntelCandidate
@@ -41,6 +41,8 @@ class DesiredState:
     blocklist: dict[Key, DesiredBlocklist] = field(default_factory=dict)
     skipped: list[SkippedObject] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    excluded_hashes: dict[str, str] = field(default_factory=dict)
+    """Hashes of excluded objects → why (their files are excluded by any of their hashes)."""
     gone: dict[Key, str] = field(default_factory=dict)
     """Keys a skipped object would have produced → why it is not desired (revoked, expired,
     excluded, quota...). The diff uses it as the reason for deleting such a document."""
@@ -77,16 +79,10 @@ def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetim
         chosen = [p for p in ordered if selects(_spec(p).select, obj, now=now)]
         if not chosen:
             continue
-        conversion = convert(
-            obj,
-            hash_patterns_to_blocklist=any(
-                _spec(p).target.blocklist is not None
-                and _spec(p).target.blocklist.stix_hash_patterns  # type: ignore[union-attr]
-                for p in chosen
-            ),
-        )
+        reason, allowed = _why_not(obj, chosen, exclusions, now=now)
+        conversion = safe_convert(obj, allowed or chosen)
         state.diagnostics.extend(conversion.diagnostics)
-        reason, chosen = _why_not(obj, chosen, exclusions, now=now)
+        chosen = allowed
         if reason is not None:
             _skip(state, obj, reason, conversion)
             continue
@@ -100,11 +96,11 @@ def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetim
                 )
             )
             continue
-        _contribute(obj, chosen, conversion, exclusions, intel, files, state)
+        _contribute(obj, chosen, conversion, intel, files, state)
     for located, conversion in static_conversions(policies.static_intel):
         state.diagnostics.extend(conversion.diagnostics)
-        _contribute_static(located, conversion, intel, files, state, exclusions)
-    files = _merge_same_files(files, state)
+        _contribute_static(located, conversion, intel, files, state)
+    files = _drop_excluded_files(_merge_same_files(files, state), exclusions, state)
     quotas = policies.settings.quotas
     _evict(intel, quotas.max_intel, state, "intel documents")
     _evict(files, quotas.max_blocklist, state, "blocklist entries")
@@ -119,6 +115,22 @@ def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetim
         if key in state.intel or key in state.blocklist:
             del state.gone[key]
     return state
+
+
+def safe_convert(obj: SourceObject, policies: Sequence[Located]) -> Conversion:
+    """Render one object; content nobody foresaw (a pattern nested 1,000 deep) is a skip with
+    an error diagnostic naming the object, never a crashed plan."""
+    to_blocklist = any(
+        (target := _spec(p).target.blocklist) is not None and target.stix_hash_patterns
+        for p in policies
+    )
+    try:
+        return convert(obj, hash_patterns_to_blocklist=to_blocklist)
+    except (RecursionError, ValueError, TypeError, KeyError, IndexError) as exc:
+        reason = f"invalid content: cannot be rendered ({type(exc).__name__}: {str(exc)[:200]})"
+        return Conversion(
+            skip_reason=reason, diagnostics=(Diagnostic.error(reason, key=obj.standard_id),)
+        )
 
 
 def skip_code(message: str) -> str:
@@ -168,6 +180,11 @@ def _skip(state: DesiredState, obj: SourceObject, reason: str, conversion: Conve
     state.skipped.append(SkippedObject(obj.standard_id, reason, _label(obj), detail))
     for key in _keys_of(conversion):
         state.gone.setdefault(key, reason)
+    if reason == "excluded":  # the same file's other hashes are excluded with it
+        for file in conversion.files:
+            state.excluded_hashes.update(dict.fromkeys(file.hashes.values(), detail))
+        for value in canonical_hashes(obj.hashes).values():
+            state.excluded_hashes.setdefault(value, detail)
 
 
 def _keys_of(conversion: Conversion) -> Iterable[Key]:
@@ -179,7 +196,6 @@ def _contribute(
     obj: SourceObject,
     chosen: Sequence[Located],
     conversion: Conversion,
-    exclusions: ExclusionIndex,
     intel: dict[Key, _Merge],
     files: dict[Key, _Merge],
     state: DesiredState,
@@ -197,13 +213,11 @@ def _contribute(
                     merge.scan_groups.update(target.quick_scan.computer_groups)
                 _note(merge, obj, spec.priority)
                 took = True
-        if target.blocklist is not None:
+        hash_patterns_ok = target.blocklist is not None and (
+            not obj.is_indicator or target.blocklist.stix_hash_patterns
+        )
+        if target.blocklist is not None and hash_patterns_ok:
             for file in conversion.files:
-                hit = exclusions.match_hashes(file.hashes.values())
-                if hit is not None:
-                    state.skipped.append(SkippedObject(file.key, "excluded", file.name, hit))
-                    state.gone.setdefault(file.key, "excluded")
-                    continue
                 merge = files.setdefault(file.key, _Merge(file))
                 merge.labels.update(obj.labels)
                 _note(merge, obj, spec.priority)
@@ -245,7 +259,6 @@ def _contribute_static(
     intel: dict[Key, _Merge],
     files: dict[Key, _Merge],
     state: DesiredState,
-    exclusions: ExclusionIndex,
 ) -> None:
     from controller.policy.models import StaticIntel
 
@@ -271,15 +284,31 @@ def _contribute_static(
         merge.sources.add(f"static:{doc.metadata.name}")
         merge.priority = max(merge.priority, spec.priority)
     for file in conversion.files:
-        hit = exclusions.match_hashes(file.hashes.values())
-        if hit is not None:  # an Exclusion wins over a hash list kept in Git too
-            state.skipped.append(SkippedObject(file.key, "excluded", file.name, hit))
-            state.gone.setdefault(file.key, "excluded")
-            continue
         merge = files.setdefault(file.key, _Merge(file))
         merge.labels.update(spec.labels)
         merge.sources.add(f"static:{doc.metadata.name}")
         merge.priority = max(merge.priority, spec.priority)
+
+
+def _drop_excluded_files(
+    files: dict[Key, _Merge], exclusions: ExclusionIndex, state: DesiredState
+) -> dict[Key, _Merge]:
+    """After merging: a file any of whose hashes is excluded (directly, or as another hash of
+    an excluded object) is not synced, whichever object brought it."""
+    kept: dict[Key, _Merge] = {}
+    for key, merge in files.items():
+        candidate = merge.candidate
+        assert isinstance(candidate, FileCandidate)
+        values = list(candidate.hashes.values())
+        why = exclusions.match_hashes(values) or next(
+            (state.excluded_hashes[v] for v in values if v in state.excluded_hashes), None
+        )
+        if why is None:
+            kept[key] = merge
+            continue
+        state.skipped.append(SkippedObject(key, "excluded", candidate.name, why))
+        state.gone.setdefault(key, "excluded")
+    return kept
 
 
 def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key, _Merge]:

@@ -27,7 +27,7 @@ from controller.plan import (
     inventory_fingerprint,
     summarize,
 )
-from controller.policy.models import SettingsSpec
+from controller.policy.models import SettingsSpec, parse_duration
 from controller.render.marker import MARKER_RE, installation_id, owned_intel_key, parse_marker
 
 
@@ -41,7 +41,8 @@ def make_plan(
     inputs: Inputs | None = None,
     now: datetime | None = None,
 ) -> Plan:
-    intel = _diff_intel(desired, actual)
+    settled = now - parse_duration(settings.deploy.retry_after) if now is not None else None
+    intel = _diff_intel(desired, actual, settled)
     blocklist = diff_blocklist(desired, actual, installation_id(settings.source))
     deletes = intel.deletes + blocklist.deletes
     owned_from_source = intel.owned_from_source + blocklist.owned
@@ -89,7 +90,7 @@ class _IntelDiff:
     undeployed: int = 0
 
 
-def _diff_intel(desired: DesiredState, actual: ActualState) -> _IntelDiff:
+def _diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | None) -> _IntelDiff:
     def right_type(key: Key, doc: ActualIntel) -> bool:
         want = desired.intel.get(key)
         return want is not None and want.intel_type == doc.intel_type
@@ -98,7 +99,7 @@ def _diff_intel(desired: DesiredState, actual: ActualState) -> _IntelDiff:
     out = _IntelDiff(owned=len(owned) + len(duplicates), unowned=len(unowned))
     out.owned_from_source = sum(1 for key in owned if not key.startswith("static:"))
     if actual.deploy_known:
-        out.undeployed = actual.undeployed([*owned.values(), *duplicates])
+        out.undeployed = actual.undeployed([*owned.values(), *duplicates], settled=settled)
     labels = _LabelIndex(actual)
     have_keys, want_keys = labels.have_keys, labels.want_keys
     items = out.items

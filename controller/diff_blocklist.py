@@ -33,8 +33,12 @@ class BlocklistDiff:
 
 def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str) -> BlocklistDiff:
     out = BlocklistDiff()
+    def current(key: Key, entry: ActualBlocklist) -> bool:
+        want = desired.blocklist.get(key)
+        return want is not None and entry.notes == want.notes
+
     owned, unowned, duplicates = owned_split(
-        actual.blocklist, lambda e: owned_blocklist_key(e, installation)
+        actual.blocklist, lambda e: owned_blocklist_key(e, installation), current
     )
     out.owned, out.unowned = len(owned) + len(duplicates), len(unowned)
     holder: dict[str, ActualBlocklist] = {}

@@ -10,11 +10,13 @@ import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from controller.labels import label_key
 from controller.model import SourceObject
 from controller.policy import Located
 from controller.policy.models import Exclusion
+from controller.render.canonical import canonical_domain, canonical_ip, canonical_url
 
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -70,13 +72,13 @@ class ExclusionIndex:
         return None
 
     def match_value(self, value: str) -> str | None:
-        canon = _canon(value)
-        if canon in self.values:
-            return self.values[canon]
-        if canon in self.hashes:
-            return self.hashes[canon]
-        if self.networks:
-            host = _address(canon)
+        """Every spelling the renderer would accept counts: `10.1.2.3/32`, an IDN or its
+        punycode, a URL whose host is excluded."""
+        for form in _forms(value):
+            hit = self.values.get(form) or self.hashes.get(form)
+            if hit is not None:
+                return hit
+            host = _address(form) if self.networks else None
             if host is not None:
                 for net, why in self.networks:
                     if host.version == net.version and host in net:
@@ -92,9 +94,33 @@ class ExclusionIndex:
 
 
 def _canon(value: str) -> str:
-    text = value.strip().lower().rstrip(".")
-    address = _address(text)
-    return str(address) if address is not None else text
+    forms = _forms(value)
+    return forms[0] if forms else value.strip().lower()
+
+
+def _forms(value: str) -> list[str]:
+    """The canonical forms of a literal: as an address, a domain, a URL and its host."""
+    text = value.strip()
+    forms: list[str] = []
+    for version in (4, 6):
+        address = canonical_ip(text, version)
+        if address is not None and "/" not in address:
+            forms.append(address)
+    domain = canonical_domain(text)
+    if domain is not None:
+        forms.append(domain)
+    if "://" in text:
+        url = canonical_url(text)
+        if url is not None:
+            forms.append(url)
+        try:
+            host = urlsplit(text).hostname
+        except ValueError:
+            host = None
+        if host:
+            forms.extend(_forms(host))
+    forms.append(text.lower().rstrip("."))
+    return list(dict.fromkeys(forms))
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -192,11 +192,17 @@ class ActualState(Frozen):
             f"{len(self.labels)} labels, {len(self.blocklist)} blocklist entries)"
         )
 
-    def undeployed(self, docs: tuple[ActualIntel, ...] | list[ActualIntel]) -> int:
-        """How many of `docs` changed after the last deployment (0 when unknown)."""
+    def undeployed(
+        self, docs: tuple[ActualIntel, ...] | list[ActualIntel], *, settled: datetime | None = None
+    ) -> int:
+        """How many of `docs` changed after the last completed deployment (0 when unknown),
+        counting only changes made before `settled` (a deployment may still be running)."""
         if not self.deploy_known:
             return 0
-        if self.last_deploy_at is None:
-            return len(docs)
         last = self.last_deploy_at
-        return sum(1 for d in docs if d.updated_at is not None and d.updated_at > last)
+        return sum(
+            1
+            for d in docs
+            if (last is None or (d.updated_at is not None and d.updated_at > last))
+            and (settled is None or d.updated_at is None or d.updated_at <= settled)
+        )

@@ -75,9 +75,11 @@ def tanium_client() -> Any:
 
 
 def _is_fatal(exc: BaseException) -> bool:
+    """A 401 stops the apply (no call can succeed with that token); a 403 fails only the items
+    whose route the token's user may not use — the rest (and the deploy) still happen."""
     from controller.tanium.errors import AuthError
 
-    return isinstance(exc, AuthError)
+    return isinstance(exc, AuthError) and exc.status != 403
 
 
 def progress_bar(stream_is_tty: bool | None = None) -> Progress:

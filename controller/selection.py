@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from controller.labels import label_key
 from controller.model import SourceObject
 from controller.policy.models import Select, TimeWindow, parse_duration
-from controller.sources.stix import normalize_marking
+from controller.sources.stix import UNKNOWN_MARKING, normalize_marking
 
 
 def selects(select: Select, obj: SourceObject, *, now: datetime) -> bool:
@@ -76,6 +76,8 @@ def _labels_match(select: Select, obj: SourceObject) -> bool:
 
 def _markings_allowed(select: Select, obj: SourceObject) -> bool:
     allowed = {normalize_marking(m) for m in select.markings}
+    if any(m.startswith(UNKNOWN_MARKING) for m in obj.markings):
+        return False  # a marking we cannot name might be anything: fail closed
     tlps = [normalize_marking(m) for m in obj.markings if m.upper().startswith("TLP:")]
     if not tlps:
         return "TLP:CLEAR" in allowed

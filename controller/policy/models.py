@@ -335,6 +335,10 @@ class DeploySettings(Spec):
 
     mode: Literal["auto", "never"] = "auto"
     """`auto`: one deploy per apply when intel changed; `never`: leave it to an operator."""
+    retry_after: Duration = "15m"
+    """A document changed longer ago than this and still not in a completed deployment (the
+    deploy failed, or the pass was cut short) gets a deploy in the next pass. Deployments take
+    minutes, so a shorter value can deploy twice."""
 
 
 class QuickScanSettings(Spec):

@@ -48,8 +48,9 @@ def hash_algorithm(name: str) -> str | None:
 
 
 def hash_problem(algorithm: str, value: str) -> str | None:
-    """Why `value` is not a valid `algorithm` hash, or None."""
-    text = value.strip().strip("'\"").lower()
+    """Why `value` is not a valid `algorithm` hash, or None. Strict: a padded or quoted value
+    is refused, not repaired (what is checked is exactly what is rendered)."""
+    text = value.lower()
     expected = HASH_LENGTHS[algorithm]
     if not _HEX.match(text) or len(text) != expected:
         return f"{STIX_HASH_NAMES[algorithm]} value '{value}' is not {expected} hex digits"
@@ -64,7 +65,7 @@ def canonical_hashes(hashes: Mapping[str, str]) -> dict[str, str]:
         if algorithm is None or not isinstance(value, str):
             continue
         if hash_problem(algorithm, value) is None:
-            out[algorithm] = value.strip().strip("'\"").lower()
+            out[algorithm] = value.lower()
     return dict(sorted(out.items()))
 
 

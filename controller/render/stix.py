@@ -124,7 +124,8 @@ def _term(c: Comparison, value: object) -> Tree:
         return openioc.term(search, content_type, str(value).lower())
     if c.object_type == "file" and len(path) == 1 and path[0] in FILE_TERMS:
         search, content_type = FILE_TERMS[str(path[0])]
-        if content_type == "int" and not (isinstance(value, int) or str(value).isdigit()):
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if content_type == "int" and not (whole or (isinstance(value, str) and value.isdigit())):
             raise Unfaithful(f"{_where(c)} value {value!r} is not a whole number")
         return openioc.term(search, content_type, str(value))
     raise Unfaithful(f"{_where(c)} has no OpenIOC term (converted: {MAPPED})")

@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from controller.model import SourceObject, SourceSnapshot
-from controller.sources.stix import marking_names, to_source_object, unwrap
+from controller.sources.stix import UnreadableObject, marking_names, to_source_object, unwrap
 
 
 class BundleError(Exception):
     """The bundle file cannot be read or is not STIX."""
 
 
-def parse_bundle(data: Any) -> list[SourceObject]:
-    """Pure: decoded JSON → source objects (indicators and observables)."""
+def parse_bundle(data: Any) -> tuple[list[SourceObject], list[str]]:
+    """Pure: decoded JSON → source objects (indicators and observables), and the problems of
+    the objects that could not be read (they make the snapshot incomplete: no deletes)."""
     if isinstance(data, dict) and isinstance(data.get("objects"), list):
         records: list[Any] = data["objects"]
     elif isinstance(data, list):
@@ -36,11 +37,16 @@ def parse_bundle(data: Any) -> list[SourceObject]:
     objects = unwrap(records)
     markings = marking_names(objects)
     out: list[SourceObject] = []
+    problems: list[str] = []
     for obj in objects:
-        mapped = to_source_object(obj, markings)
+        try:
+            mapped = to_source_object(obj, markings)
+        except UnreadableObject as exc:
+            problems.append(str(exc))
+            continue
         if mapped is not None:
             out.append(mapped)
-    return out
+    return out, problems
 
 
 def read_bundle(path: Path, *, now: datetime) -> SourceSnapshot:
@@ -53,12 +59,19 @@ def read_bundle(path: Path, *, now: datetime) -> SourceSnapshot:
     except json.JSONDecodeError as exc:
         raise BundleError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
     try:
-        objects = parse_bundle(data)
+        objects, problems = parse_bundle(data)
     except BundleError as exc:
         raise BundleError(f"{path}: {exc}") from exc
+    reasons: tuple[str, ...] = ()
+    if problems:
+        shown = "; ".join(problems[:3]) + (
+            f"; … {len(problems) - 3} more" if len(problems) > 3 else ""
+        )
+        reasons = (f"{len(problems)} object(s) of {path} could not be read: {shown}",)
     return SourceSnapshot(
         objects=tuple(objects),
-        complete=True,
+        complete=not problems,
+        incomplete_reasons=reasons,
         snapshot_time=now,
         query_hash="bundle:" + hashlib.sha256(raw).hexdigest()[:16],
     )

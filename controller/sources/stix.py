@@ -7,8 +7,11 @@ anything unexpected is ignored, never fatal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from pydantic import ValidationError
 
 from controller.model import SourceObject
 from controller.timestamps import parse_time
@@ -57,7 +60,15 @@ STANDARD_MARKINGS = {
     "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": "TLP:AMBER",
     "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": "TLP:AMBER+STRICT",
     "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": "TLP:RED",
+    # OpenCTI / pycti's TLP:AMBER+STRICT (TLP 2.0 has no STIX 2.1 standard id for it)
+    "marking-definition--826578e1-40ad-459f-bc73-ede076f81f37": "TLP:AMBER+STRICT",
 }
+UNKNOWN_MARKING = "UNKNOWN:"
+"""Prefix of a marking whose definition the input does not carry: a policy that restricts
+markings never takes an object carrying one (fail closed)."""
+_STIX_ID = re.compile(
+    r"^[a-z][a-z0-9-]*--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 
 
 def normalize_marking(name: str) -> str:
@@ -67,18 +78,38 @@ def normalize_marking(name: str) -> str:
 
 
 def marking_names(objects: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Marking-definition id → name, from the standard ids and the bundle's own definitions."""
+    """Marking-definition id → name, from the standard ids (never overridden: a bundle cannot
+    rename TLP:RED) and the bundle's own definitions."""
     names = dict(STANDARD_MARKINGS)
     for obj in objects:
-        if obj.get("type") != "marking-definition":
+        ident = obj.get("id")
+        if obj.get("type") != "marking-definition" or not isinstance(ident, str):
             continue
-        definition = obj.get("definition") or {}
-        name = obj.get("name") or definition.get("tlp") or definition.get("TLP")
-        if isinstance(definition, Mapping) and "statement" in definition and not name:
+        if ident in STANDARD_MARKINGS:
+            continue
+        definition = obj.get("definition")
+        definition = definition if isinstance(definition, Mapping) else {}
+        name = obj.get("name")
+        tlp = definition.get("tlp") or definition.get("TLP")
+        if not isinstance(name, str) and isinstance(tlp, str):
+            name = tlp if tlp.upper().startswith("TLP:") else f"TLP:{tlp}"
+        if not isinstance(name, str) and "statement" in definition:
             name = "statement"
-        if isinstance(name, str) and obj.get("id"):
-            names[str(obj["id"])] = normalize_marking(name)
+        if isinstance(name, str):
+            names[ident] = normalize_marking(name)
     return names
+
+
+def clean_text(value: Any) -> str:
+    """Text as the pipeline can carry it: lone surrogates (invalid Unicode that some JSON
+    producers emit) replaced, so no later stage crashes on encoding."""
+    if not isinstance(value, str):
+        return "" if value is None else str(value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def _ext(obj: Mapping[str, Any], ext_id: str) -> Mapping[str, Any]:
@@ -104,16 +135,20 @@ def _int(value: Any) -> int | None:
 
 def _strings(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
-        return (value,)
+        return (clean_text(value),)
     if isinstance(value, list):
         out = []
         for item in value:
             if isinstance(item, str):
-                out.append(item)
+                out.append(clean_text(item))
             elif isinstance(item, Mapping) and isinstance(item.get("value"), str):
-                out.append(item["value"])
+                out.append(clean_text(item["value"]))
         return tuple(out)
     return ()
+
+
+def _opt_str(value: Any) -> str | None:
+    return clean_text(value) if isinstance(value, str) and value else None
 
 
 def _hashes(value: Any) -> dict[str, str]:
@@ -140,14 +175,19 @@ def _observable_value(stix_type: str, obj: Mapping[str, Any]) -> str | None:
     return None
 
 
+class UnreadableObject(ValueError):
+    """A STIX object of a synced type whose fields cannot be read (the message says which)."""
+
+
 def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> SourceObject | None:
-    """Map one STIX object; None when it is neither an indicator nor a known observable."""
+    """Map one STIX object; None when it is neither an indicator nor a known observable.
+    Raises `UnreadableObject` for one of those types with an invalid id or fields."""
     stix_type = obj.get("type")
     if not isinstance(stix_type, str) or stix_type not in STIX_TO_ENTITY:
         return None
     ident = obj.get("id")
-    if not isinstance(ident, str) or "--" not in ident:
-        return None
+    if not isinstance(ident, str) or not _STIX_ID.match(ident):
+        raise UnreadableObject(f"{stix_type} with an invalid id {str(ident)[:80]!r}")
     octi = _ext(obj, OPENCTI_EXT)
     sco = _ext(obj, OPENCTI_SCO_EXT)
     labels = _strings(obj.get("labels")) or _strings(obj.get("x_opencti_labels"))
@@ -155,41 +195,57 @@ def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> Sou
     marking_refs = _strings(obj.get("object_marking_refs"))
     common: dict[str, Any] = {
         "standard_id": ident,
-        "internal_id": obj.get("x_opencti_id") or octi.get("id"),
+        "internal_id": _opt_str(obj.get("x_opencti_id")) or _opt_str(octi.get("id")),
         "entity_type": STIX_TO_ENTITY[stix_type],
         "labels": labels,
-        "markings": tuple(sorted({markings.get(ref, ref) for ref in marking_refs})),
+        "markings": tuple(
+            sorted({markings.get(ref) or f"{UNKNOWN_MARKING}{ref}" for ref in marking_refs})
+        ),
         "created": parse_time(obj.get("created") or octi.get("created_at")),
         "modified": parse_time(obj.get("modified") or octi.get("updated_at")),
         "confidence": _int(obj.get("confidence")),
     }
-    if stix_type == "indicator":
-        detection = obj.get("x_opencti_detection", octi.get("detection"))
+    try:
+        if stix_type == "indicator":
+            detection = obj.get("x_opencti_detection", octi.get("detection"))
+            pattern = obj.get("pattern")
+            return SourceObject(
+                **common,
+                name=clean_text(obj.get("name")),
+                description=clean_text(obj.get("description")),
+                pattern=pattern if isinstance(pattern, str) else None,
+                pattern_type=clean_text(obj.get("pattern_type") or "stix").lower(),
+                valid_from=parse_time(obj.get("valid_from")),
+                valid_until=parse_time(obj.get("valid_until")),
+                revoked=obj.get("revoked") is True,
+                detection=detection if isinstance(detection, bool) else None,
+                platforms=_strings(obj.get("x_mitre_platforms")),
+                main_observable_type=_opt_str(obj.get("x_opencti_main_observable_type"))
+                or _opt_str(octi.get("main_observable_type")),
+                score=_int(obj.get("x_opencti_score", octi.get("score"))),
+            )
+        description = obj.get("x_opencti_description") or sco.get("description")
+        value = _observable_value(stix_type, obj)
         return SourceObject(
             **common,
-            name=str(obj.get("name") or ""),
-            description=str(obj.get("description") or ""),
-            pattern=obj.get("pattern") if isinstance(obj.get("pattern"), str) else None,
-            pattern_type=str(obj.get("pattern_type") or "stix").lower(),
-            valid_from=parse_time(obj.get("valid_from")),
-            valid_until=parse_time(obj.get("valid_until")),
-            revoked=bool(obj.get("revoked", False)),
-            detection=detection if isinstance(detection, bool) else None,
-            platforms=_strings(obj.get("x_mitre_platforms")),
-            main_observable_type=obj.get("x_opencti_main_observable_type")
-            or octi.get("main_observable_type"),
-            score=_int(obj.get("x_opencti_score", octi.get("score"))),
+            value=clean_text(value) if value is not None else None,
+            hashes=_hashes(obj.get("hashes")),
+            name=clean_text(obj.get("name")),
+            description=clean_text(description),
+            revoked=obj.get("revoked") is True,
+            score=_int(obj.get("x_opencti_score", sco.get("score"))),
         )
-    description = obj.get("x_opencti_description") or sco.get("description") or ""
-    return SourceObject(
-        **common,
-        value=_observable_value(stix_type, obj),
-        hashes=_hashes(obj.get("hashes")),
-        name=str(obj.get("name") or ""),
-        description=str(description),
-        revoked=bool(obj.get("revoked", False)),
-        score=_int(obj.get("x_opencti_score", sco.get("score"))),
-    )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UnreadableObject(f"{ident}: field {where}: {first['msg']}") from None
+
+
+def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    new, old = parse_time(candidate.get("modified")), parse_time(current.get("modified"))
+    if new is None or old is None:
+        return old is None
+    return new >= old
 
 
 def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
@@ -201,6 +257,7 @@ def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
     by_id: dict[str, Mapping[str, Any]] = {}
     order: list[str] = []
     anonymous: list[Mapping[str, Any]] = []
+    events = False
     for record in records:
         if not isinstance(record, Mapping):
             continue
@@ -211,7 +268,7 @@ def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
             if event_type == "delete":
                 by_id.pop(ident, None)
                 continue
-            obj = data
+            obj, events = data, True
         else:
             obj = record
             ident = str(obj.get("id", ""))
@@ -220,5 +277,7 @@ def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
             continue
         if ident not in by_id:
             order.append(ident)
+        elif not events and not _newer(obj, by_id[ident]):
+            continue  # plain STIX: the latest `modified` wins, wherever it sits in the file
         by_id[ident] = obj
     return [by_id[i] for i in order if i in by_id] + anonymous

@@ -60,7 +60,8 @@ class Sandbox:
 def tanium_sandbox(**config: Any) -> Iterator[Sandbox]:
     from controller.sandbox.tanium.config import ALL_PERMISSIONS
 
-    app = create_app(TaniumConfig(tokens={TOKEN: set(ALL_PERMISSIONS)}, **config))
+    config.setdefault("tokens", {TOKEN: set(ALL_PERMISSIONS)})
+    app = create_app(TaniumConfig(**config))
     os.environ.pop("TANIUM_TOKEN_FILE", None)
     with serve_in_thread(app) as url:
         yield Sandbox(url)

@@ -54,6 +54,13 @@ def plan_code(box: Sandbox, source: str, policies: Path = EVERYTHING) -> int:
 
 def test_a_deploy_that_failed_is_retried_by_the_next_pass(tmp_path: Path) -> None:
     source = bundle(tmp_path, "a", [indicator(1, "a.example")])
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "all.yaml").write_text(EVERYTHING.read_text())
+    (policies / "settings.yaml").write_text(
+        "apiVersion: octi-tanium/v1\nkind: Settings\nmetadata: {name: s}\n"
+        "spec: {deploy: {retryAfter: 0s}}\n"
+    )
     with tanium_sandbox() as box:
         box.post(
             "/__sandbox/faults",
@@ -65,15 +72,19 @@ def test_a_deploy_that_failed_is_retried_by_the_next_pass(tmp_path: Path) -> Non
                 "times": 50,
             },
         )
-        assert apply(box, source) == 1
+        assert apply(box, source, policies) == 1
         httpx.delete(f"{box.url}/__sandbox/faults").raise_for_status()
-        result = box.cli(
+        with_default_grace = box.cli(
             ["plan", "--policies", str(EVERYTHING), "--source", source, "--detailed-exitcode"]
         )
+        assert with_default_grace.code == 0  # within deploy.retryAfter: maybe still running
+        result = box.cli(
+            ["plan", "--policies", str(policies), "--source", source, "--detailed-exitcode"]
+        )
         assert result.code == 2 and "undeployed" in result.output
-        assert apply(box, source) == 0
+        assert apply(box, source, policies) == 0
         assert box.state()["counters"]["deploys"] == 1
-        assert plan_code(box, source) == 0
+        assert plan_code(box, source, policies) == 0
 
 
 def test_a_tampered_plan_cannot_delete_a_foreign_document(tmp_path: Path) -> None:
@@ -154,7 +165,7 @@ def test_an_analysts_reputation_entry_is_never_taken_over(tmp_path: Path) -> Non
         assert box.state()["reputation"] == before
 
 
-def test_a_file_known_by_more_hashes_converges_in_place(tmp_path: Path) -> None:
+def test_a_file_known_by_more_hashes_converges_to_one_entry(tmp_path: Path) -> None:
     md5_only = indicator(1, "x") | {"pattern": f"[file:hashes.MD5 = '{MD5}']"}
     with tanium_sandbox() as box:
         assert apply(box, bundle(tmp_path, "v1", [md5_only])) == 0
@@ -162,7 +173,8 @@ def test_a_file_known_by_more_hashes_converges_in_place(tmp_path: Path) -> None:
         v2 = bundle(tmp_path, "v2", [md5_only, file_obs(2, {"MD5": MD5, "SHA-256": SHA})])
         assert apply(box, v2) == 0
         (after,) = box.state()["reputation"]
-        assert (after["id"], after["md5"], after["sha256"]) == (entry["id"], MD5, SHA)
+        assert (after["md5"], after["sha256"]) == (MD5, SHA)
+        assert entry["md5"] == MD5
         assert plan_code(box, v2) == 0
         v3 = bundle(
             tmp_path,
@@ -192,3 +204,32 @@ def test_two_installations_keep_their_own_blocklist_entries(tmp_path: Path) -> N
         assert apply(box, bundle(tmp_path, "us", [file_obs(2, {"SHA-256": "b" * 64})]), us) == 0
         assert len(box.state()["reputation"]) == 2
         assert plan_code(box, bundle(tmp_path, "eu", [file_obs(1, {"SHA-256": "a" * 64})]), eu) == 0
+
+
+def test_blocklist_converges_when_reputation_appends_instead_of_merging(tmp_path: Path) -> None:
+    v1 = [file_obs(1, {"MD5": MD5}) | {"labels": ["a"]}]
+    v2 = [file_obs(1, {"MD5": MD5}) | {"labels": ["b"]}, file_obs(2, {"SHA-256": SHA})]
+    with tanium_sandbox(reputation_merge="append") as box:
+        for name, objects in (("v1", v1), ("v2", v2)):
+            source = bundle(tmp_path, name, objects)
+            assert apply(box, source) == 0
+            assert plan_code(box, source) == 0
+        held = sorted((e["md5"] or "", e["sha256"] or "") for e in box.state()["reputation"])
+        assert held == [("", SHA), (MD5, "")]
+
+
+def test_a_missing_permission_fails_only_its_items_and_intel_still_deploys(
+    tmp_path: Path,
+) -> None:
+    objects = [indicator(1, "a.example"), file_obs(2, {"SHA-256": SHA})]
+    source = bundle(tmp_path, "a", objects)
+    no_reputation = {TOKEN: {"intel:write", "intel:deploy", "scan", "alerts:read"}}
+    with tanium_sandbox(tokens=no_reputation) as box:
+        result = box.cli(
+            ["apply", "--policies", str(EVERYTHING), "--source", source, "--auto-approve"]
+        )
+        assert result.code == 1
+        assert "403" in result.output and "blocklist" in result.output
+        state = box.state()
+        assert [d["name"] for d in state["intels"]] == ["a.example"]
+        assert state["counters"]["deploys"] == 1

@@ -203,7 +203,7 @@ def knowledge() -> tuple[InProcess, list[SourceObject]]:
     data["objects"] += EXTRA
     target = InProcess()
     target.state.seed(data)
-    return target, parse_bundle(data)
+    return target, parse_bundle(data)[0]
 
 
 LABELS = [

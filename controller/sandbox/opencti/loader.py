@@ -35,7 +35,13 @@ from controller.sandbox.opencti.records import (
     typename,
 )
 from controller.sandbox.opencti.store import Store
-from controller.sources.stix import OPENCTI_EXT, marking_names, to_source_object, unwrap
+from controller.sources.stix import (
+    OPENCTI_EXT,
+    UnreadableObject,
+    marking_names,
+    to_source_object,
+    unwrap,
+)
 
 
 def _opencti_times(raw: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
@@ -133,7 +139,7 @@ def load_records(store: Store, records: Iterable[Any]) -> dict[str, int]:
     names = marking_names(objects)
     counts = {"indicators": 0, "observables": 0, "relationships": 0, "ignored": 0}
     for obj in objects:
-        if obj.get("type") == "marking-definition" and isinstance(obj.get("id"), str):
+        if obj.get("type") == "marking-definition" and obj.get("id") in names:
             store.marking(names[obj["id"]], obj["id"])
     for obj in objects:
         stix_type = obj.get("type")
@@ -144,7 +150,11 @@ def load_records(store: Store, records: Iterable[Any]) -> dict[str, int]:
                 obj.get("id") if isinstance(obj.get("id"), str) else None,
             )
             continue
-        mapped = to_source_object(obj, names)
+        try:
+            mapped = to_source_object(obj, names)
+        except UnreadableObject:
+            counts["ignored"] += 1
+            continue
         if mapped is None:
             counts["ignored"] += stix_type not in ("relationship", "marking-definition")
             continue

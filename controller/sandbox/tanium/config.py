@@ -106,6 +106,9 @@ class TaniumConfig(BaseModel):
     """[U] GET /api/v2/groups/by-name/{unknown}: 404, or 200 `{"data": null}`."""
 
     # ------------------------------------------------------------------ reputation
+    reputation_merge: Literal["merge", "append"] = "merge"
+    """[U] An upload sharing a hash with an entry is merged into it (the UI's documented
+    consolidation), or added as another entry."""
     reputation_replace: Literal["replace", "append"] = "replace"
     """[U] `upload?append=false` replaces the whole custom list, or appends anyway."""
     reputation_uppercase_keys: Literal["reject", "accept"] = "reject"

@@ -71,10 +71,12 @@ def _remove(state: TaniumState, entry_id: int) -> None:
     state.unindex_entry(entry)
 
 
-def consolidate(state: TaniumState, upload: HashUpload) -> ReputationEntry:
-    """Add the entry, or merge it into the entries sharing one of its hashes."""
-    matches = sorted(
-        {state.rep_by_hash[h] for h in upload.hashes.values() if h in state.rep_by_hash}
+def consolidate(state: TaniumState, upload: HashUpload, *, merge: bool = True) -> ReputationEntry:
+    """Add the entry, or (`merge`) merge it into the entries sharing one of its hashes."""
+    matches = (
+        sorted({state.rep_by_hash[h] for h in upload.hashes.values() if h in state.rep_by_hash})
+        if merge
+        else []
     )
     if not matches:
         entry = ReputationEntry(
@@ -119,8 +121,9 @@ def upload(ctx: Ctx) -> Reply:
     if append == "false" and ctx.config.reputation_replace == "replace":
         state.reputation.clear()
         state.rep_by_hash.clear()
+    merge = ctx.config.reputation_merge == "merge"
     for entry in entries:
-        consolidate(state, entry)
+        consolidate(state, entry, merge=merge)
     return Reply({"count": len(entries)})
 
 
@@ -132,7 +135,11 @@ def search(ctx: Ctx) -> Reply:
     term = (ctx.query_one("search") or "").strip().lower()
     if not term:
         ids = list(state.reputation)
-    elif _HEX.match(term) and len(term) in HASH_LENGTHS.values():
+    elif (
+        ctx.config.reputation_merge == "merge"
+        and _HEX.match(term)
+        and len(term) in (HASH_LENGTHS.values())
+    ):
         ids = [state.rep_by_hash[term]] if term in state.rep_by_hash else []
     else:
         ids = [
@@ -163,7 +170,8 @@ def delete_by_hash(ctx: Ctx) -> Reply:
     if not isinstance(body, list) or not all(isinstance(h, str) for h in body):
         raise bad_request("the request body must be a JSON array of hash strings")
     state = ctx.state
-    ids = {state.rep_by_hash[h.lower()] for h in body if h.lower() in state.rep_by_hash}
+    wanted = {h.lower() for h in body if isinstance(h, str)}
+    ids = {e.id for e in state.reputation.values() if wanted & set(e.hashes())}
     for entry_id in sorted(ids):
         _remove(state, entry_id)
     return Reply({"count": len(ids)})

@@ -1,0 +1,59 @@
+"""Every unverified Tanium behaviour is a switch of the emulator; the controller must
+converge under either answer (plan → apply → plan empty, no duplicates) on a mixed knowledge
+base: OpenIOC from STIX patterns and observables, YARA, signals, file hashes, labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import tanium_sandbox
+from tests.e2e.test_convergence import EVERYTHING, managed_docs
+
+DEMO = Path(__file__).resolve().parents[2] / "controller" / "sandbox" / "seed" / "demo-opencti.json"
+SWITCHES: list[dict[str, Any]] = [
+    {"post_existing_intrinsic_id": "duplicate"},
+    {"put_intrinsic_mismatch": "reject"},
+    {"yara_intrinsic_id": "null"},
+    {"intel_source_filter": False},
+    {"list_meta": False},
+    {"limit_over_max": "reject"},
+    {"intel_list_order": "id_asc"},
+    {"label_page_default": 500},
+    {"duplicate_label": "conflict"},
+    {"attach_unknown_label": "not_found"},
+    {"unknown_group": "null"},
+    {"reputation_replace": "append"},
+    {"reputation_merge": "append"},
+    {"json_charset": True},
+    {"delete_unknown": "noop"},
+    {"duplicate_source_names": "conflict"},
+    {"signal_mitre_attack": "ignore"},
+    {"deploy_while_running": "queue"},
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "switch", SWITCHES, ids=lambda s: "=".join(map(str, next(iter(s.items()))))
+)
+def test_the_controller_converges_under_either_answer(switch: dict[str, Any]) -> None:
+    source = f"bundle:{DEMO}"
+    with tanium_sandbox(seed="demo", **switch) as box:
+        applied = box.cli(
+            ["apply", "--policies", str(EVERYTHING), "--source", source, "--auto-approve"]
+        )
+        assert applied.code == 0, applied.output
+        again = box.cli(
+            ["plan", "--policies", str(EVERYTHING), "--source", source, "--detailed-exitcode"]
+        )
+        assert again.code == 0, again.output
+        docs = managed_docs(box.state())
+        keys = [
+            d["description"].rsplit("key=", 1)[1].split(" ")[0]
+            for d in docs
+            if "octi-tanium:v1" in d["description"]
+        ]
+        assert len(keys) == len(set(keys)), "duplicate documents"
