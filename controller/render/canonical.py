@@ -34,7 +34,8 @@ HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
 STIX_HASH_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256"}
 STRENGTH = ("sha256", "sha1", "md5")
 _HEX = re.compile(r"^[0-9a-f]+$")
-_LABEL = re.compile(r"^(\*|[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)$")
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+"""A DNS label. No `*`: a wildcard would be a literal character in an OpenIOC `is` term."""
 
 
 def stix_type(entity_type: str) -> str | None:
@@ -97,6 +98,8 @@ def canonical_domain(value: str) -> str | None:
 
 
 def canonical_ip(value: str, version: int) -> str | None:
+    if "%" in value:  # a scoped (link-local) address names an interface, not a host
+        return None
     try:
         network = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:

@@ -81,8 +81,21 @@ def to_tree(pattern: ObsNode) -> Tree:
 
 def _expression(expr: Node) -> Tree:
     if isinstance(expr, Bool):
+        if expr.operator == "AND":
+            kinds = sorted({c.object_type for c in _comparisons(expr)})
+            if len(kinds) > 1:
+                raise Unfaithful(
+                    f"AND across object types in one observation ({', '.join(kinds)}): STIX "
+                    "means one object having both; OpenIOC would match two different items"
+                )
         return openioc.node(expr.operator, [_expression(item) for item in expr.items])
     return _comparison(expr)
+
+
+def _comparisons(expr: Node) -> list[Comparison]:
+    if isinstance(expr, Bool):
+        return [c for item in expr.items for c in _comparisons(item)]
+    return [expr]
 
 
 def _where(c: Comparison) -> str:
