@@ -60,6 +60,11 @@ class TaniumWriter(Protocol):
     async def blocklist_remove(self, entry_id: TaniumId) -> bool: ...
 
 
+def _temporary(exc: BaseException) -> bool:
+    """Whether the same write may succeed later (unknown errors count as temporary)."""
+    return bool(getattr(exc, "temporary", True))
+
+
 class StalePlanError(Exception):
     """The inventory moved since the plan was made."""
 
@@ -165,7 +170,12 @@ class Executor:
                 raise
             except Exception as exc:
                 for item in intel_writes:
-                    self._done(item, "failed", f"the managed source could not be created: {exc}")
+                    self._done(
+                        item,
+                        "failed",
+                        f"the managed source could not be created: {exc}",
+                        temporary=_temporary(exc),
+                    )
                 intel_writes = []
         await self._each(intel_writes, self._intel_write)
         await self._blocklist_writes([i for i in by_kind["blocklist"] if i.action != "delete"])
@@ -265,13 +275,14 @@ class Executor:
             except Exception as exc:
                 if self.is_fatal(exc):
                     raise FatalApplyError(str(exc)) from exc
-                temporary = bool(getattr(exc, "temporary", True))
-                result = ItemResult(item, "failed", str(exc), temporary=temporary)
+                result = ItemResult(item, "failed", str(exc), temporary=_temporary(exc))
         self.report.results.append(result)
         self.progress(1)
 
-    def _done(self, item: PlanItem, status: Status, message: str = "") -> None:
-        self.report.results.append(ItemResult(item, status, message))
+    def _done(
+        self, item: PlanItem, status: Status, message: str = "", *, temporary: bool = False
+    ) -> None:
+        self.report.results.append(ItemResult(item, status, message, temporary=temporary))
         self.progress(1)
 
     # ------------------------------------------------------------------ handlers
@@ -372,7 +383,12 @@ class Executor:
                 except FatalApplyError:
                     raise
                 except Exception as exc:
-                    self._done(item, "failed", f"could not remove the entry to replace: {exc}")
+                    self._done(
+                        item,
+                        "failed",
+                        f"could not remove the entry to replace: {exc}",
+                        temporary=_temporary(exc),
+                    )
                     continue
             ready.append(item)
         entries = [DesiredBlocklist.model_validate(i.desired) for i in ready]
@@ -382,7 +398,7 @@ class Executor:
             raise
         except Exception as exc:
             for item in ready:
-                self._done(item, "failed", str(exc))
+                self._done(item, "failed", str(exc), temporary=_temporary(exc))
             return
         for item in ready:
             self._done(item, "ok")
