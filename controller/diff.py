@@ -14,7 +14,7 @@ from typing import Any
 
 from controller.desired import DesiredState
 from controller.diff_blocklist import diff_blocklist
-from controller.diff_common import delete_item, field_changes, owned_split
+from controller.diff_common import create_item, delete_item, field_changes, owned_split, payload
 from controller.guards import guards, side_effects
 from controller.labels import label_key
 from controller.model import ActualIntel, ActualState, DesiredIntel, Key
@@ -106,7 +106,7 @@ def _diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | 
     for key, want in desired.intel.items():
         have = owned.get(key)
         if have is None:
-            items.append(_create_intel(want))
+            items.append(create_item("intel", want))
         elif (
             have.md5 == want.md5
             and have.description == want.description
@@ -129,7 +129,7 @@ def _diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | 
             # a new document): create the new one, then delete the old one.
             items.append(
                 replace(
-                    _create_intel(want),
+                    create_item("intel", want),
                     reason="changed",
                     changes=(Change(field="type", before=have.intel_type, after=want.intel_type),),
                 )
@@ -178,21 +178,6 @@ class _LabelIndex:
 
 
 # --------------------------------------------------------------------------- intel
-
-
-def _intel_payload(doc: DesiredIntel) -> dict[str, Any]:
-    return doc.model_dump(mode="json", exclude={"sources", "priority"})
-
-
-def _create_intel(doc: DesiredIntel) -> PlanItem:
-    return PlanItem(
-        action="create",
-        kind="intel",
-        key=doc.key,
-        reason="new",
-        name=doc.name,
-        desired=_intel_payload(doc),
-    )
 
 
 def _visible(doc_fields: dict[str, Any]) -> dict[str, Any]:
@@ -269,7 +254,7 @@ def _compare_intel(want: DesiredIntel, have: ActualIntel, labels: _LabelIndex) -
         name=want.name,
         changes=tuple(changes),
         tanium_id=have.id,
-        desired=_intel_payload(want),
+        desired=payload(want),
         before=before,
     )
 

@@ -11,11 +11,10 @@ under another key is updated in place rather than replaced.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from controller.desired import DesiredState
 from controller.diagnostics import Diagnostic
-from controller.diff_common import delete_item, field_changes, owned_split
+from controller.diff_common import create_item, delete_item, field_changes, owned_split, payload
 from controller.model import ActualBlocklist, ActualState, DesiredBlocklist, Key, TaniumId
 from controller.plan import PlanItem, Skipped
 from controller.render.marker import owned_blocklist_key, parse_marker
@@ -33,6 +32,7 @@ class BlocklistDiff:
 
 def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str) -> BlocklistDiff:
     out = BlocklistDiff()
+
     def current(key: Key, entry: ActualBlocklist) -> bool:
         want = desired.blocklist.get(key)
         return want is not None and entry.notes == want.notes
@@ -55,7 +55,7 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
                 continue
             have = found if isinstance(found, ActualBlocklist) else None
         if have is None:
-            out.items.append(_create(want))
+            out.items.append(create_item("blocklist", want))
         else:
             taken.add(owner_key[have.id])
             out.items.append(_compare(want, have, owner_key[have.id]))
@@ -104,21 +104,6 @@ def _overlapping(
     return None
 
 
-def _payload(entry: DesiredBlocklist) -> dict[str, Any]:
-    return entry.model_dump(mode="json", exclude={"sources", "priority"})
-
-
-def _create(entry: DesiredBlocklist) -> PlanItem:
-    return PlanItem(
-        action="create",
-        kind="blocklist",
-        key=entry.key,
-        reason="new",
-        name=entry.name,
-        desired=_payload(entry),
-    )
-
-
 def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> PlanItem:
     have_fields = {
         "md5": have.md5.lower(),
@@ -152,6 +137,6 @@ def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> Pl
         name=want.name,
         changes=tuple(field_changes(have_fields, want_fields)),
         tanium_id=have.id,
-        desired=_payload(want),
+        desired=payload(want),
         before={**have_fields, "key": have_key},
     )

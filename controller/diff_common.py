@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from controller.model import ActualBlocklist, ActualIntel, Key
+from controller.model import ActualBlocklist, ActualIntel, DesiredBlocklist, DesiredIntel, Key
 from controller.plan import Change, Kind, PlanItem
 
 T = TypeVar("T", ActualIntel, ActualBlocklist)
@@ -39,6 +39,22 @@ def owned_split(
             duplicates.append(obj)
     duplicates.sort(key=lambda o: o.id)
     return owned, unowned, duplicates
+
+
+def payload(desired: DesiredIntel | DesiredBlocklist) -> dict[str, Any]:
+    """What apply writes: the rendered object, without the report-only fields."""
+    return desired.model_dump(mode="json", exclude={"sources", "priority"})
+
+
+def create_item(kind: Kind, desired: DesiredIntel | DesiredBlocklist) -> PlanItem:
+    return PlanItem(
+        action="create",
+        kind=kind,
+        key=desired.key,
+        reason="new",
+        name=desired.name,
+        desired=payload(desired),
+    )
 
 
 def delete_item(key: Key, kind: Kind, tanium_id: int, name: str, reason: str | None) -> PlanItem:

@@ -17,12 +17,13 @@ the first other triggered rule answers in place of the emulator:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from itertools import count
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from controller.sandbox.rules import ActiveRule
 
 FaultKind = Literal[
     "latency", "rate_limit", "status", "timeout", "reset", "lock_error", "graphql_error"
@@ -56,17 +57,7 @@ class FaultRule(BaseModel):
         return self.on == "any" or self.on == kind
 
 
-@dataclass
-class _Active:
-    id: int
-    rule: FaultRule
-    remaining: int | None
-    skip: int
-    hits: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        data = self.rule.model_dump(by_alias=True, exclude_none=True)
-        return {"id": self.id, **data, "remaining": self.remaining, "hits": self.hits}
+_Active = ActiveRule
 
 
 class Faults:

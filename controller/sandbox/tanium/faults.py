@@ -15,7 +15,6 @@ import fnmatch
 import random
 import socket
 import struct
-from dataclasses import dataclass
 from itertools import count
 from typing import Any, Literal
 
@@ -23,6 +22,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.types import Receive, Scope, Send
+
+from controller.sandbox.rules import ActiveRule
 
 from .web import json_bytes, read_body, reason, send_raw
 
@@ -64,17 +65,7 @@ class FaultRule(BaseModel):
         return path.startswith(self.route)
 
 
-@dataclass
-class _Active:
-    id: int
-    rule: FaultRule
-    remaining: int | None
-    skip: int
-    hits: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        data = self.rule.model_dump(by_alias=True, exclude_none=True)
-        return {"id": self.id, **data, "remaining": self.remaining, "hits": self.hits}
+_Active = ActiveRule
 
 
 class ConnectionClosedByFault(httpx.RemoteProtocolError):
