@@ -18,11 +18,14 @@ the controller create duplicates.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from controller.tanium.errors import InconsistentListingError, ProtocolError
+from controller.tanium.errors import InconsistentListingError, ProtocolError, RejectedError
 from controller.tanium.transport import Reply
+
+log = logging.getLogger("controller.tanium")
 
 T = TypeVar("T")
 Fetch = Callable[[int, int], Awaitable[Reply]]
@@ -85,10 +88,27 @@ class _Collected:
         )
 
 
+FALLBACK_PAGE_SIZES = (100, 50)
+"""Tried, in order, when the server refuses the configured `limit` with a 400 (the maximum
+page size of Tanium's lists is not documented; the alerts list caps at 500, another may not)."""
+
+
+async def _first_page(fetch: Fetch, page_size: int) -> tuple[Any, int]:
+    sizes = [page_size, *(s for s in FALLBACK_PAGE_SIZES if s < page_size)]
+    for size in sizes:
+        try:
+            return await fetch(0, size), size
+        except RejectedError as exc:
+            if size == sizes[-1] or "limit" not in str(exc).lower():
+                raise
+            log.warning("page size %d refused (%s); trying smaller pages", size, exc.reason)
+    raise AssertionError("unreachable")
+
+
 async def fetch_all(fetch: Fetch, *, what: str, page_size: int, window: int = 8) -> list[Any]:
     """All items of a listing (raw vendor dicts, unique by `id`, in server order)."""
     collected = _Collected(what)
-    first = await fetch(0, page_size)
+    first, page_size = await _first_page(fetch, page_size)
     page, _ = collected.add(first, 0)
     total = first.total_count()
     if total is not None:

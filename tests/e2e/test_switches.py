@@ -57,3 +57,18 @@ def test_the_controller_converges_under_either_answer(switch: dict[str, Any]) ->
             if "octi-tanium:v1" in d["description"]
         ]
         assert len(keys) == len(set(keys)), "duplicate documents"
+
+
+def test_a_server_refusing_the_page_size_gets_smaller_pages() -> None:
+    source = f"bundle:{DEMO}"
+    with tanium_sandbox(
+        seed="demo", limit_over_max="reject", intel_page_max=100, reputation_page_max=100
+    ) as box:
+        applied = box.cli(
+            ["apply", "--policies", str(EVERYTHING), "--source", source, "--auto-approve"]
+        )
+        assert applied.code == 0, applied.output
+        again = box.cli(
+            ["plan", "--policies", str(EVERYTHING), "--source", source, "--detailed-exitcode"]
+        )
+        assert again.code == 0, again.output
