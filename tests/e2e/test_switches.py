@@ -72,3 +72,38 @@ def test_a_server_refusing_the_page_size_gets_smaller_pages() -> None:
             ["plan", "--policies", str(EVERYTHING), "--source", source, "--detailed-exitcode"]
         )
         assert again.code == 0, again.output
+
+
+def test_writes_whose_reply_is_lost_are_never_duplicated() -> None:
+    """The emulator applies each write, then the reply is lost (reset, 502, close) on 40 % of
+    the calls: creates must be looked up before they are sent again."""
+    source = f"bundle:{DEMO}"
+    faults = [
+        {"kind": kind, "phase": "after", "method": "POST", "probability": 0.4, "route": "*"}
+        for kind in ("reset", "error", "close")
+    ]
+    with tanium_sandbox(seed="demo", fault_seed=7) as box:
+        box.post("/__sandbox/faults", faults)
+        for _ in range(3):
+            box.cli(["apply", "--policies", str(EVERYTHING), "--source", source, "--auto-approve"])
+        assert box.state()["counters"]["faults"] > 0
+        box.post("/__sandbox/faults", {"clear": True})
+        applied = box.cli(
+            ["apply", "--policies", str(EVERYTHING), "--source", source, "--auto-approve"]
+        )
+        assert applied.code == 0, applied.output
+        again = box.cli(
+            ["plan", "--policies", str(EVERYTHING), "--source", source, "--detailed-exitcode"]
+        )
+        assert again.code == 0, again.output
+        state = box.state()
+        keys = [
+            d["description"].rsplit("key=", 1)[1].split(" ")[0]
+            for d in managed_docs(state)
+            if "octi-tanium:v1" in d["description"]
+        ]
+        assert len(keys) == len(set(keys)), "duplicate documents"
+        names = [lb["name"].lower() for lb in state["labels"]]
+        assert len(names) == len(set(names)), "duplicate labels"
+        sources = [s["name"] for s in state["sources"]]
+        assert len(sources) == len(set(sources)), "duplicate sources"

@@ -20,9 +20,9 @@ from . import (
 )
 from .config import TaniumConfig
 from .emulator import TaniumEmulator
-from .faults import apply_fault, sleep
+from .faults import apply_fault, discard, replay, sleep
 from .routing import D3, TR, Endpoint, RouteSpec
-from .web import content_type, json_bytes
+from .web import content_type, json_bytes, read_body
 
 TABLES = (
     routes_intel.table,
@@ -44,6 +44,11 @@ class TaniumApp(Starlette):
             with emulator.state.lock:
                 delay, rule = emulator.faults.decide(scope["method"], scope["path"])
             await sleep(delay)
+            if rule is not None and rule.phase == "after":
+                body = await read_body(receive)
+                await super().__call__(scope, replay(body), discard)
+                await apply_fault(rule, scope, replay(b""), send)
+                return
             if rule is not None:
                 await apply_fault(rule, scope, receive, send)
                 return

@@ -15,6 +15,7 @@ import fnmatch
 import random
 import socket
 import struct
+from collections.abc import MutableMapping
 from itertools import count
 from typing import Any, Literal
 
@@ -54,6 +55,10 @@ class FaultRule(BaseModel):
     after: int = Field(default=0, ge=0)
     body: str | None = None
     """Replaces the JSON error body (e.g. an HTML page from a proxy); sent as text/html."""
+    phase: Literal["before", "after"] = "before"
+    """`before`: the fault answers instead of the emulator (nothing happens). `after`: the
+    emulator handles the request (a create lands, a deploy starts), then the fault replaces
+    its reply — the "applied, but the reply was lost" case a client must not duplicate."""
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -188,6 +193,24 @@ async def apply_fault(rule: FaultRule, scope: Scope, receive: Receive, send: Sen
     else:
         payload = json_bytes({"text": reason(status)})
         await send_raw(send, status, payload, "application/json", headers)
+
+
+def replay(body: bytes) -> Receive:
+    """A `receive` that hands over an already read request body once."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def discard(message: MutableMapping[str, Any]) -> None:
+    """A `send` that drops the emulator's own reply (for `after` faults)."""
 
 
 async def sleep(seconds: float) -> None:
