@@ -80,6 +80,12 @@ def render_markdown(plan: Plan) -> str:
         lines.append("")
         lines.append("</details>")
         lines.append("")
+    if plan.unowned:
+        lines.append(
+            f"> {plan.unowned} object(s) in the managed source carry no valid octi-tanium "
+            "marker: reported, never modified."
+        )
+        lines.append("")
     lines.append("| guard | ok | detail |")
     lines.append("|---|:---:|---|")
     for guard in plan.guards:
