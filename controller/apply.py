@@ -370,8 +370,29 @@ class Executor:
         if not items:
             return
         ready: list[PlanItem] = []
+        owned = self._owned_entries()
+        foreign = {
+            h.lower(): e
+            for e in self.actual.blocklist
+            if e.id not in owned
+            for h in (e.md5, e.sha1, e.sha256)
+            if h
+        }
         for item in items:
             refused = self._check_owned(item) if item.action == "update" else None
+            clash = next(
+                (
+                    foreign[h]
+                    for k in ("md5", "sha1", "sha256")
+                    if (h := str((item.desired or {}).get(k) or "")) and h in foreign
+                ),
+                None,
+            )
+            if clash is not None:  # the upload would merge into somebody else's entry
+                refused = (
+                    f"a hash is held by Reputation entry {clash.id} ({clash.list}), not created "
+                    "by octi-tanium: refusing to upload into it"
+                )
             if refused:
                 self._done(item, "failed", refused)
                 continue

@@ -54,6 +54,20 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
             if found is False:
                 continue
             have = found if isinstance(found, ActualBlocklist) else None
+        elif _held_elsewhere(want, have, holder, owner_key, out):
+            # keep ours as it is (neither changed nor deleted): its new hash belongs to
+            # somebody else's entry, and an upload would merge into it
+            out.items.append(
+                PlanItem(
+                    action="no-op",
+                    kind="blocklist",
+                    key=key,
+                    reason="conflict",
+                    name=want.name,
+                    tanium_id=have.id,
+                )
+            )
+            continue
         if have is None:
             out.items.append(create_item("blocklist", want))
         else:
@@ -72,6 +86,29 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
 
 def _hashes(entry: ActualBlocklist) -> list[str]:
     return [h.lower() for h in (entry.md5, entry.sha1, entry.sha256) if h]
+
+
+def _held_elsewhere(
+    want: DesiredBlocklist,
+    have: ActualBlocklist,
+    holder: dict[str, ActualBlocklist],
+    owner_key: dict[TaniumId, Key],
+    out: BlocklistDiff,
+) -> bool:
+    """Whether a hash `want` adds to our entry is held by an entry we do not own."""
+    for value in (want.md5, want.sha1, want.sha256):
+        entry = holder.get(value) if value else None
+        if entry is None or entry.id == have.id or owner_key.get(entry.id) is not None:
+            continue
+        why = (
+            f"hash {value} is already in Reputation's {entry.list} list (entry {entry.id}, "
+            "not created by octi-tanium): our entry is kept as it is — remove that entry in "
+            "Tanium, or exclude the hash in an Exclusion"
+        )
+        out.skipped.append(Skipped(key=want.key, reason="conflict", name=want.name, detail=why))
+        out.diagnostics.append(Diagnostic.warning(why, key=want.key))
+        return True
+    return False
 
 
 def _overlapping(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
 def parse_time(value: Any) -> datetime | None:
-    """A datetime, or None for anything that is not an ISO 8601 string."""
+    """A timezone-aware datetime (a timestamp without a zone is UTC, as STIX says), or None
+    for anything that is not an ISO 8601 string."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.harness import TOKEN, Sandbox, tanium_sandbox
 from tests.e2e.test_convergence import EVERYTHING, indicator
@@ -233,3 +234,33 @@ def test_a_missing_permission_fails_only_its_items_and_intel_still_deploys(
         state = box.state()
         assert [d["name"] for d in state["intels"]] == ["a.example"]
         assert state["counters"]["deploys"] == 1
+
+
+@pytest.mark.parametrize("merge", ["merge", "append"])
+def test_a_hash_added_to_our_entry_never_takes_over_an_analysts_entry(
+    tmp_path: Path, merge: str
+) -> None:
+    with tanium_sandbox(reputation_merge=merge) as box:
+        assert apply(box, bundle(tmp_path, "v1", [file_obs(1, {"SHA-256": SHA})])) == 0
+        httpx.post(
+            f"{box.url}{REP}/upload",
+            params={"append": "true"},
+            headers={"session": TOKEN},
+            json=[
+                {
+                    "list": "whitelist",
+                    "md5": MD5,
+                    "sha1": "",
+                    "sha256": "",
+                    "uploadedHash": MD5,
+                    "notes": "known good (SOC-1234)",
+                }
+            ],
+        ).raise_for_status()
+        analyst = next(e for e in box.state()["reputation"] if e["list"] == "whitelist")
+        v2 = bundle(tmp_path, "v2", [file_obs(1, {"SHA-256": SHA, "MD5": MD5})])
+        assert apply(box, v2) == 0
+        assert plan_code(box, v2) == 0
+        assert analyst in box.state()["reputation"]
+        assert apply(box, bundle(tmp_path, "v3", [indicator(5, "other.example")])) == 0
+        assert analyst in box.state()["reputation"]

@@ -64,3 +64,18 @@ def test_hash_id_and_label_exclusions() -> None:
     assert index.match_object(
         SourceObject(standard_id="x--1", entity_type="Url", labels=("benign",))
     )
+
+
+def test_a_duplicate_id_with_a_zoneless_timestamp_keeps_the_latest_version() -> None:
+    from controller.sources.bundle import parse_bundle
+
+    base = {
+        "type": "indicator",
+        "id": "indicator--00000000-0000-4000-8000-000000000001",
+        "pattern": "[domain-name:value = 'x.example']",
+        "pattern_type": "stix",
+    }
+    newer = base | {"modified": "2026-02-01T00:00:00", "revoked": True}
+    older = base | {"modified": "2026-01-01T00:00:00Z"}
+    objects, problems = parse_bundle([newer, older])
+    assert problems == [] and [o.revoked for o in objects] == [True]
