@@ -37,8 +37,9 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
         want = desired.blocklist.get(key)
         return want is not None and entry.notes == want.notes
 
+    known = {key: w.sha256 or w.sha1 or w.md5 for key, w in desired.blocklist.items()}
     owned, unowned, duplicates = owned_split(
-        actual.blocklist, lambda e: owned_blocklist_key(e, installation), current
+        actual.blocklist, lambda e: owned_blocklist_key(e, installation, known), current
     )
     out.owned, out.unowned = len(owned) + len(duplicates), len(unowned)
     holder: dict[str, ActualBlocklist] = {}

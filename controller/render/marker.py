@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,9 +96,14 @@ def owned_intel_key(doc: ActualIntel) -> Key | None:
     return marker.key
 
 
-def owned_blocklist_key(entry: ActualBlocklist, installation: str | None = None) -> Key | None:
+def owned_blocklist_key(
+    entry: ActualBlocklist,
+    installation: str | None = None,
+    known: Mapping[Key, str] | None = None,
+) -> Key | None:
     """The key of an entry we own: on the blacklist, with our installation's marker, and a
-    key that is the one its own hashes give (a marker copied onto another entry is not ours)."""
+    key that is the one its own hashes give (a marker copied onto another entry is not ours).
+    `known` (key → strongest hash of a desired entry) spares recomputing the key's uuid5."""
     from controller.render.canonical import file_key
 
     marker = parse_marker(entry.notes)
@@ -108,5 +114,8 @@ def owned_blocklist_key(entry: ActualBlocklist, installation: str | None = None)
     # The strongest hash the entry holds (malformed values simply give another key).
     for algorithm, value in (("sha256", entry.sha256), ("sha1", entry.sha1), ("md5", entry.md5)):
         if value:
-            return marker.key if file_key({algorithm: value.lower()}) == marker.key else None
+            value = value.lower()
+            if known is not None and known.get(marker.key) == value:
+                return marker.key
+            return marker.key if file_key({algorithm: value}) == marker.key else None
     return None
