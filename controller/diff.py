@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from controller.desired import DesiredState
+from controller.diagnostics import Diagnostic
 from controller.diff_blocklist import diff_blocklist
 from controller.diff_common import create_item, delete_item, field_changes, owned_split, payload
 from controller.guards import guards, side_effects
@@ -28,7 +29,13 @@ from controller.plan import (
     summarize,
 )
 from controller.policy.models import SettingsSpec, parse_duration
-from controller.render.marker import MARKER_RE, installation_id, owned_intel_key, parse_marker
+from controller.render.marker import (
+    MARKER_RE,
+    installation_id,
+    intrinsic_ids_for,
+    owned_intel_key,
+    parse_marker,
+)
 
 
 def make_plan(
@@ -63,6 +70,7 @@ def make_plan(
     skipped = [
         Skipped(key=s.key, reason=s.reason, name=s.name, detail=s.detail) for s in desired.skipped
     ]
+    skipped.extend(intel.skipped)
     skipped.extend(blocklist.skipped)
     return Plan(
         created_at=now,
@@ -75,7 +83,7 @@ def make_plan(
         guards=tuple(checks),
         items=tuple(items),
         skipped=tuple(sorted(skipped, key=lambda s: (s.reason, s.key))),
-        diagnostics=(*desired.diagnostics, *blocklist.diagnostics),
+        diagnostics=(*desired.diagnostics, *intel.diagnostics, *blocklist.diagnostics),
         unowned=intel.unowned + blocklist.unowned,
     )
 
@@ -88,6 +96,16 @@ class _IntelDiff:
     owned_from_source: int = 0
     unowned: int = 0
     undeployed: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _holder(key: str, squatted: dict[str, ActualIntel]) -> ActualIntel | None:
+    """An unowned document holding an intrinsic id this key renders to."""
+    for intrinsic in intrinsic_ids_for(key):
+        if intrinsic in squatted:
+            return squatted[intrinsic]
+    return None
 
 
 def _diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | None) -> _IntelDiff:
@@ -103,10 +121,22 @@ def _diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | 
     labels = _LabelIndex(actual)
     have_keys, want_keys = labels.have_keys, labels.want_keys
     items = out.items
+    squatted = {d.intrinsic_id: d for d in unowned if d.intrinsic_id}
     for key, want in desired.intel.items():
         have = owned.get(key)
         if have is None:
-            items.append(create_item("intel", want))
+            holder = _holder(key, squatted) if squatted else None
+            if holder is None:
+                items.append(create_item("intel", want))
+            else:
+                why = (
+                    f"document {holder.id} ('{holder.name}') in the managed source has this "
+                    "item's intrinsic id but no octi-tanium marker (edited by hand?); Tanium "
+                    "would overwrite it on upload, so it is left alone — restore its "
+                    "description or delete it"
+                )
+                out.skipped.append(Skipped(key=key, reason="conflict", name=want.name, detail=why))
+                out.diagnostics.append(Diagnostic.warning(why, key=key))
         elif (
             have.md5 == want.md5
             and have.description == want.description

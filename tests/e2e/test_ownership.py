@@ -112,3 +112,39 @@ def test_plan_against_an_empty_bundle_refuses_to_delete_everything(tmp_path: Pat
         )
         assert applied.code == 3
         assert len([d for d in box.state()["intels"]]) == 1
+
+
+def test_a_document_whose_marker_was_removed_by_hand_is_left_alone(tmp_path: Path) -> None:
+    import json
+    import re
+
+    from tests.e2e.test_convergence import indicator
+
+    bundle = tmp_path / "b.json"
+    bundle.write_text(
+        json.dumps({"type": "bundle", "id": "bundle--1", "objects": [indicator(1, "a.example")]})
+    )
+    source = f"bundle:{bundle}"
+    with tanium_sandbox(post_existing_intrinsic_id="duplicate") as box:
+        converge(box, EVERYTHING, source)
+        (doc,) = box.state()["intels"]
+        full = httpx.get(f"{box.url}{TR}/intels/{doc['id']}", headers={"session": TOKEN})
+        xml = full.json()["data"]["contents"]
+        edited = re.sub(
+            r"<description>.*</description>", "<description>edited by an analyst</description>", xml
+        )
+        httpx.put(
+            f"{box.url}{TR}/intels/{doc['id']}",
+            content=edited.encode(),
+            headers={"session": TOKEN, "content-type": "application/xml", "type": "openioc"},
+        ).raise_for_status()
+        before = snapshot(box.state(), {doc["id"]})
+        plan = box.plan_json(EVERYTHING, source)
+        assert [i for i in plan["items"] if i["kind"] == "intel"] == []
+        assert [s["reason"] for s in plan["skipped"]] == ["conflict"]
+        applied = box.cli(
+            ["apply", "--policies", str(EVERYTHING), "--source", source, "--auto-approve"]
+        )
+        assert applied.code == 0, applied.output
+        assert len(box.state()["intels"]) == 1
+        assert snapshot(box.state(), {doc["id"]}) == before
