@@ -95,6 +95,16 @@ def progress_bar(stream_is_tty: bool | None = None) -> Progress:
     )
 
 
+@contextlib.contextmanager
+def status(message: str) -> Iterator[None]:
+    """A spinner on stderr while a long step runs (only on a terminal)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    with Console(stderr=True).status(message):
+        yield
+
+
 async def make_plan(policies_dir: Path, source: str, *, now: datetime) -> PlanRun:
     with user_errors():
         spec = SourceSpec.parse(source)
@@ -109,9 +119,13 @@ async def make_plan(policies_dir: Path, source: str, *, now: datetime) -> PlanRu
                 bar.update(tasks[label], completed=done, total=total)
 
             snapshot = await fetch_source(spec, policies, now=now, progress=report)
-        async with tanium_client() as client:
-            actual = await client.read_state(policies.settings.source)
-        desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
+        with status("Reading Tanium…"):
+            async with tanium_client() as client:
+                actual = await client.read_state(policies.settings.source)
+        with status(
+            f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
+        ):
+            desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
         return PlanRun(policies, snapshot, actual, desired, plan)
 
 
