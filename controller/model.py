@@ -8,7 +8,6 @@ OpenCTI source and the Tanium client. Everything here is plain data without I/O.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal, NewType
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,11 +32,6 @@ class Tolerant(BaseModel):
 
 
 # --------------------------------------------------------------------------- source side
-
-
-class SourceKind(StrEnum):
-    INDICATOR = "Indicator"
-    OBSERVABLE = "Observable"
 
 
 class SourceObject(Tolerant):

@@ -121,10 +121,6 @@ class Plan:
     def has_blocked(self) -> bool:
         return any(i.blocked for i in self.items)
 
-    @property
-    def guards_ok(self) -> bool:
-        return all(g.ok for g in self.guards)
-
     def exit_code(self) -> int:
         """`--detailed-exitcode`: 0 no changes, 2 changes, 3 changes blocked by a guard."""
         if self.has_blocked:
