@@ -101,13 +101,7 @@ def _held_elsewhere(
         entry = holder.get(value) if value else None
         if entry is None or entry.id == have.id or owner_key.get(entry.id) is not None:
             continue
-        why = (
-            f"hash {value} is already in Reputation's {entry.list} list (entry {entry.id}, "
-            "not created by octi-tanium): our entry is kept as it is — remove that entry in "
-            "Tanium, or exclude the hash in an Exclusion"
-        )
-        out.skipped.append(Skipped(key=want.key, reason="conflict", name=want.name, detail=why))
-        out.diagnostics.append(Diagnostic.warning(why, key=want.key))
+        _conflict(want, value, entry, "our entry is kept as it is", out)
         return True
     return False
 
@@ -130,16 +124,22 @@ def _overlapping(
             return entry  # ours, under another key: update it in place
         if key is not None:
             continue  # ours, being updated to another desired file: it drops this hash
-        if key is None:
-            why = (
-                f"hash {value} is already in Reputation's {entry.list} list (entry {entry.id}, "
-                "not created by octi-tanium): left as is — remove it in Tanium, or exclude the "
-                "hash in an Exclusion"
-            )
-            out.skipped.append(Skipped(key=want.key, reason="conflict", name=want.name, detail=why))
-            out.diagnostics.append(Diagnostic.warning(why, key=want.key))
-            return False
+        _conflict(want, value, entry, "left as is", out)
+        return False
     return None
+
+
+def _conflict(
+    want: DesiredBlocklist, value: str, entry: ActualBlocklist, outcome: str, out: BlocklistDiff
+) -> None:
+    """Report a desired hash already held by an entry octi-tanium does not own."""
+    why = (
+        f"hash {value} is already in Reputation's {entry.list} list (entry {entry.id}, not "
+        f"created by octi-tanium): {outcome} — remove that entry in Tanium, or exclude the "
+        "hash in an Exclusion"
+    )
+    out.skipped.append(Skipped(key=want.key, reason="conflict", name=want.name, detail=why))
+    out.diagnostics.append(Diagnostic.warning(why, key=want.key))
 
 
 def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> PlanItem:

@@ -88,16 +88,8 @@ class Faults:
             rule = active.rule
             if not rule.matches(operation, fields, kind):
                 continue
-            if active.skip > 0:
-                active.skip -= 1
+            if not active.fires(self.rng, self.rules):
                 continue
-            if rule.probability < 1 and self.rng.random() >= rule.probability:
-                continue
-            active.hits += 1
-            if active.remaining is not None:
-                active.remaining -= 1
-                if active.remaining <= 0:
-                    self.rules.remove(active)
             delay += rule.latency_ms / 1000.0
             if rule.kind != "latency":
                 chosen = rule

@@ -114,16 +114,8 @@ class FaultInjector:
             rule = active.rule
             if not rule.matches(method, path):
                 continue
-            if active.skip > 0:
-                active.skip -= 1
+            if not active.fires(self.rng, self.rules):
                 continue
-            if rule.probability < 1 and self.rng.random() >= rule.probability:
-                continue
-            active.hits += 1
-            if active.remaining is not None:
-                active.remaining -= 1
-                if active.remaining <= 0:
-                    self.rules.remove(active)
             delay += self._latency(rule)
             if rule.kind != "latency":
                 chosen = rule
