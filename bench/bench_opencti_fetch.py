@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from controller.model import SourceSnapshot
+from controller.core.model import SourceSnapshot
 from controller.policy.loader import PolicySet, load_policies
 from controller.sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app
 from controller.sources.opencti import OpenCTISettings, fetch_snapshot

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 from deepdiff import DeepDiff
 
-from controller.desired import DesiredState, build_desired
-from controller.diagnostics import Position
-from controller.diff import make_plan
-from controller.model import (
+from controller.core.desired import DesiredState, build_desired
+from controller.core.diagnostics import Position
+from controller.core.diff import make_plan
+from controller.core.model import (
     ActualBlocklist,
     ActualIntel,
     ActualLabel,

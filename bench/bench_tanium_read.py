@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from controller.model import ActualState
+from controller.core.model import ActualState
 from controller.sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app, serve
 from controller.tanium import TaniumClient
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, Protocol
 
-from controller.guards import counted_deletes, within_budget
-from controller.labels import label_key
-from controller.model import (
+from controller.core.guards import counted_deletes, within_budget
+from controller.core.labels import label_key
+from controller.core.model import (
     ActualIntel,
     ActualLabel,
     ActualState,
@@ -26,7 +26,7 @@ from controller.model import (
     DesiredIntel,
     TaniumId,
 )
-from controller.plan import Plan, PlanItem, inventory_fingerprint
+from controller.core.plan import Plan, PlanItem, inventory_fingerprint
 from controller.policy.models import SettingsSpec
 from controller.render.marker import installation_id, owned_blocklist_key, owned_intel_key
 

@@ -18,7 +18,8 @@ import click
 from rich.console import Console
 
 from controller import __version__
-from controller.plan import Plan, PlanFileError, load_plan, save_plan, to_json
+from controller.core.plan import Plan, to_json
+from controller.planfile import PlanFileError, load_plan, save_plan
 from controller.report import render_markdown, render_text
 
 FORMATS = click.Choice(["text", "markdown", "json"])

@@ -15,11 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from controller.desired import DesiredState, build_desired
-from controller.diff import make_plan
-from controller.model import ActualState, SourceSnapshot
-from controller.plan import Inputs, Plan
-from controller.policy import LoadResult, PolicySet
+from controller.core.desired import DesiredState, build_desired
+from controller.core.diff import make_plan
+from controller.core.model import ActualState, SourceSnapshot
+from controller.core.plan import Inputs, Plan
+from controller.policy.loader import LoadResult
+from controller.policy.located import PolicySet
 from controller.policy.validate import validate
 from controller.sources.bundle import read_bundle
 

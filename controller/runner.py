@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from controller.apply import ApplyReport, Executor, FatalApplyError, StalePlanError, check_not_stale
+from controller.core.model import ActualState
+from controller.core.plan import Plan
 from controller.lock import LockBusy, file_lock
-from controller.model import ActualState
 from controller.pipeline import (
     PipelineError,
     PlanRun,
@@ -24,7 +25,6 @@ from controller.pipeline import (
     load_checked,
     plan_from,
 )
-from controller.plan import Plan
 from controller.policy.models import SettingsSpec
 from controller.sources.bundle import BundleError
 

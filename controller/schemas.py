@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from controller.plan import PLAN_ADAPTER
+from controller.core.plan import PLAN_ADAPTER
 
 
 def plan_schema() -> dict[str, Any]:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.desired import DesiredState, build_desired
-from controller.diff import make_plan
-from controller.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
+from controller.core.desired import DesiredState, build_desired
+from controller.core.diff import make_plan
+from controller.core.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
 from controller.pipeline import plan_from
-from controller.policy import load_policies
+from controller.policy.loader import load_policies
 from controller.sources.bundle import read_bundle
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)

@@ -1,41 +1,5 @@
-"""YAML policies: models, the position-keeping loader, checks, validation and the schema."""
+"""YAML policies: models, the position-keeping loader, checks, validation and the schema.
 
-from controller.policy.loader import LoadResult, Located, PolicySet, load_policies
-from controller.policy.models import (
-    Exclusion,
-    ExclusionSpec,
-    IntelPolicy,
-    IntelPolicySpec,
-    Settings,
-    SettingsSpec,
-    StaticIntel,
-    StaticIntelSpec,
-    effective_name,
-)
-from controller.policy.schema import policy_schema, write_schemas
-from controller.policy.signal_check import check_signal
-from controller.policy.static import static_hashes
-from controller.policy.validate import format_json, format_text, validate
-
-__all__ = [
-    "Exclusion",
-    "ExclusionSpec",
-    "IntelPolicy",
-    "IntelPolicySpec",
-    "LoadResult",
-    "Located",
-    "PolicySet",
-    "Settings",
-    "SettingsSpec",
-    "StaticIntel",
-    "StaticIntelSpec",
-    "check_signal",
-    "effective_name",
-    "format_json",
-    "format_text",
-    "load_policies",
-    "policy_schema",
-    "static_hashes",
-    "validate",
-    "write_schemas",
-]
+Import from the submodules: `models`/`located` are pure (the core uses them); `loader` reads
+files with ruamel.yaml.
+"""

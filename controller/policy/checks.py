@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from controller.diagnostics import Position, Severity
+from controller.core.diagnostics import Position, Severity
 from controller.policy.models import (
     FILE_TYPES,
     SUPPORTED_PATTERN_TYPES,
@@ -30,7 +30,7 @@ from controller.policy.models import (
 )
 
 if TYPE_CHECKING:
-    from controller.policy.loader import Located
+    from controller.policy.located import Located
 
 Loc = tuple[str | int, ...]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from controller.diagnostics import did_you_mean, known_keys_at
+from controller.core.diagnostics import did_you_mean, known_keys_at
 from controller.policy.checks import Loc
 from controller.policy.models import KINDS
 

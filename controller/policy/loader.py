@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
-from controller.diagnostics import Diagnostic, Position, Severity, did_you_mean
+from controller.core.diagnostics import Diagnostic, Position, Severity, did_you_mean
 from controller.policy import yamlpos
 from controller.policy.checks import Finding, Loc, check_document, check_set
 from controller.policy.errors import explain
+from controller.policy.located import Located, PolicySet
 from controller.policy.models import (
     KINDS,
     Document,
@@ -33,31 +34,6 @@ from controller.policy.models import (
 from controller.policy.static import check_static, read_static
 
 _DOCUMENT: TypeAdapter[IntelPolicy | StaticIntel | Exclusion | Settings] = TypeAdapter(Document)
-
-
-@dataclass(frozen=True)
-class Located:
-    """A validated document and where it came from."""
-
-    document: IntelPolicy | StaticIntel | Exclusion | Settings
-    position: Position
-    """Where the document starts (its first key)."""
-    content: str | None = None
-    """For StaticIntel: the resolved content (inline or read from `file`)."""
-
-
-@dataclass(frozen=True)
-class PolicySet:
-    intel_policies: tuple[Located, ...] = ()
-    static_intel: tuple[Located, ...] = ()
-    exclusions: tuple[Located, ...] = ()
-    settings: SettingsSpec = field(default_factory=SettingsSpec)
-    revision: str = ""
-    """A digest of every policy file's bytes: the plan's policy fingerprint."""
-
-    @property
-    def settings_name(self) -> str:
-        return self.settings.source
 
 
 @dataclass(frozen=True)

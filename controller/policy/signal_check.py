@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from controller.diagnostics import did_you_mean
+from controller.core.diagnostics import did_you_mean
 
 CONDITIONS = (
     "contains", "does not contain", "equals", "does not equal", "starts with", "ends with",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from controller.diagnostics import count
+from controller.core.diagnostics import count
 from controller.policy.loader import LoadResult, load_policies
 
 FORMAT_VERSION = "1.0"

@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from controller.diagnostics import Position
+from controller.core.diagnostics import Position
 
 Loc = tuple[str | int, ...]
 _DOC_START = re.compile(r"^---(?:[ \t]|$)")

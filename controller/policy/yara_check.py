@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import yara
 
-from controller.diagnostics import Severity
+from controller.core.diagnostics import Severity
 
 TANIUM_YARA_MODULES = (
     "pe", "elf", "dotnet", "hash", "cuckoo", "math", "magic", "macho", "dex", "string", "time",

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import idna
 
-from controller.model import Key
+from controller.core.model import Key
 from controller.render.text import printable
 
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")

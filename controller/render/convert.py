@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controller.diagnostics import Diagnostic
-from controller.model import Key, SourceObject
+from controller.core.diagnostics import Diagnostic
+from controller.core.model import Key, SourceObject
 from controller.policy.signal_check import check_signal
 from controller.render import openioc
 from controller.render.canonical import STIX_HASH_NAMES, file_key, value_key

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from controller.model import DesiredBlocklist, DesiredIntel
+from controller.core.model import DesiredBlocklist, DesiredIntel
 from controller.render.marker import Marker, digest_of, with_marker
 from controller.render.openioc import render_openioc
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe

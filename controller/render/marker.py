@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controller.model import ActualBlocklist, ActualIntel, Key
+from controller.core.model import ActualBlocklist, ActualIntel, Key
 
 MARKER_RE = re.compile(
     r"\[octi-tanium:v1 key=(?P<key>[^\s\]]+) digest=(?P<digest>[0-9a-f]{16})"

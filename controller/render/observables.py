@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controller.diagnostics import Diagnostic
-from controller.model import SourceObject
+from controller.core.diagnostics import Diagnostic
+from controller.core.model import SourceObject
 from controller.render import openioc
 from controller.render.canonical import (
     canonical_value,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from controller.diagnostics import Diagnostic
-from controller.model import IntelType, Key
+from controller.core.diagnostics import Diagnostic
+from controller.core.model import IntelType, Key
 
 
 @dataclass(frozen=True)

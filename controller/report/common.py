@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from controller.plan import Plan, PlanItem, Skipped
+from controller.core.plan import Plan, PlanItem, Skipped
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
 VERB = {"create": "create", "update": "update", "delete": "delete", "no-op": "keep"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.plan import Plan
+from controller.core.plan import Plan
 from controller.report.common import (
     SKIP_LIMIT,
     SYMBOL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from controller.plan import Plan
+from controller.core.plan import Plan
 from controller.report.common import (
     SKIP_LIMIT,
     STYLE,

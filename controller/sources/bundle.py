@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from controller.model import SourceObject, SourceSnapshot
+from controller.core.model import SourceObject, SourceSnapshot
 from controller.sources.stix import UnreadableObject, marking_names, to_source_object, unwrap
 
 

@@ -1,6 +1,6 @@
 """The Tanium client: Threat Response intel, labels, deploy, scans and the Reputation custom list.
 
-Reads produce `controller.model.ActualState`; writes take `DesiredIntel` / `DesiredBlocklist`.
+Reads produce `controller.core.model.ActualState`; writes take `DesiredIntel` / `DesiredBlocklist`.
 Errors: `controller.tanium.errors` (permanent vs `temporary`). Retries: `transport`.
 """
 

@@ -21,7 +21,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from controller.model import DesiredBlocklist, DesiredIntel
+from controller.core.model import DesiredBlocklist, DesiredIntel
 from controller.tanium.errors import RejectedError
 
 _EXTENSION = {"openioc": ".ioc", "stix": ".stix", "yara": ".yara"}

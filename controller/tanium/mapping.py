@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from controller.model import ActualBlocklist, ActualIntel, ActualLabel, TaniumId
+from controller.core.model import ActualBlocklist, ActualIntel, ActualLabel, TaniumId
 from controller.tanium.errors import ProtocolError
 
 M = TypeVar("M")

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from controller.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
+from controller.core.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
+from controller.core.timestamps import parse_time
 from controller.tanium.errors import AuthError, NotFoundError, RejectedError
 from controller.tanium.mapping import (
     DeployStatus,
@@ -24,7 +25,6 @@ from controller.tanium.mapping import (
 )
 from controller.tanium.pagination import fetch_all, gather_all
 from controller.tanium.transport import Reply, Transport
-from controller.timestamps import parse_time
 
 TR = "/plugin/products/threat-response/api/v1"
 REP = "/plugin/products/reputation/v3"

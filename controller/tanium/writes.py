@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
-from controller.model import ActualIntel, ActualLabel, DesiredBlocklist, DesiredIntel, TaniumId
+from controller.core.model import ActualIntel, ActualLabel, DesiredBlocklist, DesiredIntel, TaniumId
 from controller.tanium.content import (
     check_entry,
     check_same_document,

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from controller.diagnostics import Position
-from controller.model import SourceSnapshot
+from controller.core.diagnostics import Position
+from controller.core.model import SourceSnapshot
 from controller.policy.loader import Located, PolicySet, load_policies
 from controller.policy.models import IntelPolicy
 from controller.sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.model import SourceObject
+from controller.core.model import SourceObject
 from controller.policy.loader import PolicySet
 from controller.sandbox.opencti import DEMO_SEED
 from controller.sources.bundle import read_bundle

@@ -1,5 +1,5 @@
 """Policy selectors → FilterGroups: one query per family, and never narrower than the pure
-selector (`controller.selection.selects`), which stays authoritative."""
+selector (`controller.core.selection.selects`), which stays authoritative."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from controller.model import SourceObject
+from controller.core.model import SourceObject
+from controller.core.selection import selects
 from controller.policy.models import OBSERVABLE_TYPES, PATTERN_TYPES, Select
 from controller.sandbox.opencti import DEMO_SEED
-from controller.selection import selects
 from controller.sources.bundle import parse_bundle
 from controller.sources.opencti.filters import Marking, plan_queries
 

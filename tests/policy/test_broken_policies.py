@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.diagnostics import Diagnostic
-from controller.policy import LoadResult, format_json, format_text, validate
+from controller.core.diagnostics import Diagnostic
+from controller.policy.loader import LoadResult
+from controller.policy.validate import format_json, format_text, validate
 
 HERE = Path(__file__).resolve().parent
 BROKEN = HERE / "broken"

@@ -9,16 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.policy import (
-    IntelPolicy,
-    LoadResult,
-    StaticIntel,
-    format_text,
-    load_policies,
-    policy_schema,
-    static_hashes,
-    validate,
-)
+from controller.policy.loader import LoadResult, load_policies
+from controller.policy.models import IntelPolicy, StaticIntel
+from controller.policy.schema import policy_schema
+from controller.policy.static import static_hashes
+from controller.policy.validate import format_text, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "apiVersion: octi-tanium/v1\n"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.model import SourceObject
+from controller.core.model import SourceObject
 from controller.render import convert, render_blocklist, render_intel
 from controller.render.canonical import file_key, sco_id, value_key
 

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 from stix2patterns.validator import validate
 
-from controller.model import SourceObject
+from controller.core.model import SourceObject
 from controller.render import convert, render_intel
 
 PATTERNS = Path(__file__).resolve().parents[3] / "shared/corpus/stix/patterns/stix21-patterns.json"

@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.model import SourceObject
+from controller.core.model import SourceObject
 from controller.render import convert, render_blocklist, render_intel
 
 SHA256 = "aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f"

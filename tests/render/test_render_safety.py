@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from controller.model import ActualBlocklist, ActualIntel, DesiredIntel, SourceObject, TaniumId
+from controller.core.model import ActualBlocklist, ActualIntel, DesiredIntel, SourceObject, TaniumId
 from controller.render import convert, render_blocklist, render_intel
 from controller.render.marker import owned_blocklist_key, owned_intel_key
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT

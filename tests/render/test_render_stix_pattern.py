@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from controller.model import SourceObject
+from controller.core.model import SourceObject
 from controller.render import convert, render_intel
 from controller.render.stix_pattern import _parse, _simple
 

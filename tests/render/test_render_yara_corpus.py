@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.model import SourceObject
+from controller.core.model import SourceObject
 from controller.render import convert, prefetch, render_intel
 from controller.render.yara_rules import _CACHE, check_yara, prefetch_yara, rule_names
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from controller.model import DesiredBlocklist, DesiredIntel, Key
+from controller.core.model import DesiredBlocklist, DesiredIntel, Key
 from controller.tanium import RetryPolicy, TaniumClient
 
 T = TypeVar("T")

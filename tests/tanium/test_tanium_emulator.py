@@ -17,7 +17,7 @@ import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tanium_fakes import desired_entry
 
-from controller.model import DesiredIntel, Key, TaniumId
+from controller.core.model import DesiredIntel, Key, TaniumId
 from controller.sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app, serve_in_thread
 from controller.tanium import (
     AuthError,

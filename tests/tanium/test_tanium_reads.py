@@ -9,7 +9,7 @@ import httpx
 import pytest
 from tanium_fakes import REP, TR, intel_json, reply, run
 
-from controller.model import TaniumId
+from controller.core.model import TaniumId
 from controller.tanium import InconsistentListingError, TaniumClient
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from tanium_fakes import TOKEN, TR, FakeClock, error, intel_json, reply, run
 
-from controller.model import TaniumId
+from controller.core.model import TaniumId
 from controller.tanium import (
     AuthError,
     ConflictError,

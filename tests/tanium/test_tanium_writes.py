@@ -11,7 +11,7 @@ import httpx
 import pytest
 from tanium_fakes import REP, TR, FakeClock, desired_entry, desired_intel, intel_json, reply, run
 
-from controller.model import TaniumId
+from controller.core.model import TaniumId
 from controller.tanium import RejectedError, TaniumClient, TransientError
 
 SOURCE = TaniumId(3)

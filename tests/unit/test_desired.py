@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.desired import build_desired
-from controller.diagnostics import Position
-from controller.model import SourceObject, SourceSnapshot
+from controller.core.desired import build_desired
+from controller.core.diagnostics import Position
+from controller.core.model import SourceObject, SourceSnapshot
 from controller.policy.loader import Located, PolicySet
 from controller.policy.models import Exclusion, IntelPolicy, SettingsSpec
 

@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime
 
-from controller.desired import DesiredState, SkippedObject
-from controller.diff import make_plan
-from controller.model import (
+from controller.core.desired import DesiredState, SkippedObject
+from controller.core.diff import make_plan
+from controller.core.model import (
     ActualBlocklist,
     ActualIntel,
     ActualLabel,

@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from controller.diagnostics import Position
-from controller.exclusions import ExclusionIndex
-from controller.labels import merge_labels
-from controller.model import SourceObject
+from controller.core.diagnostics import Position
+from controller.core.exclusions import ExclusionIndex
+from controller.core.labels import merge_labels
+from controller.core.model import SourceObject
 from controller.policy.loader import Located
 from controller.policy.models import Exclusion
 

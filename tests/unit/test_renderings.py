@@ -12,19 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from controller.diagnostics import Diagnostic
-from controller.plan import (
+from controller.core.diagnostics import Diagnostic
+from controller.core.plan import (
     Change,
     Guard,
     Inputs,
     Plan,
     PlanItem,
     Skipped,
-    load_plan,
-    save_plan,
     summarize,
     to_json,
 )
+from controller.planfile import load_plan, save_plan
 from controller.report import render_markdown, render_text_plain
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"

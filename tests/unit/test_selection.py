@@ -1,8 +1,8 @@
 from datetime import UTC, datetime
 
-from controller.model import SourceObject
+from controller.core.model import SourceObject
+from controller.core.selection import lifecycle_reason, selects
 from controller.policy.models import Select
-from controller.selection import lifecycle_reason, selects
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 

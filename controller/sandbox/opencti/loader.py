@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from controller.model import SourceObject
+from controller.core.model import SourceObject
 from controller.sandbox.opencti.records import (
     FROM_START,
     HASHED_TYPES,

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from controller.core.markings import STANDARD_MARKINGS
 from controller.sandbox.opencti.records import (
     REVOKE_SCORE,
     Record,
@@ -17,7 +18,6 @@ from controller.sandbox.opencti.records import (
     label_record,
     marking_record,
 )
-from controller.sources.stix import STANDARD_MARKINGS
 
 TLP_ORDER = {"TLP:CLEAR": 1, "TLP:GREEN": 2, "TLP:AMBER": 3, "TLP:AMBER+STRICT": 4, "TLP:RED": 5}
 

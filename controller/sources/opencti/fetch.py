@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from controller.model import SourceObject, SourceSnapshot
-from controller.policy.loader import PolicySet
+from controller.core.model import SourceObject, SourceSnapshot
+from controller.policy.located import PolicySet
 from controller.policy.models import IntelPolicy, Select
 from controller.sources.opencti.client import GraphQLClient
 from controller.sources.opencti.errors import (

@@ -1,6 +1,6 @@
 """Policy selectors → FilterGroups. Pure; `now` is a parameter.
 
-The pure selector (`controller.selection.selects`) is authoritative: it runs again on every
+The pure selector (`controller.core.selection.selects`) is authoritative: it runs again on every
 fetched object. These filters only spare the transfer of objects no policy can take, so each
 one must be *at least as wide* as its pure counterpart, never narrower:
 

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.model import SourceObject
+from controller.core.markings import normalize_marking
+from controller.core.model import SourceObject
+from controller.core.timestamps import parse_time
 from controller.sources.opencti.errors import OpenCTIProtocolError
-from controller.sources.stix import normalize_marking
-from controller.timestamps import parse_time
 
 FROM_START = datetime(1970, 1, 1, tzinfo=UTC)
 UNTIL_END = datetime(5138, 11, 16, 9, 46, 40, tzinfo=UTC)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from controller.diagnostics import Diagnostic
-from controller.model import SourceObject
-from controller.policy import Located
+from controller.core.diagnostics import Diagnostic
+from controller.core.model import SourceObject
+from controller.policy.located import Located
 from controller.policy.models import StaticIntel
 from controller.render import convert
 from controller.render.types import Conversion, FileCandidate

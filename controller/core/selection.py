@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from controller.labels import label_key
-from controller.model import SourceObject
+from controller.core.labels import label_key
+from controller.core.markings import UNKNOWN_MARKING, normalize_marking
+from controller.core.model import SourceObject
 from controller.policy.models import Select, TimeWindow, parse_duration
-from controller.sources.stix import UNKNOWN_MARKING, normalize_marking
 
 
 def selects(select: Select, obj: SourceObject, *, now: datetime) -> bool:

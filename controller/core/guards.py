@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from controller.desired import DesiredState
-from controller.plan import Guard, PlanItem
+from controller.core.desired import DesiredState
+from controller.core.plan import Guard, PlanItem
 from controller.policy.models import SettingsSpec
 
 PERCENT_FLOOR = 10

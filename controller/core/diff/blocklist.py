@@ -12,11 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from controller.desired import DesiredState
-from controller.diagnostics import Diagnostic
-from controller.diff_common import create_item, delete_item, field_changes, owned_split, payload
-from controller.model import ActualBlocklist, ActualState, DesiredBlocklist, Key, TaniumId
-from controller.plan import PlanItem, Skipped
+from controller.core.desired import DesiredState
+from controller.core.diagnostics import Diagnostic
+from controller.core.diff.common import (
+    create_item,
+    delete_item,
+    field_changes,
+    owned_split,
+    payload,
+)
+from controller.core.model import ActualBlocklist, ActualState, DesiredBlocklist, Key, TaniumId
+from controller.core.plan import PlanItem, Skipped
 from controller.render.marker import owned_blocklist_key, parse_marker
 
 

@@ -12,14 +12,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from controller.desired import DesiredState
-from controller.diagnostics import Diagnostic
-from controller.diff_blocklist import diff_blocklist
-from controller.diff_common import create_item, delete_item, field_changes, owned_split, payload
-from controller.guards import guards, side_effects
-from controller.labels import label_key
-from controller.model import ActualIntel, ActualState, DesiredIntel, Key
-from controller.plan import (
+from controller.core.desired import DesiredState
+from controller.core.diagnostics import Diagnostic
+from controller.core.diff.blocklist import diff_blocklist
+from controller.core.diff.common import (
+    create_item,
+    delete_item,
+    field_changes,
+    owned_split,
+    payload,
+)
+from controller.core.guards import guards, side_effects
+from controller.core.labels import label_key
+from controller.core.model import ActualIntel, ActualState, DesiredIntel, Key
+from controller.core.plan import (
     Change,
     Inputs,
     Plan,

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from controller.labels import label_key
-from controller.model import SourceObject
-from controller.policy import Located
+from controller.core.labels import label_key
+from controller.core.model import SourceObject
+from controller.policy.located import Located
 from controller.policy.models import Exclusion
 from controller.render.canonical import canonical_domain, canonical_ip, canonical_url
 

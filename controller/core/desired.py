@@ -12,19 +12,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from controller.diagnostics import Diagnostic
-from controller.exclusions import ExclusionIndex
-from controller.labels import merge_labels
-from controller.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, SourceSnapshot
-from controller.policy import Located, PolicySet
+from controller.core.diagnostics import Diagnostic
+from controller.core.exclusions import ExclusionIndex
+from controller.core.labels import merge_labels
+from controller.core.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, SourceSnapshot
+from controller.core.selection import lifecycle_reason, selects
+from controller.core.static import static_conversions
+from controller.policy.located import Located, PolicySet
 from controller.policy.models import IntelPolicy, IntelPolicySpec
 from controller.render import convert, render_blocklist, render_intel
 from controller.render.canonical import canonical_hashes, file_key
 from controller.render.convert import prefetch
 from controller.render.marker import installation_id
 from controller.render.types import Conversion, FileCandidate, IntelCandidate
-from controller.selection import lifecycle_reason, selects
-from controller.static import static_conversions
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from controller.model import ActualBlocklist, ActualIntel, DesiredBlocklist, DesiredIntel, Key
-from controller.plan import Change, Kind, PlanItem
+from controller.core.model import ActualBlocklist, ActualIntel, DesiredBlocklist, DesiredIntel, Key
+from controller.core.plan import Change, Kind, PlanItem
 
 T = TypeVar("T", ActualIntel, ActualBlocklist)
 

@@ -11,13 +11,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
-from controller.diagnostics import Diagnostic
-from controller.model import ActualState
+from controller.core.diagnostics import Diagnostic
+from controller.core.model import ActualState
 
 FORMAT_VERSION = "1.0"
 
@@ -168,36 +167,7 @@ def inventory_fingerprint(actual: ActualState) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
 
 
-class PlanFileError(Exception):
-    pass
-
-
-def save_plan(plan: Plan, path: Path) -> None:
-    path.write_text(to_json(plan), encoding="utf-8")
-
-
 def to_json(plan: Plan) -> str:
     return (
         json.dumps(PLAN_ADAPTER.dump_python(plan, mode="json"), indent=2, ensure_ascii=False) + "\n"
     )
-
-
-def load_plan(path: Path) -> Plan:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PlanFileError(f"cannot read plan {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(f"{path}:{exc.lineno}:{exc.colno}: not a plan file: {exc.msg}") from exc
-    version = data.get("format_version") if isinstance(data, dict) else None
-    if version != FORMAT_VERSION:
-        raise PlanFileError(
-            f"{path}: plan format_version {version!r} is not supported (expected "
-            f"{FORMAT_VERSION!r}); make the plan again with this version of octi-tanium"
-        )
-    try:
-        return PLAN_ADAPTER.validate_python(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PlanFileError(f"{path}: invalid plan at {where}: {first['msg']}") from exc

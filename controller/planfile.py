@@ -1,0 +1,39 @@
+"""Plan files: save a plan value to disk and load it back, refusing what is not a plan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from controller.core.plan import FORMAT_VERSION, PLAN_ADAPTER, Plan, to_json
+
+
+class PlanFileError(Exception):
+    pass
+
+
+def save_plan(plan: Plan, path: Path) -> None:
+    path.write_text(to_json(plan), encoding="utf-8")
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PlanFileError(f"cannot read plan {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(f"{path}:{exc.lineno}:{exc.colno}: not a plan file: {exc.msg}") from exc
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if version != FORMAT_VERSION:
+        raise PlanFileError(
+            f"{path}: plan format_version {version!r} is not supported (expected "
+            f"{FORMAT_VERSION!r}); make the plan again with this version of octi-tanium"
+        )
+    try:
+        return PLAN_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PlanFileError(f"{path}: invalid plan at {where}: {first['msg']}") from exc
