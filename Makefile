@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check controller tests bench
+	$(BIN)/ruff format --check controller tests bench
 	$(BIN)/mypy
 	$(BIN)/octi-tanium schema --check
 	$(BIN)/python -m pytest -q -p no:cacheprovider

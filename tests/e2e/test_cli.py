@@ -69,10 +69,7 @@ def test_apply_without_confirmation_in_a_pipeline_refuses() -> None:
 
 def test_run_once_converges() -> None:
     with tanium_sandbox() as box:
-        first = box.cli(
-            ["run", "--once", "--policies", str(EVERYTHING), "--source", SOURCE],
-            env={"OCTI_TANIUM_STATE_DIR": str(Path.cwd() / ".octi-tanium-test")},
-        )
+        first = box.cli(["run", "--once", "--policies", str(EVERYTHING), "--source", SOURCE])
         assert first.code == 0, first.output
         again = box.cli(
             ["plan", "--policies", str(EVERYTHING), "--source", SOURCE, "--detailed-exitcode"]

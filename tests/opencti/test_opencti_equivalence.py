@@ -1,7 +1,7 @@
 """`--source opencti` against a seeded emulator reads exactly what `--source bundle:` reads.
 
-For every STIX bundle of the shared corpus (and the demo seed): seed the emulator with the file,
-fetch with the "everything" policy over real HTTP, and compare with
+For every STIX bundle of the corpus (tests/corpus/) and the demo seed: seed the emulator with
+the file, fetch with the "everything" policy over real HTTP, and compare with
 `controller.sources.bundle.read_bundle` on the same file, object by object, field by field.
 The internal id is compared only where the bundle carries one (plain STIX has none).
 """
@@ -17,11 +17,11 @@ from controller.core.model import SourceObject
 from controller.policy.loader import PolicySet
 from controller.sandbox.opencti import DEMO_SEED
 from controller.sources.bundle import read_bundle
+from tests.corpus_files import MISSING, corpus_names, require
 
 from .conftest import NOW, Served, settings_for
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "stix" / "bundles"
-BUNDLES = [*sorted(CORPUS.rglob("*.json")), DEMO_SEED]
+BUNDLES = [*corpus_names("stix/bundles", "*.json"), DEMO_SEED]
 
 
 def _fields(obj: SourceObject, *, internal_id: bool) -> dict[str, object]:
@@ -42,11 +42,14 @@ def assert_same_objects(expected: list[SourceObject], actual: list[SourceObject]
 
 
 def test_the_corpus_is_there() -> None:
-    assert len(BUNDLES) >= 10, f"no STIX bundles under {CORPUS}"
+    assert MISSING not in BUNDLES and len(BUNDLES) >= 10, "no STIX bundles under tests/corpus/"
 
 
-@pytest.mark.parametrize("path", BUNDLES, ids=lambda p: p.name)
-def test_fetch_equals_bundle_source(path: Path, served: Served, everything: PolicySet) -> None:
+@pytest.mark.parametrize("bundle", BUNDLES, ids=lambda p: Path(p).name)
+def test_fetch_equals_bundle_source(
+    bundle: str | Path, served: Served, everything: PolicySet
+) -> None:
+    path = bundle if isinstance(bundle, Path) else require(bundle)
     served.state.seed(json.loads(path.read_bytes()))
     expected = list(read_bundle(path, now=NOW).objects)
     snapshot = served.fetch(everything)

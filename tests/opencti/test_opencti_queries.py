@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import hashlib
 
 import pytest
 from graphql import build_schema, validate_schema
@@ -11,7 +11,9 @@ from controller.sources.opencti import schema as schema_module
 from controller.sources.opencti.queries import INDICATORS, OBSERVABLES, all_operations
 from controller.sources.opencti.schema import SCHEMA_PATH, load_schema, validation_errors
 
-SHARED_SCHEMA = schema_module.SCHEMA_PATH.parents[4] / "shared" / "opencti.graphql"
+# The SHA-256 of OpenCTI's real merged GraphQL schema as it was copied into the package
+# (origin and version: docs/opencti-api.md#schema). A changed file must be a deliberate update.
+REAL_SCHEMA_SHA256 = "799f14cc72131d29bbb7381785c7944c05838c76f44e7f1bc088be73ba53e08b"
 
 
 @pytest.mark.parametrize("operation", all_operations(), ids=lambda op: op.name)
@@ -44,14 +46,10 @@ def test_syntax_errors_are_reported_not_raised() -> None:
     assert validation_errors("query { indicators( }")
 
 
-def test_the_shipped_schema_is_the_shared_merged_schema_and_is_valid() -> None:
-    if SHARED_SCHEMA.exists():
-        assert SCHEMA_PATH.read_bytes() == SHARED_SCHEMA.read_bytes()
-    started = time.perf_counter()
+def test_the_shipped_schema_is_the_real_merged_schema_and_is_valid() -> None:
+    assert hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest() == REAL_SCHEMA_SHA256
     strict = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
-    elapsed = time.perf_counter() - started
     assert validate_schema(strict) == []
-    assert elapsed < 30
     loaded = load_schema()
     assert load_schema() is loaded  # cached: parsed once per process
     assert schema_module.load_seconds is not None

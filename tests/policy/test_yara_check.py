@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from controller.policy.yara_check import check_yara
+from tests.corpus_files import CORPUS
 
-SIGNATURE_BASE = Path(__file__).resolve().parents[3] / "shared/corpus/yara/signature-base"
+SIGNATURE_BASE = CORPUS / "yara/signature-base"
 
 
 def test_a_valid_rule_has_no_problem() -> None:

@@ -1,4 +1,4 @@
-"""Every YARA file of the shared corpus is accepted or rejected with a precise message."""
+"""Every YARA file of the corpus (tests/corpus/) is accepted or rejected with a precise message."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from controller.core.model import SourceObject
 from controller.render import convert, prefetch, render_intel
 from controller.render.yara_rules import _CACHE, check_yara, prefetch_yara, rule_names
+from tests.corpus_files import CORPUS
 
-YARA = Path(__file__).resolve().parents[3] / "shared/corpus/yara"
+YARA = CORPUS / "yara"
 FILES = sorted(p for p in YARA.rglob("*") if p.suffix in (".yar", ".yara"))
 
 
@@ -25,7 +26,7 @@ def _indicator(path: Path, text: str | None = None) -> SourceObject:
 
 
 def test_corpus_has_yara_files() -> None:
-    assert len(FILES) >= 10
+    assert len(FILES) >= 10, f"expected the YARA corpus under {YARA}: restore tests/corpus from git"
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])

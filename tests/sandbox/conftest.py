@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,18 +14,19 @@ from starlette.applications import Starlette
 
 from controller.sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, TaniumEmulator, create_app
 from controller.sandbox.tanium.server import serve_in_thread
+from tests.corpus_files import corpus_file
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "tanium"
 TR = "/plugin/products/threat-response/api/v1"
 REP = "/plugin/products/reputation/v3/reputations/custom"
 
 
 def corpus_json(relative: str) -> Any:
-    return json.loads((CORPUS / relative).read_text())
+    """A JSON file of the real Tanium answers in tests/corpus/tanium/."""
+    return json.loads(corpus_bytes(relative))
 
 
 def corpus_bytes(relative: str) -> bytes:
-    return (CORPUS / relative).read_bytes()
+    return corpus_file(f"tanium/{relative}").read_bytes()
 
 
 class Api:
