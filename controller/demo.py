@@ -97,8 +97,14 @@ def main() -> None:
     for key, value in sandbox_env.items():
         shown = value if "TOKEN" not in key else value[:10] + "…"
         console.print(f"  {key}={shown}")
-    env = {**os.environ, **sandbox_env, "COLUMNS": os.environ.get("COLUMNS", "110")}
     with tempfile.TemporaryDirectory(prefix="octi-tanium-demo-") as tmp:
+        # The demo's lock and state live with the demo: never the operator's.
+        env = {
+            **os.environ,
+            **sandbox_env,
+            "COLUMNS": os.environ.get("COLUMNS", "110"),
+            "OCTI_TANIUM_STATE_DIR": str(Path(tmp) / "state"),
+        }
         plan_file = Path(tmp) / "plan.json"
         try:
             step("1. validate the policies in desired/", ["validate"], env, (0,))
@@ -115,7 +121,7 @@ def main() -> None:
             step(
                 "6. the next reconcile pass repairs exactly that",
                 ["run", "--once"],
-                {**env, "OCTI_TANIUM_STATE_DIR": tmp},
+                env,
                 (0,),
             )
             step("7. plan: in sync again", ["plan", "--detailed-exitcode"], env, (0,))
