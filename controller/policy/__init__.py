@@ -13,7 +13,6 @@ from controller.policy.models import (
     effective_name,
 )
 from controller.policy.schema import policy_schema, write_schemas
-from controller.policy.signal_check import check_signal
 from controller.policy.static import static_hashes
 from controller.policy.validate import format_json, format_text, validate
 
@@ -29,7 +28,6 @@ __all__ = [
     "SettingsSpec",
     "StaticIntel",
     "StaticIntelSpec",
-    "check_signal",
     "effective_name",
     "format_json",
     "format_text",

@@ -8,7 +8,7 @@ import pytest
 
 from controller.model import SourceObject
 from controller.render import convert, prefetch, render_intel
-from controller.render.yara_rules import _CACHE, check_yara, prefetch_yara, rule_names
+from controller.render.check.yara_rules import _CACHE, check_yara, prefetch_yara, rule_names
 
 YARA = Path(__file__).resolve().parents[3] / "shared/corpus/yara"
 FILES = sorted(p for p in YARA.rglob("*") if p.suffix in (".yar", ".yara"))

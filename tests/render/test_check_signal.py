@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from controller.policy.signal_check import CONDITIONS, check_signal
+from controller.render.check.signal import CONDITIONS
+from controller.render.check.signal import check_signal as verdict_of
+
+
+def check_signal(text: str) -> str | None:
+    error = verdict_of(text).error
+    return None if error is None else error.message
 
 
 def test_the_real_signal_from_the_corpus_is_valid(corpus: Path) -> None:
