@@ -2,20 +2,20 @@
 
 A `file` is relative to the policy file and must stay inside the policy folder: a policy in a
 pull request must not be able to pull `/proc/self/environ` into a plan.
+
+YARA, Signals and STIX patterns get their verdict from `controller.render.check`, the checker
+`plan` uses too; this module only says where in the policy the problem is.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from controller.policy.checks import Finding, Loc
-from controller.policy.models import HASH_LENGTHS, PLATFORMS, StaticIntel, hash_problem
-from controller.policy.signal_check import check_signal
-from controller.policy.yara_check import check_yara
+from controller.policy.models import HASH_LENGTHS, StaticIntel, hash_problem
+from controller.render.check import ContentType, check_content
 
 MAX_STATIC_BYTES = 4 * 1024 * 1024
 _MAX_HASH_ERRORS = 20
@@ -69,64 +69,29 @@ def check_static(doc: StaticIntel, content: str) -> list[Finding]:
     """Errors and warnings about the content of one StaticIntel."""
     where = doc.spec.file or "content"
     at = content_loc(doc)
-    if doc.spec.type == "yara":
-        return list(_yara(content, where, at))
-    if doc.spec.type == "tanium-signal":
-        return list(_signal(content, where, at))
-    return list(_hash_lines(content, where, at))
+    if doc.spec.type == "hashes":
+        return list(_hash_lines(content, where, at))
+    return content_findings(doc.spec.type, content, where, at)
 
 
-def _yara(content: str, where: str, at: Loc) -> Iterator[Finding]:
-    for problem in check_yara(content):
-        place = f"line {problem.line} of {where}" if problem.line else where
-        rule = f"rule '{problem.rule}', " if problem.rule else ""
-        head = "YARA does not compile" if problem.severity == "error" else "YARA"
-        yield Finding(
-            problem.severity,
-            f"{head}: {rule}{place}: {problem.message}",
-            at,
-            key=True,
-            detail=f"{where}, line {problem.line}: {problem.text}" if problem.text else "",
-        )
-
-
-def _signal(content: str, where: str, at: Loc) -> Iterator[Finding]:
-    text = content.strip()
-    if text.startswith("{"):
-        try:
-            data: Any = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield Finding(
-                "error",
-                f"Tanium Signal in {where} is not valid JSON: "
-                f"{exc.msg} (line {exc.lineno}, column {exc.colno})",
-                at,
-                key=True,
-            )
-            return
-        problem = _signal_document(data)
-        if problem:
-            yield Finding("error", f"Tanium Signal in {where}: {problem}", at, key=True)
-            return
-        text = data["contents"]
-    problem = check_signal(text)
-    if problem:
-        yield Finding("error", f"Tanium Signal in {where} is invalid: {problem}", at, key=True)
-
-
-def _signal_document(data: Any) -> str | None:
-    if not isinstance(data, dict):
-        return "the JSON must be an object with `name` and `contents`"
-    contents = data.get("contents")
-    if not isinstance(contents, str) or not contents.strip():
-        return "`contents` (the signal expression) is missing or empty"
-    for key in ("name", "description"):
-        if key in data and not isinstance(data[key], str):
-            return f"`{key}` must be a string"
-    platforms = data.get("platforms", [])
-    if not isinstance(platforms, list) or any(p not in PLATFORMS for p in platforms):
-        return f"`platforms` must be a list of: {', '.join(PLATFORMS)}"
-    return None
+def content_findings(content_type: ContentType, content: str, where: str, at: Loc) -> list[Finding]:
+    """The checker's verdict on `content` (held in `where`: a file, or `content`) as findings."""
+    verdict = check_content(content_type, content)
+    findings: list[Finding] = []
+    for problem in verdict.problems:
+        error = problem.severity == "error"
+        if content_type == "yara":
+            place = f"line {problem.line} of {where}" if problem.line else where
+            rule = f"rule '{problem.rule}', " if problem.rule else ""
+            head = "YARA does not compile" if error else "YARA"
+            message = f"{head}: {rule}{place}: {problem.message}"
+        elif content_type == "tanium-signal":
+            message = f"Tanium Signal in {where} is invalid: {problem.message}"
+        else:
+            message = f"STIX pattern in {where} is invalid: {problem.message}"
+        detail = f"{where}, line {problem.line}: {problem.text}" if problem.text else ""
+        findings.append(Finding(problem.severity, message, at, key=True, detail=detail))
+    return findings
 
 
 def hash_lines(content: str) -> Iterator[tuple[int, str]]:

@@ -10,15 +10,14 @@ from collections.abc import Iterable
 
 from controller.core.diagnostics import Diagnostic
 from controller.core.model import Key, SourceObject
-from controller.policy.signal_check import check_signal
 from controller.render import openioc
 from controller.render.canonical import STIX_HASH_NAMES, file_key, value_key
+from controller.render.check import check_signal, check_stix, check_yara, prefetch_yara
 from controller.render.intel import signal_platforms
 from controller.render.observables import convert_observable
 from controller.render.stix import Unfaithful, atomic, to_tree
-from controller.render.stix_pattern import PatternError, parse_pattern
+from controller.render.stix_pattern import parse_pattern
 from controller.render.types import Conversion, FileCandidate, IntelCandidate
-from controller.render.yara_rules import check_yara, prefetch_yara
 
 SIGNAL_TYPES = ("tanium-signal", "tanium_signal")
 
@@ -69,10 +68,10 @@ def convert(obj: SourceObject, *, hash_patterns_to_blocklist: bool = True) -> Co
 def _stix(obj: SourceObject, to_blocklist: bool) -> Conversion:
     key = obj.standard_id
     pattern = obj.pattern or ""
-    try:
-        tree = parse_pattern(pattern)
-    except PatternError as exc:
-        return skip(key, f"invalid STIX pattern: {exc}", "error")
+    error = check_stix(pattern).error
+    if error is not None:
+        return skip(key, f"invalid STIX pattern: {error.message}", "error")
+    tree = parse_pattern(pattern)
     try:
         terms = to_tree(tree)
     except Unfaithful as exc:
@@ -110,15 +109,17 @@ def _stix(obj: SourceObject, to_blocklist: bool) -> Conversion:
 def _yara(obj: SourceObject) -> Conversion:
     key = obj.standard_id
     text = obj.pattern or ""
-    result = check_yara(text)
+    verdict = check_yara(text)
     label = f"YARA indicator '{obj.name}'" if obj.name else "YARA indicator"
-    warnings = tuple(Diagnostic.warning(f"{label}: {w}", key=key) for w in result.warnings)
-    if result.error is not None:
-        reason = f"invalid {label}: {result.error}"
+    warnings = tuple(
+        Diagnostic.warning(f"{label}: {w.located()}", key=key) for w in verdict.warnings
+    )
+    if verdict.error is not None:
+        reason = f"invalid {label}: {verdict.error.located()}"
         return Conversion(
             skip_reason=reason, diagnostics=(Diagnostic.error(reason, key=key), *warnings)
         )
-    public = result.rules[0] if result.rules else ""
+    public = verdict.rules[0] if verdict.rules else ""
     candidate = IntelCandidate(
         key=Key(key),
         intel_type="yara",
@@ -131,16 +132,15 @@ def _yara(obj: SourceObject) -> Conversion:
 
 def _signal(obj: SourceObject) -> Conversion:
     key = obj.standard_id
-    expression = obj.pattern or ""
-    problem = check_signal(expression)
-    if problem is not None:
-        return skip(key, f"invalid Tanium Signal: {problem}", "error")
+    verdict = check_signal(obj.pattern or "")
+    if verdict.error is not None:
+        return skip(key, f"invalid Tanium Signal: {verdict.error.message}", "error")
     candidate = IntelCandidate(
         key=Key(key),
         intel_type="tanium-signal",
         name=obj.name,
         description=obj.description,
-        payload=expression,
+        payload=verdict.expression,
         platforms=signal_platforms(obj.platforms),
     )
     return Conversion(intel=(candidate,))

@@ -99,8 +99,6 @@ def _pure_name(module: str) -> bool:
         "controller.policy.models",
         "controller.policy.fields",
         "controller.policy.located",
-        "controller.policy.signal_check",  # pure; merging into the one content checker
-        "controller.policy.yara_check",
     )
     return module == "controller.policy" or module.startswith(allowed)
 

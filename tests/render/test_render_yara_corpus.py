@@ -8,7 +8,7 @@ import pytest
 
 from controller.core.model import SourceObject
 from controller.render import convert, prefetch, render_intel
-from controller.render.yara_rules import _CACHE, check_yara, prefetch_yara, rule_names
+from controller.render.check.yara_rules import _CACHE, check_yara, prefetch_yara, rule_names
 from tests.corpus_files import CORPUS
 
 YARA = CORPUS / "yara"

@@ -1,4 +1,7 @@
-"""YARA held in Git is compiled as Tanium would; what the local YARA lacks is only a warning."""
+"""YARA is compiled as Tanium would; what the local YARA lacks is only a warning.
+
+(Moved from tests/policy/test_yara_check.py with the checker: `validate` and `plan` share it.)
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from controller.policy.yara_check import check_yara
+from controller.render.check import Problem
+from controller.render.check import check_yara as verdict_of
 from tests.corpus_files import CORPUS
 
 SIGNATURE_BASE = CORPUS / "yara/signature-base"
+
+
+def check_yara(source: str) -> list[Problem]:
+    return list(verdict_of(source).problems)
 
 
 def test_a_valid_rule_has_no_problem() -> None:

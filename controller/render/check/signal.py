@@ -7,14 +7,19 @@
 Conditions: contains, does not contain, equals, does not equal, starts with, ends with,
 matches, is, is not, greater than, less than. Keywords are case-insensitive.
 
-Pure: used by `validate` for signals held in Git and by the renderer for signals from OpenCTI.
+The content may also be a signal document, JSON with the expression in `contents`
+(`{"name": …, "contents": …, "platforms": […]}`, as Tanium exports it): its expression is
+checked and is what gets sent.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from controller.core.diagnostics import did_you_mean
+from controller.render.check.verdict import Problem, Verdict
 
 CONDITIONS = (
     "contains", "does not contain", "equals", "does not equal", "starts with", "ends with",
@@ -155,7 +160,45 @@ class _Parser:
         self.i = word.end()
 
 
-def check_signal(text: str) -> str | None:
+PLATFORMS = ("windows", "linux", "mac")
+
+
+def check_signal(text: str) -> Verdict:
+    """A Tanium Signal, bare expression or JSON signal document; the verdict carries the
+    expression to send."""
+    expression = text
+    if text.strip().startswith("{"):
+        try:
+            data: Any = json.loads(text)
+        except json.JSONDecodeError as exc:
+            at = f"line {exc.lineno}, column {exc.colno}"
+            said = f"the signal document is not valid JSON: {exc.msg} ({at})"
+            return Verdict((Problem("error", said),))
+        problem = _document_problem(data)
+        if problem is not None:
+            return Verdict((Problem("error", problem),))
+        expression = data["contents"]
+    problem = grammar_problem(expression)
+    problems = (Problem("error", problem),) if problem is not None else ()
+    return Verdict(problems, expression=expression)
+
+
+def _document_problem(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return "the JSON must be an object with `name` and `contents`"
+    contents = data.get("contents")
+    if not isinstance(contents, str) or not contents.strip():
+        return "`contents` (the signal expression) is missing or empty"
+    for key in ("name", "description"):
+        if key in data and not isinstance(data[key], str):
+            return f"`{key}` must be a string"
+    platforms = data.get("platforms", [])
+    if not isinstance(platforms, list) or any(p not in PLATFORMS for p in platforms):
+        return f"`platforms` must be a list of: {', '.join(PLATFORMS)}"
+    return None
+
+
+def grammar_problem(text: str) -> str | None:
     """Why `text` is not a valid Tanium Signal expression, or None when it is one."""
     if not text.strip():
         return "the signal expression is empty"
