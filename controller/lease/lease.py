@@ -42,7 +42,14 @@ class Lease:
     """
 
     def __init__(
-        self, store: LeaseStore, target: Target, info: LeaseInfo, ttl: float, *, owns_store: bool
+        self,
+        store: LeaseStore,
+        target: Target,
+        info: LeaseInfo,
+        ttl: float,
+        *,
+        asked_at: float,
+        owns_store: bool,
     ) -> None:
         self.store = store
         self.target = target
@@ -55,8 +62,8 @@ class Lease:
         self._released = False
         self._stop = threading.Event()
         # The store's expiry can only be later than this: it counts from when the store
-        # answered, this from before we asked.
-        self._deadline = time.monotonic() + ttl
+        # granted the lease, this from before we asked (`asked_at`, time.monotonic()).
+        self._deadline = asked_at + ttl
         self._renewer = threading.Thread(
             target=self._renew_loop, name=f"lease-renewal-{target.key}", daemon=True
         )
@@ -170,9 +177,12 @@ def acquire(
     poll = FIRST_POLL
     try:
         while True:
+            asked_at = time.monotonic()
             grant = store.try_acquire(target.key, str(target), holder, ttl)
             if grant.granted:
-                return Lease(store, target, grant.info, ttl, owns_store=owns_store)
+                return Lease(
+                    store, target, grant.info, ttl, asked_at=asked_at, owns_store=owns_store
+                )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 theirs = grant.info
