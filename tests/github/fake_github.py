@@ -38,6 +38,12 @@ from starlette.routing import Mount, Route
 API_VERSIONS = {"2022-11-28"}
 MAX_BODY = 65_536
 DOCS = "https://docs.github.com/rest"
+RATE_LIMIT_HEADERS = (
+    (b"x-ratelimit-limit", b"5000"),
+    (b"x-ratelimit-remaining", b"4999"),
+    (b"x-ratelimit-reset", b"1700003600"),
+    (b"x-ratelimit-resource", b"core"),
+)
 
 
 @dataclass(frozen=True)
@@ -62,13 +68,14 @@ class Fault:
     body: str = '{"message": "Server Error"}'
 
 
-@dataclass(frozen=True)
+@dataclass
 class Recorded:
     method: str
     path: str
     query: str
     headers: dict[str, str]
-    status: int
+    status: int = 0
+    """Set before the reply leaves, so a client never sees a reply not yet recorded."""
 
 
 class FakeGitHub:
@@ -277,47 +284,38 @@ class _Middleware:
             return
         request = Request(scope)
         method, path = scope["method"], scope["path"]
-        status: list[int] = []
+        headers = {k: v for k, v in request.headers.items() if k != "authorization"}
+        record = Recorded(method, path, scope.get("query_string", b"").decode(), headers)
+        with self.fake.lock:
+            self.fake.requests.append(record)
 
         async def recording_send(message: Any) -> None:
             if message["type"] == "http.response.start":
-                status.append(message["status"])
-                message.setdefault("headers", [])
-                message["headers"] += [
-                    (b"x-ratelimit-limit", b"5000"),
-                    (b"x-ratelimit-remaining", b"4999"),
-                    (b"x-ratelimit-reset", b"1700003600"),
-                    (b"x-ratelimit-resource", b"core"),
+                record.status = message["status"]
+                sent = list(message.get("headers", []))
+                present = {name.lower() for name, _ in sent}
+                message["headers"] = sent + [
+                    (name, value) for name, value in RATE_LIMIT_HEADERS if name not in present
                 ]
             await send(message)
 
-        try:
-            version = request.headers.get("x-github-api-version")
-            if version is not None and version not in API_VERSIONS:
-                await _error(400, f"Unsupported API version {version}")(scope, receive, send)
-                status.append(400)
-                return
-            fault = self._fault(method, path)
-            if fault is None:
-                await self.app(scope, receive, recording_send)
-                return
-            if fault.after:
-                await self.app(scope, receive, _discard)
-            reply = Response(
-                fault.body,
-                status_code=fault.status,
-                headers=fault.headers,
-                media_type="application/json",
-            )
-            await reply(scope, receive, send)
-            status.append(fault.status)
-        finally:
-            headers = {k: v for k, v in request.headers.items() if k != "authorization"}
-            query = scope.get("query_string", b"").decode()
-            with self.fake.lock:
-                self.fake.requests.append(
-                    Recorded(method, path, query, headers, status[0] if status else 0)
-                )
+        version = request.headers.get("x-github-api-version")
+        if version is not None and version not in API_VERSIONS:
+            await _error(400, f"Unsupported API version {version}")(scope, receive, recording_send)
+            return
+        fault = self._fault(method, path)
+        if fault is None:
+            await self.app(scope, receive, recording_send)
+            return
+        if fault.after:
+            await self.app(scope, receive, _discard)
+        reply = Response(
+            fault.body,
+            status_code=fault.status,
+            headers=fault.headers,
+            media_type="application/json",
+        )
+        await reply(scope, receive, recording_send)
 
     def _fault(self, method: str, path: str) -> Fault | None:
         with self.fake.lock:
