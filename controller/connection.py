@@ -14,6 +14,8 @@ from typing import ClassVar, Self
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings
 
+from controller.errors import UserError
+
 SANDBOX_HINT = "export it or run `octi-tanium sandbox` and export the lines it prints"
 
 
@@ -21,7 +23,7 @@ class ConnectionSettings(BaseSettings):
     """Base of the per-product settings; subclasses set `env_prefix`, `product` and `error`."""
 
     product: ClassVar[str] = ""
-    error: ClassVar[type[ValueError]] = ValueError
+    error: ClassVar[type[UserError]] = UserError
 
     url: str = ""
     token: SecretStr = SecretStr("")

@@ -22,18 +22,19 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from controller.connection import SANDBOX_HINT, ConnectionSettings
+from controller.errors import UserError
 
 __all__ = ["SANDBOX_HINT", "TaniumSettings", "TaniumSettingsError"]
 
 
-class TaniumSettingsError(ValueError):
+class TaniumSettingsError(UserError):
     """The Tanium connection is not configured (or not readable). The message says what to do."""
 
 
 class TaniumSettings(ConnectionSettings):
     model_config = SettingsConfigDict(env_prefix="TANIUM_", extra="ignore")
     product: ClassVar[str] = "Tanium"
-    error: ClassVar[type[ValueError]] = TaniumSettingsError
+    error: ClassVar[type[UserError]] = TaniumSettingsError
 
     timeout: float = Field(30.0, gt=0)
     page_size: int = Field(500, ge=1)
