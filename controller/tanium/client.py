@@ -84,6 +84,7 @@ class TaniumClient(TaniumWrites):
             "timeout": settings.timeout,
             "page_size": settings.page_size,
             "max_in_flight": settings.max_in_flight,
+            "retry": settings.retry_policy(),
         }
         options.update(overrides)
         return cls(settings.url, settings.token, **options)

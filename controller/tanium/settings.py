@@ -10,6 +10,9 @@
 | `TANIUM_TIMEOUT`      | seconds per HTTP call (default 30)                             |
 | `TANIUM_PAGE_SIZE`    | listing page size (default 500; the server may clamp it)       |
 | `TANIUM_MAX_IN_FLIGHT`| concurrent requests per client (default 8)                     |
+| `TANIUM_MAX_ATTEMPTS` | tries per call on 429 / 5xx / timeouts / resets (default 6)    |
+| `TANIUM_RETRY_BACKOFF`| first retry delay bound, seconds; doubled each try, jittered (0.5) |
+| `TANIUM_RETRY_MAX_DELAY` | longest single wait between tries, seconds (default 30)     |
 
 The token is a `SecretStr`: it is masked in `repr`, `str` and model dumps.
 """
@@ -39,3 +42,4 @@ class TaniumSettings(ConnectionSettings):
     timeout: float = Field(30.0, gt=0)
     page_size: int = Field(500, ge=1)
     max_in_flight: int = Field(8, ge=1)
+    max_attempts: int = Field(6, ge=1, le=20)

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from controller.errors import RemoteError
-from controller.retry import RetryPolicy, Sleep, Timing, parse_retry_after, with_retries
+from controller.retry import Sleep, Timing, parse_retry_after, with_retries
 from controller.sources.opencti.errors import (
     AUTH_CODES,
     QUERY_BUG_CODES,
@@ -87,11 +87,7 @@ class GraphQLClient:
         self.settings = settings
         self._token = settings.token.get_secret_value()
         self.timing = timing or Timing(sleep, clock, wall_clock, rng or random.Random())
-        self.retry = RetryPolicy(
-            max_attempts=settings.max_attempts,
-            base_delay=settings.retry_backoff,
-            max_delay=settings.retry_max_delay,
-        )
+        self.retry = settings.retry_policy()
         self.requests = 0
         self._http = httpx.AsyncClient(
             base_url=settings.url,

@@ -47,9 +47,6 @@ class OpenCTISettings(ConnectionSettings):
 
     timeout: float = Field(60.0, gt=0)
     page_size: int = Field(500, ge=1, le=MAX_PAGE_SIZE)
-    max_attempts: int = Field(5, ge=1, le=20)
-    retry_backoff: float = Field(0.5, ge=0)
-    retry_max_delay: float = Field(30.0, ge=0)
 
     @field_validator("url")
     @classmethod
