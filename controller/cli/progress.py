@@ -1,17 +1,25 @@
 """The terminal side of the driver's `Progress`: rich spinners and bars on stderr, shown only
-on a terminal."""
+on a terminal; and `fetch_progress`, a ready-made `progress` callback for `fetch_snapshot`.
+
+```python
+with fetch_progress() as progress:
+    snapshot = await fetch_snapshot(settings, policies, now=now, progress=progress)
+```
+"""
 
 from __future__ import annotations
 
 import contextlib
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -55,3 +63,32 @@ class TerminalProgress:
                 bar.update(tasks[label], completed=done, total=total)
 
             yield report
+
+
+def _quiet(label: str, fetched: int, total: int | None) -> None:
+    return None
+
+
+@contextmanager
+def fetch_progress(console: Console | None = None, *, force: bool = False) -> Iterator[Counter]:
+    """Yield a `progress(label, fetched, total)` callback drawing one bar per listing."""
+    console = console or Console(stderr=True)
+    if not (console.is_terminal or force):
+        yield _quiet
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("OpenCTI [bold]{task.description}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def update(label: str, fetched: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = bars.add_task(label, total=total)
+            bars.update(tasks[label], completed=fetched, total=total)
+
+        yield update

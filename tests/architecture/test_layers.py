@@ -1,5 +1,6 @@
 """The driver's layers only import downwards: cli → run → reconcile → apply → core, and
-nothing but the command line imports click or the command line itself."""
+nothing but the command line imports click, draws on the terminal (rich) or imports the
+command line itself."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "controller"
 
+UI = ("controller.cli", "click", "rich")
 FORBIDDEN = {
-    "controller.reconcile": ("controller.cli", "controller.run", "click"),
-    "controller.run": ("controller.cli", "click"),
-    "controller.apply": ("controller.cli", "controller.run", "controller.reconcile", "click"),
-    "controller.tanium": ("controller.cli", "controller.run", "controller.reconcile", "click"),
+    "controller.reconcile": (*UI, "controller.run"),
+    "controller.run": UI,
+    "controller.apply": (*UI, "controller.run", "controller.reconcile"),
+    "controller.tanium": (*UI, "controller.run", "controller.reconcile", "controller.apply"),
+    "controller.sources": (*UI, "controller.run", "controller.reconcile", "controller.apply"),
     "controller.errors": ("controller.",),
     "controller.retry": ("controller.cli", "controller.tanium", "controller.sources"),
 }
