@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m controller.demo
+	$(BIN)/python -m controller.cli.demo
 
 test: $(STAMP)
 	$(BIN)/ruff check controller tests bench

@@ -35,9 +35,9 @@ from controller.core.model import (
     SourceSnapshot,
     TaniumId,
 )
-from controller.pipeline import gc_paused
 from controller.policy.loader import Located, PolicySet
 from controller.policy.models import IntelPolicy, SettingsSpec
+from controller.reconcile import gc_paused
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 LABELS = ("emotet", "qakbot", "cobalt-strike", "ransomware", "phishing", "tanium")

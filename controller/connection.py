@@ -1,8 +1,9 @@
 """What every connection (Tanium, OpenCTI) reads from the environment, once.
 
 `<PREFIX>_URL`, `<PREFIX>_TOKEN` or `<PREFIX>_TOKEN_FILE`, `<PREFIX>_VERIFY_TLS` (default true),
-`<PREFIX>_CA_BUNDLE`. The token is a `SecretStr`: masked in `repr`, `str` and model dumps,
-never in a message.
+`<PREFIX>_CA_BUNDLE`; the retry policy (`controller.retry`) from `<PREFIX>_MAX_ATTEMPTS`,
+`<PREFIX>_RETRY_BACKOFF` and `<PREFIX>_RETRY_MAX_DELAY`. The token is a `SecretStr`: masked in
+`repr`, `str` and model dumps, never in a message.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import ssl
 from pathlib import Path
 from typing import ClassVar, Self
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings
+
+from controller.errors import UserError
+from controller.retry import RetryPolicy
 
 SANDBOX_HINT = "export it or run `octi-tanium sandbox` and export the lines it prints"
 
@@ -21,13 +25,19 @@ class ConnectionSettings(BaseSettings):
     """Base of the per-product settings; subclasses set `env_prefix`, `product` and `error`."""
 
     product: ClassVar[str] = ""
-    error: ClassVar[type[ValueError]] = ValueError
+    error: ClassVar[type[UserError]] = UserError
 
     url: str = ""
     token: SecretStr = SecretStr("")
     token_file: Path | None = None
     verify_tls: bool = True
     ca_bundle: Path | None = None
+    max_attempts: int = Field(5, ge=1, le=20)
+    """Tries per call on temporary failures (429, 5xx, timeouts, resets)."""
+    retry_backoff: float = Field(0.5, ge=0)
+    """Upper bound of the first backoff, seconds; doubled each try, full jitter."""
+    retry_max_delay: float = Field(30.0, ge=0)
+    """Longest backoff between two tries, seconds (a longer `Retry-After` is still honoured)."""
 
     @field_validator("url")
     @classmethod
@@ -74,6 +84,13 @@ class ConnectionSettings(BaseSettings):
         if not token:
             raise self.error(f"{prefix}TOKEN_FILE={self.token_file} is empty")
         return self.model_copy(update={"token": SecretStr(token)})
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            base_delay=self.retry_backoff,
+            max_delay=self.retry_max_delay,
+        )
 
     def verify(self) -> ssl.SSLContext | bool:
         """What to give httpx as `verify`: a context trusting `ca_bundle`, or the boolean."""

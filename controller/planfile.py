@@ -8,10 +8,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from controller.core.plan import FORMAT_VERSION, PLAN_ADAPTER, Plan, to_json
+from controller.errors import UserError
 
 
-class PlanFileError(Exception):
-    pass
+class PlanFileError(UserError):
+    """The file is not a plan octi-tanium can apply (unreadable, not JSON, other version)."""
 
 
 def save_plan(plan: Plan, path: Path) -> None:

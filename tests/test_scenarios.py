@@ -15,8 +15,8 @@ import pytest
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
 from controller.core.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
-from controller.pipeline import plan_from
 from controller.policy.loader import load_policies
+from controller.reconcile import plan_from
 from controller.sources.bundle import read_bundle
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)

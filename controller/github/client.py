@@ -31,7 +31,7 @@ import httpx
 from controller import __version__
 from controller.github.errors import GitHubAPIError
 from controller.github.settings import GitHubSettings
-from controller.tanium.retry import RetryPolicy, parse_retry_after
+from controller.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger("controller.github")
 

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.model import SourceObject, SourceSnapshot
+from controller.errors import UserError
 from controller.sources.stix import UnreadableObject, marking_names, to_source_object, unwrap
 
 
-class BundleError(Exception):
+class BundleError(UserError):
     """The bundle file cannot be read or is not STIX."""
 
 

@@ -4,6 +4,7 @@ Reads produce `controller.core.model.ActualState`; writes take `DesiredIntel` / 
 Errors: `controller.tanium.errors` (permanent vs `temporary`). Retries: `transport`.
 """
 
+from controller.retry import RetryPolicy
 from controller.tanium.client import TaniumClient
 from controller.tanium.errors import (
     AuthError,
@@ -16,7 +17,6 @@ from controller.tanium.errors import (
     TransientError,
 )
 from controller.tanium.mapping import DeployStatus
-from controller.tanium.retry import RetryPolicy
 from controller.tanium.settings import TaniumSettings, TaniumSettingsError
 
 __all__ = [

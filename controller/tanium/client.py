@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from controller.tanium.retry import RetryPolicy
+from controller.retry import RetryPolicy, Sleep
 from controller.tanium.settings import TaniumSettings
-from controller.tanium.transport import Sleep, Transport
+from controller.tanium.transport import Transport
 from controller.tanium.writes import TaniumWrites
 
 
@@ -84,6 +84,7 @@ class TaniumClient(TaniumWrites):
             "timeout": settings.timeout,
             "page_size": settings.page_size,
             "max_in_flight": settings.max_in_flight,
+            "retry": settings.retry_policy(),
         }
         options.update(overrides)
         return cls(settings.url, settings.token, **options)

@@ -11,8 +11,10 @@ TaniumError                      base: method, path, status, object name, body e
 └── TransientError               429 / 5xx / timeouts / resets, after retries ran out (temporary)
 ```
 
-`temporary` tells a reconciler whether trying the same thing later may succeed (kopf's
-`TemporaryError` versus `PermanentError`); `retry_after` is the server's hint, when it gave one.
+The tree hangs under the shared `controller.errors.RemoteError`: `temporary` tells a reconciler
+whether trying the same thing later may succeed (kopf's `TemporaryError` versus
+`PermanentError`), `fatal` whether any further call can (a 401 stops an apply; a 403 fails only
+the items of that route); `retry_after` is the server's hint, when it gave one.
 
 The errors never hold the request or its headers (the `session` header is the API token); they
 carry the method, the path with its query, the status and the first 200 characters of the body,
@@ -22,12 +24,14 @@ from which the transport removes the token should the server ever echo it.
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+from typing import Any
+
+from controller.errors import RemoteError
 
 BODY_EXCERPT = 200
 
 
-class TaniumError(Exception):
+class TaniumError(RemoteError):
     """Any failure talking to Tanium.
 
     Attributes: `method`, `path` (with query string), `status` (None when no reply came),
@@ -35,8 +39,7 @@ class TaniumError(Exception):
     message or ours), `body` (first 200 characters of the reply).
     """
 
-    temporary: ClassVar[bool] = False
-    """True when the same call may succeed later without anyone changing anything."""
+    product = "Tanium"
 
     def __init__(
         self,
@@ -78,7 +81,15 @@ class AuthError(TaniumError):
     401: the token is unknown or expired, or the caller's IP address is not in the global
     setting `api_token_trusted_ip_address_list` (nor in the token's trusted addresses).
     403: the token is valid but its user lacks a permission for this route (e.g. deploy).
+    `fatal` for a 401 only: a 403 fails the items of that route, the rest still happens.
     """
+
+    def __init__(self, reason: str, **details: Any) -> None:
+        super().__init__(reason, **details)
+        self.fatal = self.status != 403
+
+    def explain(self) -> str:
+        return f"Tanium refused the credentials: {self}"
 
 
 class RejectedError(TaniumError):
@@ -108,7 +119,7 @@ class InconsistentListingError(TaniumError):
     controller create duplicates. Usually the inventory changed during the read: read again.
     """
 
-    temporary: ClassVar[bool] = True
+    temporary = True
 
 
 class TransientError(TaniumError):
@@ -118,7 +129,7 @@ class TransientError(TaniumError):
     client could not verify it (the caller must look before doing it again).
     """
 
-    temporary: ClassVar[bool] = True
+    temporary = True
     uncertain: bool = False
 
 

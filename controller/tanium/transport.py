@@ -1,6 +1,6 @@
 """One HTTP call to Tanium: auth header, bounded concurrency, retries, envelope, error classes.
-Retries (`RetryPolicy`): exponential backoff with full jitter, at least the server's
-`Retry-After` (seconds or HTTP date), bounded by attempts and by total time.
+Retries: the shared loop of `controller.retry` (exponential backoff with full jitter, at least
+the server's `Retry-After` in seconds or as an HTTP date, bounded by attempts and total time).
 
 What is retried, and why it cannot duplicate anything:
 - Failures where the request certainly did not reach the server (connection refused, connect
@@ -30,6 +30,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from controller.errors import RemoteError
+from controller.retry import RetryPolicy, Sleep, Timing, parse_retry_after, with_retries
 from controller.tanium.errors import (
     ProtocolError,
     TaniumError,
@@ -37,12 +39,10 @@ from controller.tanium.errors import (
     error_for_status,
     server_reason,
 )
-from controller.tanium.retry import RetryPolicy, parse_retry_after
 from controller.tanium.settings import TaniumSettingsError
 
 log = logging.getLogger("controller.tanium")
 
-Sleep = Callable[[float], Awaitable[None]]
 Check = Callable[[], Awaitable[Any | None]]
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -93,10 +93,10 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.retry = retry or RetryPolicy()
+        self.timing = Timing(sleep, clock, wall_clock, rng or random.Random())
         self.sleep = sleep
         self.clock = clock
-        self._wall_clock = wall_clock
-        self.rng = rng or random.Random()
+        self.rng = self.timing.rng
         self._semaphore = asyncio.Semaphore(max_in_flight)
         self.requests_sent = 0
         self._client = httpx.AsyncClient(
@@ -134,71 +134,72 @@ class Transport:
         they come back as a `Reply` with `data=None`.
         """
         shown = f"{path}?{httpx.QueryParams(params)}" if params else path
-        started = self.clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await self._send(method, path, params, json, content, headers)
-            except (httpx.UnsupportedProtocol, httpx.DecodingError, httpx.TooManyRedirects) as exc:
-                raise ProtocolError(
-                    f"{type(exc).__name__}: {exc}",
+
+        async def attempt() -> Reply:
+            return await self._attempt(
+                method, path, shown, params, json, content, headers, object_name, ok_statuses
+            )
+
+        async def recovered() -> Reply | None:
+            found = await landed() if landed is not None else None
+            return None if found is None else Reply(found, None, 0, recovered=True)
+
+        return await with_retries(
+            attempt,
+            policy=self.retry,
+            timing=self.timing,
+            idempotent=idempotent,
+            exhausted=self._exhausted,
+            landed=recovered if landed is not None else None,
+            log=log,
+            what=f"{method} {shown}",
+        )
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        shown: str,
+        params: Mapping[str, str | int] | None,
+        json: Any,
+        content: bytes | None,
+        headers: Mapping[str, str | bytes] | None,
+        object_name: str | None,
+        ok_statuses: frozenset[int],
+    ) -> Reply:
+        """One send: the reply, or a `TaniumError` (`temporary` ones are retried)."""
+        try:
+            response = await self._send(method, path, params, json, content, headers)
+        except (httpx.UnsupportedProtocol, httpx.DecodingError, httpx.TooManyRedirects) as exc:
+            raise ProtocolError(
+                f"{type(exc).__name__}: {exc}",
+                method=method,
+                path=shown,
+                object_name=object_name,
+            ) from exc
+        except httpx.TransportError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise TaniumError(
+                    f"TLS certificate verification failed ({exc}): set TANIUM_CA_BUNDLE to "
+                    "the CA that signed the server's certificate",
                     method=method,
                     path=shown,
-                    object_name=object_name,
                 ) from exc
-            except httpx.TransportError as exc:
-                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                    raise TaniumError(
-                        f"TLS certificate verification failed ({exc}): set TANIUM_CA_BUNDLE to "
-                        "the CA that signed the server's certificate",
-                        method=method,
-                        path=shown,
-                    ) from exc
-                uncertain = not isinstance(exc, _NOT_SENT)
-                failure: TaniumError = TransientError(
-                    f"{type(exc).__name__}: {exc}".rstrip(": "),
-                    method=method,
-                    path=shown,
-                    object_name=object_name,
-                )
-                failure.__cause__ = exc
-            else:
-                if response.is_success:
-                    return self._reply(response, method, shown, object_name)
-                if response.status_code in ok_statuses:
-                    return Reply(None, None, response.status_code)
-                failure = self._status_error(response, method, shown, object_name)
-                if not failure.temporary:
-                    raise failure
-                uncertain = response.status_code != 429
-            check_first = uncertain and not idempotent
-            if check_first and landed is None:
-                raise self._exhausted(failure, attempt, uncertain=True)
-            delay = self.retry.backoff(attempt, self.rng)
-            if failure.retry_after is not None:
-                delay = max(delay, failure.retry_after)
-            elapsed = self.clock() - started
-            give_up = attempt >= self.retry.max_attempts or elapsed + delay > self.retry.max_total
-            if not give_up:
-                log.warning(
-                    "%s; attempt %d/%d in %.2fs",
-                    failure,
-                    attempt + 1,
-                    self.retry.max_attempts,
-                    delay,
-                )
-                await self.sleep(delay)
-            if check_first and landed is not None:
-                try:
-                    found = await landed()
-                except TaniumError as exc:
-                    raise self._exhausted(failure, attempt, uncertain=True) from exc
-                if found is not None:
-                    log.info("%s %s: the reply was lost but the call landed", method, shown)
-                    return Reply(found, None, 0, recovered=True)
-            if give_up:
-                raise self._exhausted(failure, attempt, uncertain=check_first)
+            failure = TransientError(
+                f"{type(exc).__name__}: {exc}".rstrip(": "),
+                method=method,
+                path=shown,
+                object_name=object_name,
+            )
+            failure.maybe_applied = not isinstance(exc, _NOT_SENT)
+            raise failure from exc
+        if response.is_success:
+            return self._reply(response, method, shown, object_name)
+        if response.status_code in ok_statuses:
+            return Reply(None, None, response.status_code)
+        error = self._status_error(response, method, shown, object_name)
+        error.maybe_applied = response.status_code != 429
+        raise error
 
     async def _send(
         self,
@@ -266,7 +267,7 @@ class Transport:
         self, response: httpx.Response, method: str, shown: str, object_name: str | None
     ) -> TaniumError:
         body = self._redact(response.text)
-        after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock())
+        after = parse_retry_after(response.headers.get("retry-after"), self.timing.wall_clock())
         return error_for_status(
             response.status_code,
             server_reason(body) or response.reason_phrase,
@@ -277,7 +278,9 @@ class Transport:
             retry_after=after,
         )
 
-    def _exhausted(self, failure: TaniumError, attempts: int, *, uncertain: bool) -> TaniumError:
+    @staticmethod
+    def _exhausted(failure: RemoteError, attempts: int, uncertain: bool) -> TaniumError:
+        assert isinstance(failure, TaniumError)
         reason = failure.reason
         if uncertain:
             reason += "; the server may have applied this call (not verified, not retried)"

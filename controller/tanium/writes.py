@@ -95,7 +95,8 @@ class TaniumWrites(TaniumReads):
 
         `intrinsic_id` is the document's current one: a YARA update is named after it, and an
         OpenIOC/STIX update declaring another root id is refused locally (Tanium would create a
-        new document instead, §8.4). Returns the document as Tanium now holds it.
+        new document instead, §8.4). Returns the document as Tanium now holds it; should Tanium
+        answer with another document all the same, raises `ProtocolError` (the update failed).
         """
         path = f"{TR}/intels/{intel_id}"
         check_same_document(doc, intrinsic_id, method="PUT", path=path)
@@ -105,12 +106,11 @@ class TaniumWrites(TaniumReads):
         )
         intel = intel_one(reply.data, where=path)
         if intel.id != intel_id:
-            log.warning(
-                "PUT %s [%r]: Tanium created document %d instead of updating %d",
-                path,
-                doc.name,
-                intel.id,
-                intel_id,
+            raise ProtocolError(
+                f"Tanium made a new document {intel.id} instead of updating {intel_id}",
+                method="PUT",
+                path=path,
+                object_name=doc.name,
             )
         return intel
 

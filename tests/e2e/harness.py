@@ -18,6 +18,9 @@ from controller.sandbox.tanium import TaniumConfig, create_app
 from controller.sandbox.tanium.server import serve_in_thread
 
 TOKEN = "token-e2e"
+NO_REAL_BACKOFF = {"TANIUM_RETRY_BACKOFF": "0.001", "OPENCTI_RETRY_BACKOFF": "0.001"}
+"""The clients' retry backoff, injected through their settings: retries stay real (same
+attempts, same look-ups), only the waits between them shrink to milliseconds."""
 
 
 @dataclass
@@ -43,7 +46,13 @@ class Sandbox:
 
     def cli(self, args: Sequence[str], env: dict[str, str] | None = None) -> Result:
         runner = CliRunner()
-        full_env = {"TANIUM_URL": self.url, "TANIUM_TOKEN": TOKEN, "COLUMNS": "200", **(env or {})}
+        full_env = {
+            "TANIUM_URL": self.url,
+            "TANIUM_TOKEN": TOKEN,
+            "COLUMNS": "200",
+            **NO_REAL_BACKOFF,
+            **(env or {}),
+        }
         result = runner.invoke(main, list(args), env=full_env, catch_exceptions=False)
         return Result(result.exit_code, result.output)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controller.reconciler import Reconciler
+from controller.run import Reconciler
 from tests.conftest import CORPUS
 from tests.e2e.harness import TOKEN, tanium_sandbox
 from tests.e2e.test_convergence import EVERYTHING

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from controller.demo import start_sandbox
+from controller.cli.demo import start_sandbox
 
 TR_SOURCES = "/plugin/products/threat-response/api/v1/sources"
 

@@ -11,8 +11,8 @@ from fake_github import Account, FakeGitHub
 from pydantic import SecretStr
 
 from controller.github import GitHubClient, GitHubSettings
+from controller.retry import RetryPolicy
 from controller.sandbox.tanium.server import serve_in_thread
-from controller.tanium.retry import RetryPolicy
 
 REPOSITORY = "acme/intel-policies"
 PR = 7

@@ -7,9 +7,9 @@ import json
 
 from rich.console import Console
 
+from controller.cli.progress import fetch_progress
 from controller.policy.loader import PolicySet
 from controller.sandbox.opencti import DEMO_SEED
-from controller.sources.opencti import fetch_progress
 
 from .conftest import InProcess
 

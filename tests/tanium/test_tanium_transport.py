@@ -13,6 +13,7 @@ import pytest
 from tanium_fakes import TOKEN, TR, FakeClock, error, intel_json, reply, run
 
 from controller.core.model import TaniumId
+from controller.retry import parse_retry_after
 from controller.tanium import (
     AuthError,
     ConflictError,
@@ -24,7 +25,6 @@ from controller.tanium import (
     TaniumError,
     TransientError,
 )
-from controller.tanium.retry import parse_retry_after
 
 
 async def get_doc(client: TaniumClient) -> Any:

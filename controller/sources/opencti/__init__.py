@@ -7,7 +7,7 @@ snapshot = await fetch_snapshot(settings, policies, now=now, progress=progress)
 
 Modules: `settings` (environment), `queries` (every operation sent), `filters` (policy
 selectors → FilterGroups), `client` (transport, retries, error classes), `mapping` (nodes →
-`SourceObject`), `fetch` (pagination, completeness), `progress` (a rich progress bar),
+`SourceObject`), `fetch` (pagination, completeness; the command line draws its progress),
 `schema` (the real OpenCTI schema, for validation and the emulator).
 """
 
@@ -20,7 +20,6 @@ from controller.sources.opencti.errors import (
     OpenCTITransientError,
 )
 from controller.sources.opencti.fetch import Progress, fetch_snapshot
-from controller.sources.opencti.progress import fetch_progress
 from controller.sources.opencti.settings import OpenCTISettings, OpenCTISettingsError
 
 __all__ = [
@@ -33,6 +32,5 @@ __all__ = [
     "OpenCTISettingsError",
     "OpenCTITransientError",
     "Progress",
-    "fetch_progress",
     "fetch_snapshot",
 ]

@@ -3,9 +3,9 @@
 OpenCTI answers GraphQL errors with HTTP 200, so the class of a failure comes from
 `errors[].extensions.code` as much as from the status:
 
-- 429 (honours `Retry-After`), 408, 5xx, timeouts, resets, `LOCK_ERROR`, `DATABASE_ERROR`:
-  retried with exponential backoff and jitter, `max_attempts` tries in all; then
-  `OpenCTITransientError`;
+- 429 (honours `Retry-After`, seconds or HTTP date), 408, 5xx, timeouts, resets, `LOCK_ERROR`,
+  `DATABASE_ERROR`: retried by the shared loop of `controller.retry` (exponential backoff with
+  full jitter, `max_attempts` tries in all, bounded in total time); then `OpenCTITransientError`;
 - `AUTH_REQUIRED`, `FORBIDDEN_ACCESS`, HTTP 401 / 403: `OpenCTIAuthError` at once;
 - `GRAPHQL_VALIDATION_FAILED`, `UNSUPPORTED_ERROR`, `BAD_USER_INPUT`: `OpenCTIQueryError`
   (a bug report naming the operation);
@@ -22,12 +22,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from controller.errors import RemoteError
+from controller.retry import Sleep, Timing, parse_retry_after, with_retries
 from controller.sources.opencti.errors import (
     AUTH_CODES,
     QUERY_BUG_CODES,
@@ -47,44 +50,44 @@ USER_AGENT = "octi-tanium/0.1 (+httpx)"
 JSON = dict[str, Any]
 
 
-class _Retry(Exception):
-    """One failed attempt that may be retried."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        retry_after: float | None = None,
-        applied: bool = True,
-        body: str = "",
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.code = code
-        self.retry_after = retry_after
-        self.applied = applied
-        """False when the server surely did not apply the call (safe to retry a mutation)."""
-        self.body = body
+def _retryable(
+    reason: str,
+    *,
+    status: int | None = None,
+    code: str | None = None,
+    retry_after: float | None = None,
+    applied: bool = True,
+    body: str = "",
+) -> OpenCTITransientError:
+    """One failed attempt that may be retried (`applied`: the server may have processed it)."""
+    failure = OpenCTITransientError(reason, status=status, code=code, body=body)
+    failure.retry_after = retry_after
+    failure.maybe_applied = applied
+    return failure
 
 
 class GraphQLClient:
-    """An async OpenCTI GraphQL client; use as `async with GraphQLClient(settings) as c:`."""
+    """An async OpenCTI GraphQL client; use as `async with GraphQLClient(settings) as c:`.
+
+    Test hooks, as for the Tanium client: `transport` (e.g. `httpx.MockTransport`), `sleep`,
+    `clock`, `wall_clock`, `rng` — or a whole `timing` — so no test waits in real backoff.
+    """
 
     def __init__(
         self,
         settings: OpenCTISettings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        timing: Timing | None = None,
     ) -> None:
         self.settings = settings
         self._token = settings.token.get_secret_value()
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self.timing = timing or Timing(sleep, clock, wall_clock, rng or random.Random())
+        self.retry = settings.retry_policy()
         self.requests = 0
         self._http = httpx.AsyncClient(
             base_url=settings.url,
@@ -124,40 +127,27 @@ class GraphQLClient:
             "variables": variables or {},
             "operationName": operation.name,
         }
-        attempts = self.settings.max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                return await self._once(operation, payload)
-            except _Retry as failure:
-                may_retry = operation.kind == "query" or not failure.applied
-                if attempt >= attempts or not may_retry:
-                    raise OpenCTITransientError(
-                        failure.reason,
-                        operation=operation.name,
-                        status=failure.status,
-                        code=failure.code,
-                        body=failure.body,
-                        attempts=attempt,
-                    ) from None
-                delay = self._delay(attempt, failure.retry_after)
-                log.info(
-                    "OpenCTI %s: %s; retry %d/%d in %.2fs",
-                    operation.name,
-                    failure.reason,
-                    attempt,
-                    attempts - 1,
-                    delay,
-                )
-                await self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        cap = self.settings.retry_max_delay
-        base = min(cap, self.settings.retry_backoff * 2 ** (attempt - 1))
-        delay: float = base / 2 + self._rng.uniform(0, base / 2)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, cap))
-        return delay
+        def exhausted(failure: RemoteError, attempts: int, uncertain: bool) -> RemoteError:
+            assert isinstance(failure, OpenCTIError)
+            return OpenCTITransientError(
+                failure.reason,
+                operation=operation.name,
+                status=failure.status,
+                code=failure.code,
+                body=failure.body,
+                attempts=attempts,
+            )
+
+        return await with_retries(
+            lambda: self._once(operation, payload),
+            policy=self.retry,
+            timing=self.timing,
+            idempotent=operation.kind == "query",
+            exhausted=exhausted,
+            log=log,
+            what=f"OpenCTI {operation.name}",
+        )
 
     async def _once(self, operation: Operation, payload: JSON) -> JSON:
         self.requests += 1
@@ -165,13 +155,13 @@ class GraphQLClient:
             response = await self._http.post("/graphql", json=payload)
         except httpx.TimeoutException as exc:
             applied = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-            raise _Retry(
+            raise _retryable(
                 f"no answer within {self.settings.timeout:g}s ({type(exc).__name__})",
                 applied=applied,
             ) from None
         except httpx.TransportError as exc:
             applied = not isinstance(exc, httpx.ConnectError)
-            raise _Retry(
+            raise _retryable(
                 f"connection failed ({type(exc).__name__}: {exc})", applied=applied
             ) from None
         return self._interpret(operation, response)
@@ -181,18 +171,22 @@ class GraphQLClient:
         body = self._scrub(response.text)
         name = operation.name
         if status == 429:
-            raise _Retry(
+            raise _retryable(
                 "rate limited (429)",
                 status=status,
-                retry_after=_retry_after(response),
+                retry_after=parse_retry_after(
+                    response.headers.get("Retry-After"), self.timing.wall_clock()
+                ),
                 applied=False,
                 body=body,
             )
         if status in (408, 425) or status >= 500:
-            raise _Retry(
+            raise _retryable(
                 f"server error {status}",
                 status=status,
-                retry_after=_retry_after(response),
+                retry_after=parse_retry_after(
+                    response.headers.get("Retry-After"), self.timing.wall_clock()
+                ),
                 applied=status != 503,
                 body=body,
             )
@@ -207,7 +201,7 @@ class GraphQLClient:
             reply = response.json()
         except ValueError:
             if status == 200:
-                raise _Retry("the reply is not JSON", status=status, body=body) from None
+                raise _retryable("the reply is not JSON", status=status, body=body) from None
             reply = None
         if not isinstance(reply, dict) or ("data" not in reply and "errors" not in reply):
             hint = " (is OPENCTI_URL the platform root?)" if status in (404, 405) else ""
@@ -252,7 +246,7 @@ class GraphQLClient:
         if code in QUERY_BUG_CODES:
             cls = OpenCTIQueryError
         elif all(c in RETRYABLE_CODES for c in codes):
-            raise _Retry(
+            raise _retryable(
                 f"{code}: {message}",
                 status=status,
                 code=code,
@@ -261,13 +255,3 @@ class GraphQLClient:
         else:
             cls = OpenCTIGraphQLError
         raise cls(message, operation=name, status=status, code=code, body=body)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

@@ -12,6 +12,7 @@ OpenCTIError                   base: the operation, HTTP status, GraphQL code, s
 └── OpenCTITransientError      429 / 5xx / timeouts / resets / LOCK_ERROR after retries ran out
 ```
 
+The tree hangs under the shared `controller.errors.RemoteError` (`temporary`, `fatal`).
 `fetch_snapshot` turns protocol, GraphQL and transient errors into an *incomplete* snapshot
 (fail closed: the plan then deletes nothing); auth and query errors propagate to the CLI.
 No error ever holds the request, its headers or the token: they carry the operation name, the
@@ -21,16 +22,15 @@ removed should the server ever echo it.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from controller.errors import RemoteError
 
 BODY_EXCERPT = 200
 
 
-class OpenCTIError(Exception):
-    """Any failure talking to OpenCTI."""
+class OpenCTIError(RemoteError):
+    """Any failure talking to OpenCTI (`temporary`, `fatal`: see `controller.errors`)."""
 
-    temporary: ClassVar[bool] = False
-    """True when the same call may succeed later without anyone changing anything."""
+    product = "OpenCTI"
 
     def __init__(
         self,
@@ -67,6 +67,8 @@ class OpenCTIAuthError(OpenCTIError):
     capability (`FORBIDDEN_ACCESS`; reads need `KNOWLEDGE`). No call will succeed until a human
     fixes OPENCTI_TOKEN / OPENCTI_TOKEN_FILE or the user's group: stop the run."""
 
+    fatal = True
+
 
 class OpenCTIQueryError(OpenCTIError):
     """OpenCTI rejected a query octi-tanium built (unknown field or filter key, bad variables).
@@ -94,7 +96,7 @@ class OpenCTIGraphQLError(OpenCTIError):
 class OpenCTITransientError(OpenCTIError):
     """429, 5xx, timeouts, connection resets or `LOCK_ERROR` that outlasted the retry policy."""
 
-    temporary: ClassVar[bool] = True
+    temporary = True
 
 
 AUTH_CODES = frozenset({"AUTH_REQUIRED", "FORBIDDEN_ACCESS"})

@@ -21,6 +21,7 @@ import httpx
 from controller.core.model import SourceObject, SourceSnapshot
 from controller.policy.located import PolicySet
 from controller.policy.models import IntelPolicy, Select
+from controller.retry import Timing
 from controller.sources.opencti.client import GraphQLClient
 from controller.sources.opencti.errors import (
     OpenCTIGraphQLError,
@@ -170,14 +171,16 @@ async def fetch_snapshot(
     page_size: int = 500,
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    timing: Timing | None = None,
 ) -> SourceSnapshot:
-    """Read what the policies can select from OpenCTI; see the module doc for completeness."""
+    """Read what the policies can select from OpenCTI; see the module doc for completeness.
+    `transport` and `timing` are test hooks (see `GraphQLClient`)."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     selects = selects_of(policies)
     sent: list[tuple[Operation, dict[str, Any]]] = []
     reasons: list[str] = []
     objects: dict[str, SourceObject] = {}
-    async with GraphQLClient(settings, transport=transport) as client:
+    async with GraphQLClient(settings, transport=transport, timing=timing) as client:
         markings = None
         if needs_markings(selects):
             # Without the ids the marking filters are left out: wider, never wrong.

@@ -25,6 +25,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from controller.connection import SANDBOX_HINT, ConnectionSettings
+from controller.errors import UserError
 
 __all__ = ["MAX_PAGE_SIZE", "SANDBOX_HINT", "OpenCTISettings", "OpenCTISettingsError"]
 
@@ -32,20 +33,20 @@ MAX_PAGE_SIZE = 5000
 """OpenCTI's `elasticsearch:max_pagination_result`: above it pages are silently truncated."""
 
 
-class OpenCTISettingsError(ValueError):
+class OpenCTISettingsError(UserError):
     """The OpenCTI connection is not configured (or not readable). The message says what to do."""
+
+    def explain(self) -> str:
+        return f"OpenCTI: {self}"
 
 
 class OpenCTISettings(ConnectionSettings):
     model_config = SettingsConfigDict(env_prefix="OPENCTI_", extra="ignore")
     product: ClassVar[str] = "OpenCTI"
-    error: ClassVar[type[ValueError]] = OpenCTISettingsError
+    error: ClassVar[type[UserError]] = OpenCTISettingsError
 
     timeout: float = Field(60.0, gt=0)
     page_size: int = Field(500, ge=1, le=MAX_PAGE_SIZE)
-    max_attempts: int = Field(5, ge=1, le=20)
-    retry_backoff: float = Field(0.5, ge=0)
-    retry_max_delay: float = Field(30.0, ge=0)
 
     @field_validator("url")
     @classmethod

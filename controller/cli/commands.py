@@ -18,8 +18,11 @@ import click
 from rich.console import Console
 
 from controller import __version__
+from controller.cli.progress import TerminalProgress
 from controller.core.plan import Plan, to_json
-from controller.planfile import PlanFileError, load_plan, save_plan
+from controller.errors import OctiTaniumError, UserError
+from controller.planfile import load_plan, save_plan
+from controller.reconcile import Mode, Outcome, reconcile
 from controller.report import render_markdown, render_text
 
 FORMATS = click.Choice(["text", "markdown", "json"])
@@ -39,7 +42,40 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _usage(exc: click.UsageError) -> NoReturn:
+    exc.show()
+    sys.exit(1)
+
+
+class Commands(click.Group):
+    """The one place errors become exit codes: an `OctiTaniumError` prints `error: ...` and
+    exits with its code; a usage error exits 1 (never 2: 2 means "changes present");
+    Ctrl-C exits 130."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage(exc)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage(exc)
+        except OctiTaniumError as exc:
+            fail(exc.explain(), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="octi-tanium")
 def main() -> None:
     """Keep Tanium in sync with OpenCTI, declaratively (policies in ./desired)."""
@@ -105,12 +141,12 @@ def _emit(plan: Plan, fmt: str) -> None:
 )
 def plan(policies: Path, source: str, out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
     """Compute what apply would change, and show it. Changes nothing."""
-    run = _run(_make_plan(policies, source))
+    made = _pass(policies, source, mode="plan")
     if out is not None:
-        save_plan(run.plan, out)
+        save_plan(made.plan, out)
         err_console.print(f"Plan saved to {out}; apply it with `octi-tanium apply {out}`.")
-    _emit(run.plan, fmt)
-    sys.exit(run.plan.exit_code() if detailed_exitcode else 0)
+    _emit(made.plan, fmt)
+    sys.exit(made.exit_code if detailed_exitcode else 0)
 
 
 @main.command()
@@ -118,11 +154,7 @@ def plan(policies: Path, source: str, out: Path | None, fmt: str, detailed_exitc
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 def show(plan_file: Path, fmt: str) -> None:
     """Render a saved plan."""
-    try:
-        saved = load_plan(plan_file)
-    except PlanFileError as exc:
-        fail(str(exc))
-    _emit(saved, fmt)
+    _emit(load_plan(plan_file), fmt)
 
 
 # --------------------------------------------------------------------------- apply / run
@@ -135,37 +167,36 @@ def show(plan_file: Path, fmt: str) -> None:
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: bool) -> None:
     """Apply a saved plan, or plan and apply now (asks first unless --auto-approve)."""
-    from controller.runner import apply_plan, saved_plan_settings
-
-    if plan_file is not None:
-        try:
-            saved = load_plan(plan_file)
-        except PlanFileError as exc:
-            fail(str(exc))
-        settings = _run(_async(saved_plan_settings, policies))
-        report = _run(apply_plan(saved, check_stale=True, settings=settings))
-    else:
-        made = _run(_make_plan(policies, source))
-        console().print(render_text(made.plan))
-        if not made.plan.has_changes:
-            sys.exit(3 if made.plan.has_blocked else 0)
-        if not auto_approve:
-            if not sys.stdin.isatty():
-                fail(
-                    "refusing to apply without confirmation in a non-interactive session: "
-                    "pass --auto-approve, or save a plan with `plan --out` and apply that"
-                )
-            if not click.confirm("Apply these changes to Tanium?", default=False):
-                fail("apply cancelled", code=1)
-        report = _run(
-            apply_plan(
-                made.plan, check_stale=False, actual=made.actual, settings=made.policies.settings
-            )
-        )
     from controller.report.apply import render_apply_report
+    from controller.run.lock import file_lock
 
-    console().print(render_apply_report(report))
-    sys.exit(report.exit_code())
+    def show_plan(plan: Plan) -> None:
+        console().print(render_text(plan))
+
+    def confirm(plan: Plan) -> None:
+        if auto_approve:
+            return
+        if not sys.stdin.isatty():
+            raise UserError(
+                "refusing to apply without confirmation in a non-interactive session: "
+                "pass --auto-approve, or save a plan with `plan --out` and apply that"
+            )
+        if not click.confirm("Apply these changes to Tanium?", default=False):
+            raise UserError("apply cancelled")
+
+    saved = load_plan(plan_file) if plan_file is not None else None
+    made = _pass(
+        policies,
+        source,
+        mode="apply",
+        saved=saved,
+        on_plan=show_plan,
+        approve=confirm,
+        lock=file_lock,
+    )
+    if made.report is not None:
+        console().print(render_apply_report(made.report))
+    sys.exit(made.exit_code)
 
 
 @main.command()
@@ -180,11 +211,11 @@ def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: boo
 @source_option
 def run(once: bool, listen: str, policies: Path, source: str) -> None:
     """The scheduled reconciler (interval from Settings.spec.schedule)."""
-    from controller.reconciler import configure_logging, run_forever, run_once
+    from controller.run import configure_logging, run_forever, run_once
 
     configure_logging()
     if once:
-        sys.exit(_run(run_once(policies, source)))
+        sys.exit(asyncio.run(run_once(policies, source, progress=TerminalProgress())))
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         fail(f"--listen {listen!r} is not HOST:PORT")
@@ -221,26 +252,8 @@ def schema(check: bool, out: Path) -> None:
 # --------------------------------------------------------------------------- plumbing
 
 
-def _run(coro: Any) -> Any:
-    from controller.runner import UserError
-
-    try:
-        return asyncio.run(coro)
-    except UserError as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        fail("interrupted", code=130)
-
-
-async def _async(fn: Any, *args: Any) -> Any:
-    """Run a plain function under `_run`, so its errors get the same treatment."""
-    from controller.runner import user_errors
-
-    with user_errors():
-        return fn(*args)
-
-
-async def _make_plan(policies: Path, source: str) -> Any:
-    from controller.runner import make_plan
-
-    return await make_plan(policies, source, now=_now())
+def _pass(policies: Path, source: str, *, mode: Mode, **options: Any) -> Outcome:
+    """One pass of the driver, its progress on the terminal."""
+    return asyncio.run(
+        reconcile(policies, source, mode=mode, now=_now(), progress=TerminalProgress(), **options)
+    )

@@ -18,7 +18,7 @@ import httpx
 from rich.console import Console
 from rich.rule import Rule
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 console = Console(highlight=False)
 
 

@@ -8,9 +8,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from controller.errors import OctiTaniumError
 
-class LockBusy(Exception):
-    """Another octi-tanium is writing to Tanium from this host."""
+
+class LockBusy(OctiTaniumError):
+    """Another octi-tanium is writing to Tanium from this host: wait for it to finish."""
 
 
 def lock_path() -> Path:

@@ -1,0 +1,135 @@
+"""Safety checks made at apply time against the fresh read of Tanium.
+
+A saved plan is a file, and files can be edited or go stale: before any write the executor
+re-checks the inventory fingerprint, the guards and the deletion budget (`controller.core.guards`,
+the same functions the diff uses), and before each write that the object is ours under that
+key (`controller.render.marker`, the same ownership rules as the diff), that no hash of an
+upload sits in somebody else's Reputation entry, and that a document did not move since the
+plan was made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from controller.core.guards import counted_deletes, within_budget
+from controller.core.model import ActualBlocklist, ActualIntel, ActualState, TaniumId
+from controller.core.plan import Plan, PlanItem, inventory_fingerprint
+from controller.errors import UserError
+from controller.policy.models import SettingsSpec
+from controller.render.marker import installation_id, owned_blocklist_key, owned_intel_key
+
+
+class StalePlanError(UserError):
+    """The inventory moved since the plan was made (or the plan cannot tell): plan again."""
+
+
+def check_not_stale(plan: Plan, actual: ActualState) -> None:
+    current = inventory_fingerprint(actual)
+    if not plan.inputs.inventory_fingerprint:
+        raise StalePlanError(
+            "the plan carries no inventory fingerprint, so it cannot be checked against "
+            "Tanium: make it with `octi-tanium plan --out`"
+        )
+    if current != plan.inputs.inventory_fingerprint:
+        raise StalePlanError(
+            "the plan is stale: Tanium's inventory changed since it was made "
+            f"(fingerprint {plan.inputs.inventory_fingerprint[:12]} → {current[:12]}); "
+            "run `octi-tanium plan` again"
+        )
+
+
+class Ownership:
+    """What the fresh read says is ours: owned documents and this installation's entries."""
+
+    def __init__(self, actual: ActualState) -> None:
+        self.actual = actual
+        self.intel_by_id = {d.id: d for d in actual.intel}
+        self._entries: dict[TaniumId, str] | None = None
+
+    def entries(self) -> dict[TaniumId, str]:
+        """Owned blocklist entries by id → key (computed once)."""
+        if self._entries is None:
+            installation = installation_id(self.actual.source_name)
+            self._entries = {}
+            for entry in self.actual.blocklist:
+                key = owned_blocklist_key(entry, installation)
+                if key is not None:
+                    self._entries[entry.id] = key
+        return self._entries
+
+    def owned_count(self) -> int:
+        owned = sum(1 for d in self.actual.intel if owned_intel_key(d) is not None)
+        return owned + len(self.entries())
+
+    def refusal(self, item: PlanItem) -> str | None:
+        """Why `item` must not touch its Tanium object (None: it is ours, under that key)."""
+        base = item.key.split("#", 1)[0]
+        if item.kind == "blocklist" and item.before and item.before.get("key"):
+            base = str(item.before["key"])  # updated in place under its previous key
+        if item.kind == "intel":
+            doc = self.intel_by_id.get(TaniumId(item.tanium_id or 0))
+            if doc is not None and owned_intel_key(doc) == base:
+                return None
+        elif self.entries().get(TaniumId(item.tanium_id or 0)) == base:
+            return None
+        return (
+            f"Tanium object {item.tanium_id} is not an octi-tanium object with key {base} in "
+            "the managed source: refusing to touch it"
+        )
+
+    def foreign_hashes(self) -> dict[str, ActualBlocklist]:
+        """Every hash held by a Reputation entry we do not own."""
+        owned = self.entries()
+        return {
+            h.lower(): e
+            for e in self.actual.blocklist
+            if e.id not in owned
+            for h in (e.md5, e.sha1, e.sha256)
+            if h
+        }
+
+
+def foreign_clash(item: PlanItem, foreign: dict[str, ActualBlocklist]) -> str | None:
+    """Why uploading `item` would merge into somebody else's entry (None: it would not)."""
+    clash = next(
+        (
+            foreign[h]
+            for k in ("md5", "sha1", "sha256")
+            if (h := str((item.desired or {}).get(k) or "")) and h in foreign
+        ),
+        None,
+    )
+    if clash is None:
+        return None
+    return (
+        f"a hash is held by Reputation entry {clash.id} ({clash.list}), not created "
+        "by octi-tanium: refusing to upload into it"
+    )
+
+
+def withheld_by_guards(
+    plan: Plan, items: Sequence[PlanItem], ownership: Ownership, settings: SettingsSpec | None
+) -> str | None:
+    """The guards re-checked at apply time: the names of the failing ones, else None."""
+    failing = [g.name for g in plan.guards if not g.ok]
+    if failing:
+        return ", ".join(failing)
+    deletes = counted_deletes(list(items))
+    if settings is not None and not within_budget(deletes, ownership.owned_count(), settings):
+        return "deletion-budget (re-checked at apply)"
+    return None
+
+
+def moved_since_plan(item: PlanItem, current: ActualIntel) -> str | None:
+    """Why an update must not go ahead: its document changed in Tanium since the plan."""
+    before = item.before or {}
+    if before and (
+        current.md5 != before.get("md5") or current.revision_id != before.get("revision_id")
+    ):
+        return (
+            f"document {item.tanium_id} changed in Tanium since the plan was made "
+            f"(revision {before.get('revision_id')} → {current.revision_id}); "
+            "run `octi-tanium plan` again"
+        )
+    return None

@@ -1,0 +1,6 @@
+"""The command line (`octi-tanium`, `python -m controller`): click commands (`commands`) and
+the terminal UI (`progress`, the reports). The only package that prints."""
+
+from controller.cli.commands import main
+
+__all__ = ["main"]

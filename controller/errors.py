@@ -1,0 +1,75 @@
+"""The one error tree, classed by what the caller must do next (kopf's idea).
+
+```
+OctiTaniumError                 root: every error the command line reports; carries its exit code
+├── UserError                   fix your input: policies, plan file, bundle, flags, settings
+│   ├── PipelineError           the policies or --source cannot be used (controller.reconcile)
+│   ├── PlanFileError           not a plan file, or an unsupported format (controller.planfile)
+│   ├── BundleError             unreadable STIX bundle (controller.sources.bundle)
+│   ├── StalePlanError          the saved plan no longer matches Tanium (controller.apply)
+│   ├── TaniumSettingsError     TANIUM_* missing or malformed (controller.tanium.settings)
+│   └── OpenCTISettingsError    OPENCTI_* missing or malformed (controller.sources.opencti)
+├── RemoteError                 a remote system failed; `temporary`, `fatal`, `retry_after`
+│   ├── TaniumError             controller.tanium.errors (AuthError, TransientError, ...)
+│   └── OpenCTIError            controller.sources.opencti.errors (OpenCTIAuthError, ...)
+├── ApplyStopped                a fatal remote error stopped an apply half-way
+└── LockBusy                    another octi-tanium holds the lock (controller.run.lock)
+```
+
+`RemoteError.temporary`: the same call may succeed later without anyone changing anything
+(429, 5xx, timeouts): retried by `controller.retry`, and a failed write of a pass withholds
+that pass's deletes. `RemoteError.fatal`: no further call can succeed (a 401): an apply stops at
+once instead of failing item after item.
+
+The command line catches the root only: it prints `error: ` + `explain()` and exits with
+`exit_code`. Messages name the object (file:line:col, the intel, the HTTP call) and what to do
+next; none ever holds a token.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class OctiTaniumError(Exception):
+    """Any error octi-tanium reports to its user; stops the command with `exit_code`."""
+
+    exit_code: ClassVar[int] = 1
+
+    def explain(self) -> str:
+        """The line the command line prints after `error: ` (the message, in context)."""
+        return str(self)
+
+
+class UserError(OctiTaniumError):
+    """Something the user must fix before the command can run: the message says what."""
+
+
+class PipelineError(UserError):
+    """The policies or the `--source` cannot be used (message says what to do)."""
+
+
+class RemoteError(OctiTaniumError):
+    """A remote system (Tanium, OpenCTI) failed; classed by what to do next."""
+
+    product: ClassVar[str] = "remote"
+    temporary: bool = False
+    """True when the same call may succeed later without anyone changing anything."""
+    fatal: bool = False
+    """True when no further call can succeed (credentials): stop the run, do not go on."""
+    retry_after: float | None = None
+    """The server's `Retry-After` hint, in seconds, when it gave one."""
+    maybe_applied: bool = True
+    """For a temporary failure: the server may have processed the call before it failed
+    (False: it surely did not — refused connection, 429 — so even a create may be resent)."""
+
+    def explain(self) -> str:
+        return f"{self.product}: {self}"
+
+
+class ApplyStopped(OctiTaniumError):
+    """A fatal remote error (e.g. Tanium answered 401) stopped an apply half-way."""
+
+    def __init__(self, cause: RemoteError) -> None:
+        self.cause = cause
+        super().__init__(f"apply stopped: {cause}")
