@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from octi_sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app
 
 from controller.model import SourceSnapshot
 from controller.policy.loader import PolicySet, load_policies
-from controller.sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app
 from controller.sources.opencti import OpenCTISettings, fetch_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent

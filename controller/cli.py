@@ -199,7 +199,7 @@ def run(once: bool, listen: str, policies: Path, source: str) -> None:
 @click.option("--seed", type=click.Choice(["demo", "empty"]), default="demo", show_default=True)
 def sandbox(tanium_port: int, opencti_port: int, seed: str) -> None:
     """Serve the Tanium and OpenCTI emulators on 127.0.0.1 (Ctrl-C to stop)."""
-    from controller.sandbox.serve import serve
+    from octi_sandbox.serve import serve
 
     serve(tanium_port=tanium_port, opencti_port=opencti_port, seed=seed)
 

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
+from octi_sandbox.opencti import DEMO_SEED
 
 from controller.model import SourceObject
 from controller.policy.loader import PolicySet
-from controller.sandbox.opencti import DEMO_SEED
 from controller.sources.bundle import read_bundle
 
 from .conftest import NOW, Served, settings_for

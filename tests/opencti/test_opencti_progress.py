@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import json
 
+from octi_sandbox.opencti import DEMO_SEED
 from rich.console import Console
 
 from controller.policy.loader import PolicySet
-from controller.sandbox.opencti import DEMO_SEED
 from controller.sources.opencti import fetch_progress
 
 from .conftest import InProcess

@@ -11,10 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from octi_sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, TaniumEmulator, create_app
+from octi_sandbox.tanium.server import serve_in_thread
 from starlette.applications import Starlette
-
-from controller.sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, TaniumEmulator, create_app
-from controller.sandbox.tanium.server import serve_in_thread
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "tanium"
 TR = "/plugin/products/threat-response/api/v1"

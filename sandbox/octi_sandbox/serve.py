@@ -22,11 +22,11 @@ def _bound_port(server: uvicorn.Server) -> int:
 
 
 def build_apps(seed: str, tanium_token: str, opencti_token: str) -> tuple[Any, Any]:
-    from controller.sandbox.opencti import OpenCTIConfig
-    from controller.sandbox.opencti import create_app as create_opencti
-    from controller.sandbox.tanium import TaniumConfig
-    from controller.sandbox.tanium import create_app as create_tanium
-    from controller.sandbox.tanium.config import ALL_PERMISSIONS
+    from octi_sandbox.opencti import OpenCTIConfig
+    from octi_sandbox.opencti import create_app as create_opencti
+    from octi_sandbox.tanium import TaniumConfig
+    from octi_sandbox.tanium import create_app as create_tanium
+    from octi_sandbox.tanium.config import ALL_PERMISSIONS
 
     tanium = create_tanium(TaniumConfig(tokens={tanium_token: set(ALL_PERMISSIONS)}, seed=seed))
     opencti = create_opencti(OpenCTIConfig(tokens=[opencti_token], seed=seed))

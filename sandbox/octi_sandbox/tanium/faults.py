@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.types import Receive, Scope, Send
 
-from controller.sandbox.rules import ActiveRule
+from octi_sandbox.rules import ActiveRule
 
 from .web import json_bytes, read_body, reason, send_raw
 

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controller.sandbox.opencti.records import (
+from controller.sources.stix import STANDARD_MARKINGS
+from octi_sandbox.opencti.records import (
     REVOKE_SCORE,
     Record,
     identity_record,
     label_record,
     marking_record,
 )
-from controller.sources.stix import STANDARD_MARKINGS
 
 TLP_ORDER = {"TLP:CLEAR": 1, "TLP:GREEN": 2, "TLP:AMBER": 3, "TLP:AMBER+STRICT": 4, "TLP:RED": 5}
 

@@ -11,8 +11,8 @@ execution), `resolvers` / `mutations`, `listing` (ordering, cursors, pagination)
 STIX), `faults`, `routes_sandbox` (`/__sandbox/`), `state`, `server` (uvicorn in a thread).
 """
 
-from controller.sandbox.opencti.app import create_app
-from controller.sandbox.opencti.config import DEFAULT_TOKEN, OpenCTIConfig
-from controller.sandbox.opencti.state import DEMO_SEED, OpenCTIState, seed_demo
+from octi_sandbox.opencti.app import create_app
+from octi_sandbox.opencti.config import DEFAULT_TOKEN, OpenCTIConfig
+from octi_sandbox.opencti.state import DEMO_SEED, OpenCTIState, seed_demo
 
 __all__ = ["DEFAULT_TOKEN", "DEMO_SEED", "OpenCTIConfig", "OpenCTIState", "create_app", "seed_demo"]

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from controller.policy.models import parse_duration
-from controller.sandbox.opencti.faults import FaultRule
+from octi_sandbox.opencti.faults import FaultRule
 
 PREFIX = "/__sandbox"
 
@@ -78,7 +78,7 @@ async def seed(request: Request) -> Response:
     try:
         body = await _json(request)
         if isinstance(body, dict) and body.get("demo"):
-            from controller.sandbox.opencti.state import seed_demo
+            from octi_sandbox.opencti.state import seed_demo
 
             return JSONResponse(seed_demo(state_))
         return JSONResponse(state_.seed(body))

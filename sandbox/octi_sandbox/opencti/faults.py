@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from controller.sandbox.rules import ActiveRule
+from octi_sandbox.rules import ActiveRule
 
 FaultKind = Literal[
     "latency", "rate_limit", "status", "timeout", "reset", "lock_error", "graphql_error"

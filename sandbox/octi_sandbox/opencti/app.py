@@ -23,12 +23,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from controller.sandbox.opencti.config import OpenCTIConfig
-from controller.sandbox.opencti.context import Context, User
-from controller.sandbox.opencti.errors import format_error, octi_error
-from controller.sandbox.opencti.faults import FaultRule
-from controller.sandbox.opencti.routes_sandbox import sandbox_routes
-from controller.sandbox.opencti.state import OpenCTIState
+from octi_sandbox.opencti.config import OpenCTIConfig
+from octi_sandbox.opencti.context import Context, User
+from octi_sandbox.opencti.errors import format_error, octi_error
+from octi_sandbox.opencti.faults import FaultRule
+from octi_sandbox.opencti.routes_sandbox import sandbox_routes
+from octi_sandbox.opencti.state import OpenCTIState
 
 RAW_SEND = "octi.raw_send"
 TOO_MANY = {"message": "Too many requests, please try again later."}

@@ -18,7 +18,14 @@ from datetime import datetime
 from typing import Any
 
 from controller.model import SourceObject
-from controller.sandbox.opencti.records import (
+from controller.sources.stix import (
+    OPENCTI_EXT,
+    UnreadableObject,
+    marking_names,
+    to_source_object,
+    unwrap,
+)
+from octi_sandbox.opencti.records import (
     FROM_START,
     HASHED_TYPES,
     INDICATOR_PARENTS,
@@ -34,14 +41,7 @@ from controller.sandbox.opencti.records import (
     standard_id,
     typename,
 )
-from controller.sandbox.opencti.store import Store
-from controller.sources.stix import (
-    OPENCTI_EXT,
-    UnreadableObject,
-    marking_names,
-    to_source_object,
-    unwrap,
-)
+from octi_sandbox.opencti.store import Store
 
 
 def _opencti_times(raw: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.applications import Starlette
 
-from controller.sandbox.opencti.app import create_app
-from controller.sandbox.opencti.config import OpenCTIConfig
-from controller.sandbox.opencti.state import OpenCTIState
+from octi_sandbox.opencti.app import create_app
+from octi_sandbox.opencti.config import OpenCTIConfig
+from octi_sandbox.opencti.state import OpenCTIState
 
 
 @contextmanager
