@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from controller.policy.models import parse_duration
 from octi_sandbox.opencti.faults import FaultRule
 
 PREFIX = "/__sandbox"
@@ -115,6 +115,18 @@ async def objects(request: Request) -> Response:
 
 
 _DATE_FIELDS = ("valid_from", "valid_until", "created", "modified", "created_at", "updated_at")
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90d`, `12h`, `30m`, `45s`, `2w` → timedelta (the clock route's `advance`)."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"invalid duration {text!r} (expected e.g. 30s, 15m, 12h, 90d, 2w)")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def _dates(fields: dict[str, Any]) -> dict[str, Any]:
