@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from octi_sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app, serve
+from octi_sandbox.server import serve
+from octi_sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app
 
 from controller.model import ActualState
 from controller.tanium import TaniumClient

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 from click.testing import CliRunner
+from octi_sandbox.server import serve_in_thread
 from octi_sandbox.tanium import TaniumConfig, create_app
-from octi_sandbox.tanium.server import serve_in_thread
 
 from controller.cli import main
 

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from octi_sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app
-from octi_sandbox.opencti.server import serve
 from octi_sandbox.opencti.state import OpenCTIState
+from octi_sandbox.server import serve_in_thread as serve
 
 from controller.diagnostics import Position
 from controller.model import SourceSnapshot

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from octi_sandbox.server import serve_in_thread
 from octi_sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, TaniumEmulator, create_app
-from octi_sandbox.tanium.server import serve_in_thread
 from starlette.applications import Starlette
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "tanium"
