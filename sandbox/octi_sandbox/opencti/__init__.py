@@ -5,10 +5,12 @@ app = create_app(OpenCTIConfig(tokens=["t0ken"], seed="demo"))
 state = app.state.opencti          # store, clock, faults, counters, test hooks
 ```
 
-Modules: `config`, `app` (HTTP, auth, faults), `executor` (parse, validate, protections,
-execution), `resolvers` / `mutations`, `listing` (ordering, cursors, pagination),
-`filtering` (FilterGroups), `store` / `records` (the knowledge base), `loader` (seeding from
-STIX), `faults`, `routes_sandbox` (`/__sandbox/`), `state`, `server` (uvicorn in a thread).
+Modules: `config`, `app` (HTTP, auth, faults), `schema` (its own copy of the schema file),
+`executor` (parse, validate, protections, execution), `resolvers` / `mutations`, `listing`
+(ordering, cursors, pagination), `filtering` (FilterGroups), `store` / `records` (the
+knowledge base), `stix` (its own STIX 2.1 reading) and `loader` (seeding), `faults` (rules
+over the shared `octi_sandbox.faults`), `routes_sandbox` (`/__sandbox/`), `state`, `server`
+(`serve_opencti`, over the shared `octi_sandbox.server`).
 """
 
 from octi_sandbox.opencti.app import create_app
