@@ -2,6 +2,8 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
+# Only the product: without sandbox/ in the context, setuptools finds no octi_sandbox, and
+# `pip install .` (no extras) leaves the emulators' dependencies out of the image too.
 COPY controller ./controller
 RUN pip install --no-cache-dir --prefix=/install .
 

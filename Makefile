@@ -3,30 +3,39 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-sandbox
 
 .PHONY: setup demo test lint typecheck bench schema clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+# dev includes the sandbox extra (the emulators' dependencies): the tests use them.
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The demo needs the product and the emulators (the sandbox extra), not the dev tools.
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[sandbox]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python -m controller.cli.demo
 
 test: $(STAMP)
-	$(BIN)/ruff check controller tests bench
-	$(BIN)/ruff format --check controller tests bench
+	$(BIN)/ruff check controller sandbox tests bench
+	$(BIN)/ruff format --check controller sandbox tests bench
 	$(BIN)/mypy
 	$(BIN)/octi-tanium schema --check
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check controller tests bench
-	$(BIN)/ruff format --check controller tests bench
+	$(BIN)/ruff check controller sandbox tests bench
+	$(BIN)/ruff format --check controller sandbox tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from octi_sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app
+from octi_sandbox.server import serve
 
 from controller.core.model import SourceSnapshot
 from controller.policy.loader import PolicySet, load_policies
-from controller.sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app
 from controller.sources.opencti import OpenCTISettings, fetch_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,16 +78,12 @@ def indicators(count: int) -> list[dict[str, Any]]:
 
 
 def _serve(port: int, count: int, latency_ms: float, ready: Any) -> None:
-    import uvicorn
-
     app = create_app(OpenCTIConfig(latency_ms=latency_ms))
     started = time.perf_counter()
     app.state.opencti.seed(indicators(count))
     gc.freeze()  # the seeded knowledge base is static: keep the collector off it
     ready.put(time.perf_counter() - started)
-    uvicorn.run(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
-    )
+    serve(app, "127.0.0.1", port, log_level="warning")
 
 
 @contextlib.contextmanager

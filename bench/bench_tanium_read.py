@@ -25,9 +25,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from octi_sandbox.server import serve
+from octi_sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app
 
 from controller.core.model import ActualState
-from controller.sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app, serve
 from controller.tanium import TaniumClient
 
 SOURCE = "OpenCTI (octi-tanium)"

@@ -230,10 +230,49 @@ def run(once: bool, listen: str, policies: Path, source: str) -> None:
 @click.option("--opencti-port", type=int, default=8412, show_default=True)
 @click.option("--seed", type=click.Choice(["demo", "empty"]), default="demo", show_default=True)
 def sandbox(tanium_port: int, opencti_port: int, seed: str) -> None:
-    """Serve the Tanium and OpenCTI emulators on 127.0.0.1 (Ctrl-C to stop)."""
-    from controller.sandbox.serve import serve
+    """Serve the Tanium and OpenCTI emulators on 127.0.0.1 (Ctrl-C to stop).
 
-    serve(tanium_port=tanium_port, opencti_port=opencti_port, seed=seed)
+    The emulators are a package of their own (`octi_sandbox`, the `sandbox` extra) that the
+    product never imports: this runs `python -m octi_sandbox` as a child process, passing its
+    output through and forwarding signals to it.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("octi_sandbox") is None:
+        # `\\[` escapes rich markup: the user sees octi-tanium[sandbox]
+        fail("the emulators are not installed: pip install 'octi-tanium\\[sandbox]'")
+    args = ["--tanium-port", str(tanium_port), "--opencti-port", str(opencti_port)]
+    sys.exit(_run_child([sys.executable, "-m", "octi_sandbox", *args, "--seed", seed]))
+
+
+def _run_child(argv: list[str]) -> int:
+    """Run `argv` with this process's stdio, forwarding INT, TERM and HUP to it (the child
+    also stops if this process dies); its exit code, 128 + N when signal N ended it."""
+    import os
+    import signal
+    import subprocess
+
+    child: subprocess.Popen[bytes] | None = None
+    pending: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        if child is None:
+            pending.append(signum)
+        else:
+            child.send_signal(signum)
+
+    # Installed before the child starts, so it inherits default dispositions, not ignored ones.
+    forwarded = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    previous = {sig: signal.signal(sig, forward) for sig in forwarded}
+    try:
+        child = subprocess.Popen([*argv, "--exit-with-parent", str(os.getpid())])
+        for signum in pending:
+            child.send_signal(signum)
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 - code if code < 0 else code
 
 
 @main.command()

@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 from click.testing import CliRunner
+from octi_sandbox.server import serve_in_thread
+from octi_sandbox.tanium import TaniumConfig, create_app
 
 from controller.cli import main
-from controller.sandbox.tanium import TaniumConfig, create_app
-from controller.sandbox.tanium.server import serve_in_thread
 
 TOKEN = "token-e2e"
 NO_REAL_BACKOFF = {"TANIUM_RETRY_BACKOFF": "0.001", "OPENCTI_RETRY_BACKOFF": "0.001"}
@@ -67,7 +67,7 @@ class Sandbox:
 
 @contextmanager
 def tanium_sandbox(**config: Any) -> Iterator[Sandbox]:
-    from controller.sandbox.tanium.config import ALL_PERMISSIONS
+    from octi_sandbox.tanium.config import ALL_PERMISSIONS
 
     config.setdefault("tokens", {TOKEN: set(ALL_PERMISSIONS)})
     app = create_app(TaniumConfig(**config))

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from octi_sandbox.opencti import OpenCTIConfig
+from octi_sandbox.opencti.server import serve_opencti
 
-from controller.sandbox.opencti import OpenCTIConfig
-from controller.sandbox.opencti.server import serve_opencti
 from tests.e2e.harness import Sandbox, tanium_sandbox
 from tests.e2e.test_convergence import BUNDLES, EVERYTHING, indicator
 

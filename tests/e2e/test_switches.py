@@ -12,7 +12,9 @@ import pytest
 from tests.e2e.harness import tanium_sandbox
 from tests.e2e.test_convergence import EVERYTHING, managed_docs
 
-DEMO = Path(__file__).resolve().parents[2] / "controller" / "sandbox" / "seed" / "demo-opencti.json"
+DEMO = (
+    Path(__file__).resolve().parents[2] / "sandbox" / "octi_sandbox" / "seed" / "demo-opencti.json"
+)
 SWITCHES: list[dict[str, Any]] = [
     {"post_existing_intrinsic_id": "duplicate"},
     {"put_intrinsic_mismatch": "reject"},

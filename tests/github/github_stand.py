@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fake_github import Account, FakeGitHub
+from octi_sandbox.server import serve_in_thread
 from pydantic import SecretStr
 
 from controller.github import GitHubClient, GitHubSettings
 from controller.retry import RetryPolicy
-from controller.sandbox.tanium.server import serve_in_thread
 
 REPOSITORY = "acme/intel-policies"
 PR = 7

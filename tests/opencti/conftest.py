@@ -11,14 +11,14 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from octi_sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app
+from octi_sandbox.opencti.state import OpenCTIState
+from octi_sandbox.server import serve_in_thread as serve
 
 from controller.core.diagnostics import Position
 from controller.core.model import SourceSnapshot
 from controller.policy.loader import Located, PolicySet, load_policies
 from controller.policy.models import IntelPolicy
-from controller.sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app
-from controller.sandbox.opencti.server import serve
-from controller.sandbox.opencti.state import OpenCTIState
 from controller.sources.opencti import OpenCTISettings, fetch_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,9 @@ import re
 from collections import Counter
 from datetime import UTC, datetime
 
-from controller.sandbox.opencti import DEMO_SEED
-from controller.sandbox.seed import make_demo
+from octi_sandbox.opencti import DEMO_SEED
+from octi_sandbox.seed import make_demo
+
 from controller.sources.bundle import read_bundle
 
 from .conftest import NOW
@@ -21,7 +22,7 @@ DOC_NETS = [
 
 
 def test_the_committed_demo_seed_is_current() -> None:
-    assert make_demo.main(["--check"]) == 0, "run: python -m controller.sandbox.seed.make_demo"
+    assert make_demo.main(["--check"]) == 0, "run: python -m octi_sandbox.seed.make_demo"
     assert make_demo.render() == make_demo.render()
 
 

@@ -7,9 +7,8 @@ import json
 from typing import Any
 
 import pytest
-
-from controller.sandbox.opencti import OpenCTIConfig
-from controller.sandbox.opencti.records import standard_id
+from octi_sandbox.opencti import OpenCTIConfig
+from octi_sandbox.opencti.records import standard_id
 
 from .conftest import InProcess
 
@@ -411,7 +410,7 @@ def test_updates_bump_updated_at_and_modified() -> None:
 
 
 def test_based_on_links_are_served_both_ways(emulator: InProcess) -> None:
-    from controller.sandbox.opencti import DEMO_SEED
+    from octi_sandbox.opencti import DEMO_SEED
 
     emulator.state.seed(json.loads(DEMO_SEED.read_bytes()))
     query = """query { indicators(filters: {mode: and, filterGroups: [], filters: [

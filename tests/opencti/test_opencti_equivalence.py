@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
+from octi_sandbox.opencti import DEMO_SEED
 
 from controller.core.model import SourceObject
 from controller.policy.loader import PolicySet
-from controller.sandbox.opencti import DEMO_SEED
 from controller.sources.bundle import read_bundle
 from tests.corpus_files import MISSING, corpus_names, require
 

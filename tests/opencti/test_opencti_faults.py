@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from octi_sandbox.opencti import DEMO_SEED, OpenCTIConfig
+from octi_sandbox.opencti.config import READ_ONLY
+from octi_sandbox.opencti.faults import FaultRule
 
 from controller.policy.loader import PolicySet
-from controller.sandbox.opencti import DEMO_SEED, OpenCTIConfig
-from controller.sandbox.opencti.config import READ_ONLY
-from controller.sandbox.opencti.faults import FaultRule
 from controller.sources.opencti import (
     OpenCTIAuthError,
     OpenCTIQueryError,

@@ -10,11 +10,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from octi_sandbox.opencti import DEMO_SEED
 
 from controller.core.model import SourceObject
 from controller.core.selection import selects
 from controller.policy.models import OBSERVABLE_TYPES, PATTERN_TYPES, Select
-from controller.sandbox.opencti import DEMO_SEED
 from controller.sources.bundle import parse_bundle
 from controller.sources.opencti.filters import Marking, plan_queries
 

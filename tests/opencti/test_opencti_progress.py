@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 
+from octi_sandbox.opencti import DEMO_SEED
 from rich.console import Console
 
 from controller.cli.progress import fetch_progress
 from controller.policy.loader import PolicySet
-from controller.sandbox.opencti import DEMO_SEED
 
 from .conftest import InProcess
 

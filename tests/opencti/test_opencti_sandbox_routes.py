@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import httpx
-
-from controller.sandbox.opencti import DEFAULT_TOKEN, DEMO_SEED, OpenCTIConfig
-from controller.sandbox.opencti.server import serve_opencti
+from octi_sandbox.opencti import DEFAULT_TOKEN, DEMO_SEED, OpenCTIConfig
+from octi_sandbox.opencti.server import serve_opencti
 
 from .conftest import Served, policy_set
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from octi_sandbox.opencti import OpenCTIConfig
 
-from controller.sandbox.opencti import OpenCTIConfig
 from controller.sources.opencti.queries import IDENTITY_ADD, SIGHTING_ADD, SIGHTINGS, SYSTEM_ADD
 
 from .conftest import NOW, InProcess
@@ -114,7 +114,7 @@ def test_sighting_errors(world: Any) -> None:
 
 
 def test_lock_errors_can_be_injected_on_mutations(world: Any) -> None:
-    from controller.sandbox.opencti.faults import FaultRule
+    from octi_sandbox.opencti.faults import FaultRule
 
     target, indicator, system = world
     target.state.faults.add(FaultRule(kind="lock_error", on="mutation", times=1))

@@ -12,14 +12,14 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from octi_sandbox.tanium.config import TaniumConfig
+from octi_sandbox.tanium.formats import Upload
+from octi_sandbox.tanium.intel import parse_upload
 
 from controller.core.model import ActualBlocklist, ActualIntel, DesiredIntel, SourceObject, TaniumId
 from controller.render import convert, render_blocklist, render_intel
 from controller.render.marker import owned_blocklist_key, owned_intel_key
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT
-from controller.sandbox.tanium.config import TaniumConfig
-from controller.sandbox.tanium.formats import Upload
-from controller.sandbox.tanium.intel import parse_upload
 
 HOSTILE = st.one_of(
     st.text(st.characters(codec=None, exclude_categories=()), max_size=300),

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from octi_sandbox.server import serve_in_thread
+from octi_sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, TaniumEmulator, create_app
 from starlette.applications import Starlette
 
-from controller.sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, TaniumEmulator, create_app
-from controller.sandbox.tanium.server import serve_in_thread
 from tests.corpus_files import corpus_file
 
 TR = "/plugin/products/threat-response/api/v1"

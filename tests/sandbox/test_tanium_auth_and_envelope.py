@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from controller.sandbox.tanium import TaniumConfig
+from octi_sandbox.tanium import TaniumConfig
 
 from .conftest import REP, TR, Api
 

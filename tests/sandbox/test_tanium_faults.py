@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from controller.sandbox.tanium import (
+from octi_sandbox.tanium import (
     DEFAULT_TOKEN,
     ConnectionClosedByFault,
     ConnectionResetByFault,

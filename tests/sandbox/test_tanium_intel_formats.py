@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 import pytest
-
-from controller.sandbox.tanium.intel import parse_content_disposition
+from octi_sandbox.tanium.intel import parse_content_disposition
 
 from .conftest import TR, Api, corpus_bytes, corpus_json
 

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 from lxml import etree
-
-from controller.sandbox.tanium import TaniumConfig, TaniumEmulator
+from octi_sandbox.tanium import TaniumConfig, TaniumEmulator
 
 from .conftest import TR, Api
 from .test_tanium_intel_formats import OPENIOC

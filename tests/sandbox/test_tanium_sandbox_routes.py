@@ -6,8 +6,7 @@ import time
 from typing import Any
 
 import httpx
-
-from controller.sandbox.tanium import DEFAULT_TOKEN, TaniumEmulator
+from octi_sandbox.tanium import DEFAULT_TOKEN, TaniumEmulator
 
 from .conftest import REP, TR, Api
 from .test_tanium_intel_formats import OPENIOC

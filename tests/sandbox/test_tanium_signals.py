@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from controller.sandbox.tanium.signals import CONDITIONS, SignalSyntaxError, compile_signal
+from octi_sandbox.tanium.signals import CONDITIONS, SignalSyntaxError, compile_signal
 
 
 def test_quoted_value_unescapes_backslashes_and_quotes() -> None:

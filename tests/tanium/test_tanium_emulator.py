@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from octi_sandbox.server import serve_in_thread
+from octi_sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tanium_fakes import desired_entry
 
 from controller.core.model import DesiredIntel, Key, TaniumId
-from controller.sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app, serve_in_thread
 from controller.tanium import (
     AuthError,
     NotFoundError,

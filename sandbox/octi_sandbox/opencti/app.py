@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import struct
-from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from controller.sandbox.opencti.config import OpenCTIConfig
-from controller.sandbox.opencti.context import Context, User
-from controller.sandbox.opencti.errors import format_error, octi_error
-from controller.sandbox.opencti.faults import FaultRule
-from controller.sandbox.opencti.routes_sandbox import sandbox_routes
-from controller.sandbox.opencti.state import OpenCTIState
+from octi_sandbox.faults import ConnectionResetByFault, drop_connection, retry_after
+from octi_sandbox.opencti.config import OpenCTIConfig
+from octi_sandbox.opencti.context import Context, User
+from octi_sandbox.opencti.errors import format_error, octi_error
+from octi_sandbox.opencti.faults import FaultRule
+from octi_sandbox.opencti.routes_sandbox import sandbox_routes
+from octi_sandbox.opencti.state import OpenCTIState
 
 RAW_SEND = "octi.raw_send"
 TOO_MANY = {"message": "Too many requests, please try again later."}
@@ -99,14 +96,14 @@ async def graphql(request: Request) -> Response:
 
 async def _fault(request: Request, rule: FaultRule, fields: list[str]) -> Response:
     if rule.kind == "rate_limit":
-        headers = {} if rule.retry_after is None else {"Retry-After": f"{rule.retry_after:g}"}
+        headers = {} if rule.retry_after is None else {"Retry-After": retry_after(rule.retry_after)}
         return JSONResponse(TOO_MANY, status_code=429, headers=headers)
     if rule.kind == "status":
         page = f"<html><body><h1>{rule.status} Bad Gateway</h1>injected</body></html>"
         headers = (
             {}
             if rule.retry_after is None or rule.status != 503
-            else {"Retry-After": f"{rule.retry_after:g}"}
+            else {"Retry-After": retry_after(rule.retry_after)}
         )
         return Response(page, status_code=rule.status, media_type="text/html", headers=headers)
     if rule.kind == "timeout":
@@ -116,27 +113,13 @@ async def _fault(request: Request, rule: FaultRule, fields: list[str]) -> Respon
             waited += 0.05
         return Response("gateway timeout", status_code=504)
     if rule.kind == "reset":
-        if not _abort(request.scope.get(RAW_SEND)):
-            raise httpx.ReadError("fault: connection reset by the OpenCTI emulator")
+        if not drop_connection(request.scope[RAW_SEND], reset=True):
+            raise ConnectionResetByFault("fault: connection reset by the OpenCTI emulator")
         return Response(status_code=204)  # never reaches the client: the socket is gone
     code = "LOCK_ERROR" if rule.kind == "lock_error" else rule.code
     error = format_error(octi_error(code, rule.message))
     data = {field: None for field in fields} or None
     return JSONResponse({"data": data, "errors": [error]})
-
-
-def _abort(send: Any) -> bool:
-    """Reset the TCP connection under uvicorn; False when not served over a socket."""
-    cycle = getattr(send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if cycle is None or transport is None or not hasattr(transport, "abort"):
-        return False
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-    cycle.disconnected = True  # uvicorn then neither logs nor answers
-    return True
 
 
 async def health(request: Request) -> Response:

@@ -12,7 +12,6 @@ from .app import create_app
 from .config import ALL_PERMISSIONS, DEFAULT_TOKEN, Permission, TaniumConfig
 from .emulator import TaniumEmulator
 from .faults import ConnectionClosedByFault, ConnectionResetByFault, FaultRule
-from .server import serve, serve_in_thread
 from .signals import CONDITIONS, SignalSyntaxError, compile_signal
 from .state import IntelSeed, TaniumState
 
@@ -31,6 +30,4 @@ __all__ = [
     "TaniumState",
     "compile_signal",
     "create_app",
-    "serve",
-    "serve_in_thread",
 ]

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from controller.sandbox.opencti.errors import functional
-from controller.sandbox.opencti.filtering import check, compile_group, search_score, uses_now
-from controller.sandbox.opencti.records import Record
+from octi_sandbox.opencti.errors import functional
+from octi_sandbox.opencti.filtering import check, compile_group, search_score, uses_now
+from octi_sandbox.opencti.records import Record
 
 DEFAULT_FIRST = 500
 MAX_FIRST = 5000

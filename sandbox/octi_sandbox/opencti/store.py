@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controller.core.markings import STANDARD_MARKINGS
-from controller.sandbox.opencti.records import (
+from octi_sandbox.opencti.records import (
     REVOKE_SCORE,
     Record,
     identity_record,
     label_record,
     marking_record,
 )
+from octi_sandbox.opencti.stix import TLP_MARKINGS
 
 TLP_ORDER = {"TLP:CLEAR": 1, "TLP:GREEN": 2, "TLP:AMBER": 3, "TLP:AMBER+STRICT": 4, "TLP:RED": 5}
 
@@ -57,7 +57,7 @@ class Store:
         """Indicator internal id → observable internal ids."""
         self._ids: dict[str, Record] = {}
         now = clock.now()
-        for ref, name in STANDARD_MARKINGS.items():
+        for ref, name in TLP_MARKINGS.items():
             if name not in self.markings:
                 self._add_marking(marking_record(name, ref, TLP_ORDER.get(name, 0), now))
             else:

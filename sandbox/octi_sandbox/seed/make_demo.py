@@ -1,7 +1,7 @@
 """Generate `demo-opencti.json`: the demo OpenCTI knowledge base, as a STIX 2.1 bundle.
 
-    python -m controller.sandbox.seed.make_demo            # rewrites demo-opencti.json
-    python -m controller.sandbox.seed.make_demo --check    # exit 1 if the file is stale
+    python -m octi_sandbox.seed.make_demo            # rewrites demo-opencti.json
+    python -m octi_sandbox.seed.make_demo --check    # exit 1 if the file is stale
 
 Deterministic (no clock, no randomness): ids are OpenCTI's own standard ids (uuidv5 over the
 pattern or the observable value), hashes are digests of fixed strings, dates are fixed. All
@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from controller.sandbox.seed.demo_data import BASED_ON, INDICATORS, OBSERVABLES
+from octi_sandbox.seed.demo_data import BASED_ON, INDICATORS, OBSERVABLES
 
 OUT = Path(__file__).with_name("demo-opencti.json")
 OASIS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
@@ -180,9 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--check" in args:
         current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
         if current != text:
-            print(
-                f"{OUT} is stale: run python -m controller.sandbox.seed.make_demo", file=sys.stderr
-            )
+            print(f"{OUT} is stale: run python -m octi_sandbox.seed.make_demo", file=sys.stderr)
             return 1
         return 0
     OUT.write_text(text, encoding="utf-8")

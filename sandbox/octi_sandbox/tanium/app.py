@@ -9,6 +9,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from octi_sandbox.faults import discard, replay, sleep
+
 from . import (
     quickadd,
     reputation,
@@ -20,7 +22,7 @@ from . import (
 )
 from .config import TaniumConfig
 from .emulator import TaniumEmulator
-from .faults import apply_fault, discard, replay, sleep
+from .faults import apply_fault
 from .routing import D3, TR, Endpoint, RouteSpec
 from .web import content_type, json_bytes, read_body
 

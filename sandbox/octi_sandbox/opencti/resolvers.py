@@ -20,12 +20,12 @@ from graphql import (
     ListValueNode,
 )
 
-from controller.sandbox.opencti.context import Context
-from controller.sandbox.opencti.errors import auth_required, forbidden, octi_error
-from controller.sandbox.opencti.listing import connection
-from controller.sandbox.opencti.mutations import MUTATIONS
-from controller.sandbox.opencti.records import Record
-from controller.sources.opencti.schema import build_schema_from_sdl
+from octi_sandbox.opencti.context import Context
+from octi_sandbox.opencti.errors import auth_required, forbidden, octi_error
+from octi_sandbox.opencti.listing import connection
+from octi_sandbox.opencti.mutations import MUTATIONS
+from octi_sandbox.opencti.records import Record
+from octi_sandbox.opencti.schema import build_schema
 
 Resolver = Callable[..., Any]
 
@@ -227,7 +227,7 @@ def _serialize_datetime(value: object) -> str:
 @cache
 def emulator_schema() -> GraphQLSchema:
     """A private copy of the real schema with the emulator's resolvers (built once)."""
-    schema = build_schema_from_sdl()
+    schema = build_schema()
     assert schema.query_type is not None and schema.mutation_type is not None
     for root, table in ((schema.query_type, QUERIES), (schema.mutation_type, MUTATIONS)):
         for name, field in root.fields.items():

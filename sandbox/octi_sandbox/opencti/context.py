@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.sandbox.opencti.config import OpenCTIConfig
-from controller.sandbox.opencti.listing import Lister
-from controller.sandbox.opencti.store import Store
+from octi_sandbox.opencti.config import OpenCTIConfig
+from octi_sandbox.opencti.listing import Lister
+from octi_sandbox.opencti.store import Store
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from controller.sandbox.opencti.context import Context
-from controller.sandbox.opencti.errors import functional, missing_reference, octi_error
-from controller.sandbox.opencti.records import (
+from octi_sandbox.opencti.context import Context
+from octi_sandbox.opencti.errors import functional, missing_reference, octi_error
+from octi_sandbox.opencti.records import (
     FROM_START,
     UNTIL_END,
     Record,

@@ -3,8 +3,8 @@
 Seeding from a file keeps absent fields absent (no `x_opencti_detection` → null, no score →
 null, no timestamps → OpenCTI's "no date" sentinel in the non-null `created_at`), so that
 `--source opencti` against a seeded emulator reads exactly what `--source bundle:` reads from
-the same file. The bundle is read with the project's own STIX reader
-(`controller.sources.stix`), so both sides agree on every tolerant parsing choice.
+the same file. The bundle is read by the emulator's own STIX reader (`stix.py`), written
+independently of the controller's, so the equivalence test compares two implementations.
 
 Objects created through the test hook (`create_indicator`, `create_observable`) get OpenCTI's
 defaults instead (§12): computed standard id, validity window by main observable type,
@@ -17,8 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from controller.core.model import SourceObject
-from controller.sandbox.opencti.records import (
+from octi_sandbox.opencti.records import (
     FROM_START,
     HASHED_TYPES,
     INDICATOR_PARENTS,
@@ -34,135 +33,115 @@ from controller.sandbox.opencti.records import (
     standard_id,
     typename,
 )
-from controller.sandbox.opencti.store import Store
-from controller.sources.stix import (
-    OPENCTI_EXT,
-    UnreadableObject,
-    marking_names,
-    to_source_object,
-    unwrap,
+from octi_sandbox.opencti.stix import (
+    Entity,
+    NotImportable,
+    marking_definitions,
+    objects_of,
+    read_entity,
 )
+from octi_sandbox.opencti.store import Store
 
 
-def _opencti_times(raw: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
-    ext = (raw.get("extensions") or {}).get(OPENCTI_EXT) or {}
-    return _date(ext.get("created_at")), _date(ext.get("updated_at"))
-
-
-def _date(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _decorate(store: Store, record: Record, obj: SourceObject) -> Record:
-    record["objectLabel"] = [store.label(v) for v in obj.labels]
-    record["objectMarking"] = [store.marking(name) for name in obj.markings]
+def _decorate(store: Store, record: Record, entity: Entity) -> Record:
+    record["objectLabel"] = [store.label(v) for v in entity.labels]
+    record["objectMarking"] = [store.marking(name) for name in entity.markings]
     return record
 
 
-def indicator_from(store: Store, obj: SourceObject, raw: Mapping[str, Any]) -> Record:
-    created_at, updated_at = _opencti_times(raw)
-    created_at = created_at or obj.created or store.clock.now()
+def indicator_from(store: Store, entity: Entity) -> Record:
+    created_at = entity.created_at or entity.created or store.clock.now()
     record = base(
         "Indicator",
         "Indicator",
         INDICATOR_PARENTS,
-        obj.standard_id,
-        obj.internal_id,
+        entity.stix_id,
+        entity.internal_id,
         created_at,
-        updated_at or obj.modified or created_at,
+        entity.updated_at or entity.modified or created_at,
     )
     record.update(
-        name=obj.name,
-        description=obj.description or None,
-        pattern=obj.pattern,
-        pattern_type=obj.pattern_type,
-        pattern_version="2.1" if obj.pattern_type == "stix" else None,
-        valid_from=obj.valid_from,
-        valid_until=obj.valid_until,
-        revoked=obj.revoked,
-        x_opencti_detection=obj.detection,
-        x_mitre_platforms=list(obj.platforms),
-        x_opencti_main_observable_type=obj.main_observable_type,
-        x_opencti_score=obj.score,
-        confidence=obj.confidence,
-        created=obj.created,
-        modified=obj.modified,
-        indicator_types=raw.get("indicator_types")
-        if isinstance(raw.get("indicator_types"), list)
-        else None,
+        name=entity.name,
+        description=entity.description or None,
+        pattern=entity.pattern,
+        pattern_type=entity.pattern_type,
+        pattern_version="2.1" if entity.pattern_type == "stix" else None,
+        valid_from=entity.valid_from,
+        valid_until=entity.valid_until,
+        revoked=entity.revoked,
+        x_opencti_detection=entity.detection,
+        x_mitre_platforms=list(entity.platforms),
+        x_opencti_main_observable_type=entity.main_observable_type,
+        x_opencti_score=entity.score,
+        confidence=entity.confidence,
+        created=entity.created,
+        modified=entity.modified,
+        indicator_types=entity.indicator_types,
     )
-    return _decorate(store, record, obj)
+    return _decorate(store, record, entity)
 
 
-def observable_from(store: Store, obj: SourceObject, raw: Mapping[str, Any]) -> Record:
-    kind = typename(obj.entity_type)
+def observable_from(store: Store, entity: Entity) -> Record:
+    kind = typename(entity.entity_type)
     record = base(
         kind,
-        obj.entity_type,
+        entity.entity_type,
         OBSERVABLE_PARENTS,
-        obj.standard_id,
-        obj.internal_id,
-        obj.created or FROM_START,
-        obj.modified or FROM_START,
+        entity.stix_id,
+        entity.internal_id,
+        entity.created or FROM_START,
+        entity.modified or FROM_START,
     )
-    first_hash = next(iter(obj.hashes.values()), None)
+    first_hash = next(iter(entity.hashes.values()), None)
     record.update(
-        x_opencti_score=obj.score,
-        x_opencti_description=obj.description or None,
-        observable_value=obj.value or first_hash or obj.name or obj.standard_id,
-        _hashes=dict(obj.hashes),
+        x_opencti_score=entity.score,
+        x_opencti_description=entity.description or None,
+        observable_value=entity.value or first_hash or entity.name or entity.stix_id,
+        _hashes=dict(entity.hashes),
     )
     if kind in VALUE_FIELD:
-        record[VALUE_FIELD[kind]] = obj.value
+        record[VALUE_FIELD[kind]] = entity.value
     if kind in NAMED_TYPES:
-        record["name"] = obj.name or None
+        record["name"] = entity.name or None
     if kind == "AutonomousSystem":
-        number = raw.get("number")
-        record["number"] = (
-            number
-            if isinstance(number, int) and not isinstance(number, bool)
-            else (int(number) if isinstance(number, str) and number.isdigit() else None)
-        )
+        record["number"] = entity.number
     if kind in HASHED_TYPES:
-        record["hashes"] = hash_list(obj.hashes)
-    return _decorate(store, record, obj)
+        record["hashes"] = hash_list(entity.hashes)
+    return _decorate(store, record, entity)
 
 
 def load_records(store: Store, records: Iterable[Any]) -> dict[str, int]:
     """Seed from decoded JSON records (STIX objects or stream events). Returns counts."""
-    objects = unwrap(records)
-    names = marking_names(objects)
+    objects = objects_of(records)
+    names = marking_definitions(objects)
     counts = {"indicators": 0, "observables": 0, "relationships": 0, "ignored": 0}
+    # Meta objects first, so that references resolve wherever they sit in the file.
     for obj in objects:
         if obj.get("type") == "marking-definition" and obj.get("id") in names:
             store.marking(names[obj["id"]], obj["id"])
-    for obj in objects:
-        stix_type = obj.get("type")
-        if stix_type == "identity" and isinstance(obj.get("name"), str):
+        elif obj.get("type") == "identity" and isinstance(obj.get("name"), str):
             store.identity(
                 obj["name"],
                 str(obj.get("identity_class") or "organization"),
                 obj.get("id") if isinstance(obj.get("id"), str) else None,
             )
+    for obj in objects:
+        stix_type = obj.get("type")
+        if stix_type == "identity" and isinstance(obj.get("name"), str):
             continue
         try:
-            mapped = to_source_object(obj, names)
-        except UnreadableObject:
+            entity = read_entity(obj, names)
+        except NotImportable:
             counts["ignored"] += 1
             continue
-        if mapped is None:
+        if entity is None:
             counts["ignored"] += stix_type not in ("relationship", "marking-definition")
             continue
-        if mapped.is_indicator:
-            record = store.put(indicator_from(store, mapped, obj))
+        if entity.is_indicator:
+            record = store.put(indicator_from(store, entity))
             counts["indicators"] += 1
         else:
-            record = store.put(observable_from(store, mapped, obj))
+            record = store.put(observable_from(store, entity))
             counts["observables"] += 1
         author = store.resolve(obj.get("created_by_ref"))
         record["createdBy"] = (
@@ -216,8 +195,8 @@ def create_indicator(
     main = main_type or main_observable_type(pattern, pattern_type)
     start = valid_from or now
     until = valid_until or start + lifetime(main)
-    obj = SourceObject(
-        standard_id=standard_id("indicator", {"pattern": pattern.strip()}),
+    entity = Entity(
+        stix_id=standard_id("indicator", {"pattern": pattern.strip()}),
         entity_type="Indicator",
         name=name or pattern,
         description=description or "",
@@ -227,16 +206,16 @@ def create_indicator(
         valid_until=until,
         revoked=until <= now,
         detection=False if detection is None else detection,
-        platforms=tuple(platforms),
+        platforms=list(platforms),
         main_observable_type=main,
         score=50 if score is None else score,
         confidence=confidence,
-        labels=tuple(labels),
-        markings=tuple(markings),
+        labels=list(labels),
+        markings=list(markings),
         created=now,
         modified=now,
     )
-    return store.put(indicator_from(store, obj, {}))
+    return store.put(indicator_from(store, entity))
 
 
 def create_observable(
@@ -254,17 +233,17 @@ def create_observable(
     """An observable as `stixCyberObservableAdd` would create it (standard id per §7)."""
     now = store.clock.now()
     hashes = dict(hashes or {})
-    obj = SourceObject(
-        standard_id=observable_standard_id(entity_type, value, hashes, name),
+    entity = Entity(
+        stix_id=observable_standard_id(entity_type, value, hashes, name),
         entity_type=entity_type,
         value=value if value is not None else name,
         hashes=hashes,
         name=name or "",
         description=description or "",
         score=score,
-        labels=tuple(labels),
-        markings=tuple(markings),
+        labels=list(labels),
+        markings=list(markings),
         created=now,
         modified=now,
     )
-    return store.put(observable_from(store, obj, {}))
+    return store.put(observable_from(store, entity))

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controller.sandbox.opencti.errors import functional, unsupported
-from controller.sandbox.opencti.records import FROM_START, UNTIL_END, Record, normalize_algorithm
+from octi_sandbox.opencti.errors import functional, unsupported
+from octi_sandbox.opencti.records import FROM_START, UNTIL_END, Record, normalize_algorithm
 
 Predicate = Callable[[Record], bool]
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from controller.policy.models import parse_duration
-from controller.sandbox.opencti.faults import FaultRule
+from octi_sandbox.opencti.faults import FaultRule
 
 PREFIX = "/__sandbox"
 
@@ -78,7 +78,7 @@ async def seed(request: Request) -> Response:
     try:
         body = await _json(request)
         if isinstance(body, dict) and body.get("demo"):
-            from controller.sandbox.opencti.state import seed_demo
+            from octi_sandbox.opencti.state import seed_demo
 
             return JSONResponse(seed_demo(state_))
         return JSONResponse(state_.seed(body))
@@ -115,6 +115,18 @@ async def objects(request: Request) -> Response:
 
 
 _DATE_FIELDS = ("valid_from", "valid_until", "created", "modified", "created_at", "updated_at")
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90d`, `12h`, `30m`, `45s`, `2w` → timedelta (the clock route's `advance`)."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"invalid duration {text!r} (expected e.g. 30s, 15m, 12h, 90d, 2w)")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def _dates(fields: dict[str, Any]) -> dict[str, Any]:

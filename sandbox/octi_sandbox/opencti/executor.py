@@ -31,10 +31,10 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
-from controller.sandbox.opencti.config import OpenCTIConfig
-from controller.sandbox.opencti.context import Context
-from controller.sandbox.opencti.errors import format_error, octi_error
-from controller.sandbox.opencti.resolvers import emulator_schema
+from octi_sandbox.opencti.config import OpenCTIConfig
+from octi_sandbox.opencti.context import Context
+from octi_sandbox.opencti.errors import format_error, octi_error
+from octi_sandbox.opencti.resolvers import emulator_schema
 
 JSON = dict[str, Any]
 _CACHE_SIZE = 64

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.sandbox.opencti import loader
-from controller.sandbox.opencti.config import OpenCTIConfig
-from controller.sandbox.opencti.executor import Executor
-from controller.sandbox.opencti.faults import Faults
-from controller.sandbox.opencti.listing import Lister
-from controller.sandbox.opencti.records import Record
-from controller.sandbox.opencti.store import Clock, Store
+from octi_sandbox.opencti import loader
+from octi_sandbox.opencti.config import OpenCTIConfig
+from octi_sandbox.opencti.executor import Executor
+from octi_sandbox.opencti.faults import Faults
+from octi_sandbox.opencti.listing import Lister
+from octi_sandbox.opencti.records import Record
+from octi_sandbox.opencti.store import Clock, Store
 
 DEMO_SEED = Path(__file__).resolve().parent.parent / "seed" / "demo-opencti.json"
 
@@ -141,5 +141,5 @@ def _summary(record: Record) -> dict[str, Any]:
 
 
 def seed_demo(state: OpenCTIState) -> dict[str, int]:
-    """Load the demo knowledge base (`controller/sandbox/seed/demo-opencti.json`)."""
+    """Load the demo knowledge base (`sandbox/octi_sandbox/seed/demo-opencti.json`)."""
     return state.seed_file(DEMO_SEED)
