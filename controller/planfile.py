@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from controller.core.plan import FORMAT_VERSION, PLAN_ADAPTER, Plan, to_json
+from controller.core.plan import FORMAT_VERSION, PLAN_ADAPTER, Plan, to_json, with_copy_keys
 from controller.errors import UserError
 
 
@@ -33,8 +33,9 @@ def load_plan(path: Path) -> Plan:
             f"{FORMAT_VERSION!r}); make the plan again with this version of octi-tanium"
         )
     try:
-        return PLAN_ADAPTER.validate_python(data)
+        plan = PLAN_ADAPTER.validate_python(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise PlanFileError(f"{path}: invalid plan at {where}: {first['msg']}") from exc
+    return with_copy_keys(plan)

@@ -64,7 +64,7 @@ class Ownership:
 
     def refusal(self, item: PlanItem) -> str | None:
         """Why `item` must not touch its Tanium object (None: it is ours, under that key)."""
-        base = item.key.split("#", 1)[0]
+        base = item.subject
         if item.kind == "blocklist" and item.before and item.before.get("key"):
             base = str(item.before["key"])  # updated in place under its previous key
         if item.kind == "intel":

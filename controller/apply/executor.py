@@ -116,7 +116,7 @@ class Executor:
         else:
             keys = {r.item.key for r in failed}
             why = "its replacement was rejected; fix the new content first"
-            held = [d for d in deletes if d.key.split("#", 1)[0] in keys]
+            held = [d for d in deletes if d.subject in keys]
         for item in held:
             self.done(item, "skipped", f"withheld: {why}")
         held_ids = {id(d) for d in held}

@@ -16,6 +16,7 @@ from controller.core.diagnostics import Diagnostic
 from controller.core.exclusions import ExclusionIndex
 from controller.core.labels import merge_labels
 from controller.core.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, SourceSnapshot
+from controller.core.reasons import Reason
 from controller.core.selection import lifecycle_reason, selects
 from controller.core.static import static_conversions
 from controller.policy.located import Located, PolicySet
@@ -30,7 +31,7 @@ from controller.render.types import Conversion, FileCandidate, IntelCandidate
 @dataclass(frozen=True)
 class SkippedObject:
     key: str
-    reason: str
+    reason: Reason
     name: str = ""
     detail: str = ""
 
@@ -43,7 +44,7 @@ class DesiredState:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     excluded_hashes: dict[str, str] = field(default_factory=dict)
     """Hashes of excluded objects → why (their files are excluded by any of their hashes)."""
-    gone: dict[Key, str] = field(default_factory=dict)
+    gone: dict[Key, Reason] = field(default_factory=dict)
     """Keys a skipped object would have produced → why it is not desired (revoked, expired,
     excluded, quota...). The diff uses it as the reason for deleting such a document."""
 
@@ -133,18 +134,18 @@ def safe_convert(obj: SourceObject, policies: Sequence[Located]) -> Conversion:
         )
 
 
-def skip_code(message: str) -> str:
+def skip_code(message: str) -> Reason:
     """The short reason of a content skip (the renderer's message becomes the detail)."""
     lowered = message.lower()
     if lowered.startswith("pattern type"):
-        return "unsupported-pattern-type"
+        return Reason.UNSUPPORTED_PATTERN_TYPE
     if lowered.startswith("observable type"):
-        return "unsupported-observable"
+        return Reason.UNSUPPORTED_OBSERVABLE
     if "not convertible" in lowered:
-        return "unsupported-pattern"
+        return Reason.UNSUPPORTED_PATTERN
     if lowered.startswith("invalid") or "no pattern" in lowered:
-        return "invalid-content"
-    return "unsupported"
+        return Reason.INVALID_CONTENT
+    return Reason.UNSUPPORTED
 
 
 def _spec(located: Located) -> IntelPolicySpec:
@@ -159,28 +160,28 @@ def _label(obj: SourceObject) -> str:
 
 def _why_not(
     obj: SourceObject, chosen: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
-) -> tuple[str | None, list[Located]]:
-    """The reason a selected object must not be synced (or None), and the policies whose own
-    lifecycle rules let it through: one policy's `allowRed` or `includeRevoked` never makes
-    an object flow into another policy's targets."""
+) -> tuple[tuple[Reason, str] | None, list[Located]]:
+    """The reason a selected object must not be synced and its detail (or None), and the
+    policies whose own lifecycle rules let it through: one policy's `allowRed` or
+    `includeRevoked` never makes an object flow into another policy's targets."""
     excluded = exclusions.match_object(obj)
-    if excluded is not None:
-        return excluded, []
+    if excluded is not None:  # `excluded: <exclusion> (<reason>)`
+        return (Reason.EXCLUDED, excluded.partition(": ")[2]), []
     reasons = [lifecycle_reason(_spec(p).select, obj, now=now) for p in chosen]
     allowed = [p for p, r in zip(chosen, reasons, strict=True) if r is None]
     if allowed:
         return None, allowed
-    return next(r for r in reasons if r is not None), []
+    return (next(r for r in reasons if r is not None), ""), []
 
 
-def _skip(state: DesiredState, obj: SourceObject, reason: str, conversion: Conversion) -> None:
-    detail = ""
-    if reason.startswith("excluded"):
-        reason, _, detail = reason.partition(": ")
+def _skip(
+    state: DesiredState, obj: SourceObject, why: tuple[Reason, str], conversion: Conversion
+) -> None:
+    reason, detail = why
     state.skipped.append(SkippedObject(obj.standard_id, reason, _label(obj), detail))
     for key in _keys_of(conversion):
         state.gone.setdefault(key, reason)
-    if reason == "excluded":  # the same file's other hashes are excluded with it
+    if reason == Reason.EXCLUDED:  # the same file's other hashes are excluded with it
         for file in conversion.files:
             state.excluded_hashes.update(dict.fromkeys(file.hashes.values(), detail))
         for value in canonical_hashes(obj.hashes).values():
@@ -228,7 +229,7 @@ def _contribute(
         state.skipped.append(
             SkippedObject(
                 obj.standard_id,
-                "no-target",
+                Reason.NO_TARGET,
                 _label(obj),
                 f"renders to {got}, but the selecting policies only target {wanted}",
             )
@@ -306,8 +307,8 @@ def _drop_excluded_files(
         if why is None:
             kept[key] = merge
             continue
-        state.skipped.append(SkippedObject(key, "excluded", candidate.name, why))
-        state.gone.setdefault(key, "excluded")
+        state.skipped.append(SkippedObject(key, Reason.EXCLUDED, candidate.name, why))
+        state.gone.setdefault(key, Reason.EXCLUDED)
     return kept
 
 
@@ -355,7 +356,7 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
                 state.skipped.append(
                     SkippedObject(
                         other,
-                        "conflict",
+                        Reason.CONFLICT,
                         name,
                         f"shares a hash with {keep} but another hash differs; Reputation would "
                         "merge the two entries, so only the first is synced",
@@ -380,7 +381,7 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
             combined.score = max(combined.score, part.score)
             combined.modified = max(combined.modified, part.modified)
             if member != key:
-                state.gone.setdefault(member, "merged")
+                state.gone.setdefault(member, Reason.MERGED)
         merged[key] = combined
     return merged
 
@@ -404,13 +405,13 @@ def _evict(merges: dict[Key, _Merge], limit: int | None, state: DesiredState, wh
         state.skipped.append(
             SkippedObject(
                 key,
-                "quota",
+                Reason.QUOTA,
                 name,
                 f"over the quota of {limit} {what} (priority {merge.priority}, "
                 f"score {merge.score if merge.score >= 0 else 'none'})",
             )
         )
-        state.gone[key] = "quota"
+        state.gone[key] = Reason.QUOTA
         del merges[key]
 
 

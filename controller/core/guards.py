@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from controller.core.desired import DesiredState
 from controller.core.plan import Guard, PlanItem
+from controller.core.reasons import Reason
 from controller.policy.models import SettingsSpec
 
 PERCENT_FLOOR = 10
@@ -17,7 +18,7 @@ PERCENT_FLOOR = 10
 
 def counted_deletes(deletes: Sequence[PlanItem]) -> int:
     """Deletes the budget counts: our own surplus copies (`duplicate`) are free."""
-    return sum(1 for d in deletes if d.action == "delete" and d.reason != "duplicate")
+    return sum(1 for d in deletes if d.action == "delete" and d.reason != Reason.DUPLICATE)
 
 
 def within_budget(count: int, owned: int, settings: SettingsSpec) -> bool:
@@ -89,7 +90,7 @@ def side_effects(
         if i.kind == "intel"
         and i.action != "no-op"
         and not i.blocked
-        and not (i.action == "update" and i.reason == "labels")
+        and not (i.action == "update" and i.reason == Reason.LABELS)
     ]
     out: list[PlanItem] = []
     if settings.deploy.mode == "auto" and (writes or undeployed):
@@ -101,7 +102,7 @@ def side_effects(
                 action="create",
                 kind="deploy",
                 key="deploy",
-                reason="changed" if writes else "undeployed",
+                reason=Reason.CHANGED if writes else Reason.UNDEPLOYED,
                 name=f"Intel DB deploy ({what})",
             )
         )

@@ -9,19 +9,27 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import TypeAdapter
+from pydantic import PlainSerializer, TypeAdapter, WithJsonSchema
 
 from controller.core.diagnostics import Diagnostic
-from controller.core.model import ActualState
+from controller.core.model import ActualState, Key, TaniumId
+from controller.core.reasons import Reason
 
 FORMAT_VERSION = "1.0"
 
 Action = Literal["create", "update", "delete", "no-op"]
 Kind = Literal["intel", "blocklist", "label", "deploy", "scan"]
+ReasonField = Annotated[
+    Reason,
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"title": "Reason", "type": "string"}),
+]
+"""A `Reason` in the value; its string in the JSON, whose schema says `string` as it always
+has (a plan file with a reason outside the closed set is refused on load)."""
 
 
 # Plain slotted dataclasses: the plan of 100,000 objects is built in a few hundred
@@ -31,6 +39,25 @@ Kind = Literal["intel", "blocklist", "label", "deploy", "scan"]
 # dataclass's `__init__` costs three times as much.
 _VALUE = {"frozen": True, "slots": True, "kw_only": True}
 _HOT = {"slots": True, "kw_only": True}
+
+
+class CopyKey(str):
+    """The key of a plan item that acts on one particular copy of an owned key (a surplus
+    `duplicate`, the old document of a `replaced` one): the desired key and the copy's Tanium
+    id as typed parts. Its string value, `<key>#<tanium id>`, is what the plan's JSON shows and
+    keeps item keys unique; code reads `.key` and `.tanium_id`, never the string."""
+
+    SEPARATOR = "#"
+    key: Key
+    tanium_id: TaniumId
+
+    def __new__(cls, key: Key, tanium_id: TaniumId) -> CopyKey:
+        self = super().__new__(cls, f"{key}{cls.SEPARATOR}{tanium_id}")
+        self.key, self.tanium_id = key, tanium_id
+        return self
+
+    def __reduce__(self) -> tuple[type[CopyKey], tuple[Key, TaniumId]]:
+        return CopyKey, (self.key, self.tanium_id)
 
 
 @dataclass(**_VALUE)
@@ -45,7 +72,7 @@ class PlanItem:
     action: Action
     kind: Kind
     key: str
-    reason: str
+    reason: ReasonField
     name: str = ""
     changes: tuple[Change, ...] = ()
     tanium_id: int | None = None
@@ -57,11 +84,17 @@ class PlanItem:
     before: dict[str, Any] | None = None
     """What apply expects to find (md5, revision, labels) — checked before each write."""
 
+    @property
+    def subject(self) -> str:
+        """The key of the desired item this item acts for (a copy's key without its id)."""
+        key = self.key
+        return key.key if isinstance(key, CopyKey) else key
+
 
 @dataclass(**_VALUE)
 class Skipped:
     key: str
-    reason: str
+    reason: ReasonField
     name: str = ""
     detail: str = ""
 
@@ -128,6 +161,26 @@ class Plan:
 
 
 PLAN_ADAPTER: TypeAdapter[Plan] = TypeAdapter(Plan)
+
+
+def with_copy_keys(plan: Plan) -> Plan:
+    """`plan` with the key of each delete that names a copy (its JSON string ends with
+    `#<its own tanium_id>`) typed as a `CopyKey` again: the one place a plan loaded from JSON
+    gets its typed keys back."""
+    items = []
+    for item in plan.items:
+        tail = f"{CopyKey.SEPARATOR}{item.tanium_id}"
+        if (
+            item.action == "delete"
+            and item.tanium_id is not None
+            and not isinstance(item.key, CopyKey)
+            and item.key.endswith(tail)
+            and len(item.key) > len(tail)
+        ):
+            base = Key(item.key[: -len(tail)])
+            item = replace(item, key=CopyKey(base, TaniumId(item.tanium_id)))
+        items.append(item)
+    return replace(plan, items=tuple(items))
 
 
 def summarize(items: Iterable[PlanItem]) -> Summary:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from controller.core.labels import label_key
 from controller.core.markings import UNKNOWN_MARKING, normalize_marking
 from controller.core.model import SourceObject
+from controller.core.reasons import Reason
 from controller.policy.models import Select, TimeWindow, parse_duration
 
 
@@ -43,20 +44,20 @@ def selects(select: Select, obj: SourceObject, *, now: datetime) -> bool:
     return select.updated is None or _within(select.updated, obj.modified or obj.created, now)
 
 
-def lifecycle_reason(select: Select, obj: SourceObject, *, now: datetime) -> str | None:
+def lifecycle_reason(select: Select, obj: SourceObject, *, now: datetime) -> Reason | None:
     """Why a selected object is not synced (`revoked`, `expired`, ...), or None."""
     if tlp_red(obj) and not select.allow_red:
-        return "tlp-red"
+        return Reason.TLP_RED
     if obj.revoked and not select.include_revoked:
-        return "revoked"
+        return Reason.REVOKED
     if (
         obj.valid_until is not None
         and _aware(obj.valid_until) <= now
         and not select.include_expired
     ):
-        return "expired"
+        return Reason.EXPIRED
     if obj.is_indicator and obj.detection is False:
-        return "detection-disabled"
+        return Reason.DETECTION_DISABLED
     return None
 
 

@@ -10,34 +10,26 @@ under another key is updated in place rather than replaced.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from controller.core.desired import DesiredState
-from controller.core.diagnostics import Diagnostic
+from controller.core.diff.changes import document_changes
 from controller.core.diff.common import (
+    DiffResult,
+    change_reason,
+    conflict,
     create_item,
     delete_item,
-    field_changes,
+    noop_item,
     owned_split,
     payload,
 )
 from controller.core.model import ActualBlocklist, ActualState, DesiredBlocklist, Key, TaniumId
-from controller.core.plan import PlanItem, Skipped
+from controller.core.plan import CopyKey, PlanItem
+from controller.core.reasons import Reason
 from controller.render.marker import owned_blocklist_key, parse_marker
 
 
-@dataclass
-class BlocklistDiff:
-    items: list[PlanItem] = field(default_factory=list)
-    deletes: list[PlanItem] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    owned: int = 0
-    unowned: int = 0
-
-
-def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str) -> BlocklistDiff:
-    out = BlocklistDiff()
+def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str) -> DiffResult:
+    out = DiffResult()
 
     def current(key: Key, entry: ActualBlocklist) -> bool:
         want = desired.blocklist.get(key)
@@ -48,6 +40,7 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
         actual.blocklist, lambda e: owned_blocklist_key(e, installation, known), current
     )
     out.owned, out.unowned = len(owned) + len(duplicates), len(unowned)
+    out.owned_from_source = out.owned  # Git holds no blocklist entries
     holder: dict[str, ActualBlocklist] = {}
     for entry in actual.blocklist:
         for value in _hashes(entry):
@@ -64,16 +57,7 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
         elif _held_elsewhere(want, have, holder, owner_key, out):
             # keep ours as it is (neither changed nor deleted): its new hash belongs to
             # somebody else's entry, and an upload would merge into it
-            out.items.append(
-                PlanItem(
-                    action="no-op",
-                    kind="blocklist",
-                    key=key,
-                    reason="conflict",
-                    name=want.name,
-                    tanium_id=have.id,
-                )
-            )
+            out.items.append(noop_item("blocklist", key, want.name, have.id, Reason.CONFLICT))
             continue
         if have is None:
             out.items.append(create_item("blocklist", want))
@@ -86,8 +70,10 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
             out.deletes.append(delete_item(key, "blocklist", entry.id, name, desired.gone.get(key)))
     for extra in duplicates:
         name = extra.sha256 or extra.sha1 or extra.md5
-        dup_key = Key(f"{owned_blocklist_key(extra, installation)}#{extra.id}")
-        out.deletes.append(delete_item(dup_key, "blocklist", extra.id, name, "duplicate"))
+        of = owned_blocklist_key(extra, installation)
+        assert of is not None  # a duplicate is a copy of an owned key
+        copy = CopyKey(of, extra.id)
+        out.deletes.append(delete_item(copy, "blocklist", extra.id, name, Reason.DUPLICATE))
     return out
 
 
@@ -100,7 +86,7 @@ def _held_elsewhere(
     have: ActualBlocklist,
     holder: dict[str, ActualBlocklist],
     owner_key: dict[TaniumId, Key],
-    out: BlocklistDiff,
+    out: DiffResult,
 ) -> bool:
     """Whether a hash `want` adds to our entry is held by an entry we do not own."""
     for value in (want.md5, want.sha1, want.sha256):
@@ -117,7 +103,7 @@ def _overlapping(
     holder: dict[str, ActualBlocklist],
     owner_key: dict[TaniumId, Key],
     taken: set[Key],
-    out: BlocklistDiff,
+    out: DiffResult,
 ) -> ActualBlocklist | bool | None:
     """An existing entry holding one of `want`'s hashes: ours (update it), somebody else's
     (False: leave it, say why), or None."""
@@ -136,7 +122,7 @@ def _overlapping(
 
 
 def _conflict(
-    want: DesiredBlocklist, value: str, entry: ActualBlocklist, outcome: str, out: BlocklistDiff
+    want: DesiredBlocklist, value: str, entry: ActualBlocklist, outcome: str, out: DiffResult
 ) -> None:
     """Report a desired hash already held by an entry octi-tanium does not own."""
     why = (
@@ -144,8 +130,7 @@ def _conflict(
         f"created by octi-tanium): {outcome} — remove that entry in Tanium, or exclude the "
         "hash in an Exclusion"
     )
-    out.skipped.append(Skipped(key=want.key, reason="conflict", name=want.name, detail=why))
-    out.diagnostics.append(Diagnostic.warning(why, key=want.key))
+    conflict(out, want.key, want.name, why)
 
 
 def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> PlanItem:
@@ -157,29 +142,22 @@ def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> Pl
     }
     want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
     if have_fields == want_fields:
-        return PlanItem(
-            action="no-op",
-            kind="blocklist",
-            key=want.key,
-            reason="in-sync",
-            name=want.name,
-            tanium_id=have.id,
-        )
+        return noop_item("blocklist", want.key, want.name, have.id)
     marker = parse_marker(have.notes)
     hashes_same = all(have_fields[k] == want_fields[k] for k in ("md5", "sha1", "sha256"))
     if marker is not None and marker.key != want.key:
-        reason = "changed"  # the same file, now known by more hashes
+        reason = Reason.CHANGED  # the same file, now known by more hashes
     elif hashes_same:
-        reason = "labels"
+        reason = Reason.LABELS
     else:
-        reason = "drift" if marker is not None and marker.digest == want.digest else "changed"
+        reason = change_reason(have.notes, want.digest)
     return PlanItem(
         action="update",
         kind="blocklist",
         key=want.key,
         reason=reason,
         name=want.name,
-        changes=tuple(field_changes(have_fields, want_fields)),
+        changes=tuple(document_changes(have_fields, want_fields)),
         tanium_id=have.id,
         desired=payload(want),
         before={**have_fields, "key": have_key},
