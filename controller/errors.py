@@ -8,10 +8,12 @@ OctiTaniumError                 root: every error the command line reports; carr
 │   ├── BundleError             unreadable STIX bundle (controller.sources.bundle)
 │   ├── StalePlanError          the saved plan no longer matches Tanium (controller.apply)
 │   ├── TaniumSettingsError     TANIUM_* missing or malformed (controller.tanium.settings)
-│   └── OpenCTISettingsError    OPENCTI_* missing or malformed (controller.sources.opencti)
+│   ├── OpenCTISettingsError    OPENCTI_* missing or malformed (controller.sources.opencti)
+│   └── GitHubError             pr-comment settings or body (controller.github.errors)
 ├── RemoteError                 a remote system failed; `temporary`, `fatal`, `retry_after`
 │   ├── TaniumError             controller.tanium.errors (AuthError, TransientError, ...)
-│   └── OpenCTIError            controller.sources.opencti.errors (OpenCTIAuthError, ...)
+│   ├── OpenCTIError            controller.sources.opencti.errors (OpenCTIAuthError, ...)
+│   └── GitHubAPIError          controller.github.errors (also a GitHubError)
 ├── ApplyStopped                a fatal remote error stopped an apply half-way
 └── LockBusy                    another octi-tanium holds the lock (controller.run.lock)
 ```
@@ -63,8 +65,24 @@ class RemoteError(OctiTaniumError):
     """For a temporary failure: the server may have processed the call before it failed
     (False: it surely did not — refused connection, 429 — so even a create may be resent)."""
 
+    reason: str = ""
+    """The server's message, or ours."""
+    body: str = ""
+    """The first characters of the reply (never a header, never a token)."""
+    attempts: int = 1
+
     def explain(self) -> str:
         return f"{self.product}: {self}"
+
+    def compose(self, where: str, *details: str) -> str:
+        """`<where><details>: <reason>[ after N attempts][; body: '...']` — one shape of message
+        for every remote system."""
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        body = f"; body: {self.body!r}" if self.body and self.body not in self.reason else ""
+        return f"{where}{''.join(details)}: {self.reason}{tries}{body}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
 
 
 class ApplyStopped(OctiTaniumError):

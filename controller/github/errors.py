@@ -16,10 +16,12 @@ retries ran out); `uncertain` that a create may have landed although no reply sa
 
 from __future__ import annotations
 
+from controller.errors import RemoteError, UserError
+
 BODY_EXCERPT = 200
 
 
-class GitHubError(Exception):
+class GitHubError(UserError):
     """Any failure of posting the plan on a pull request. The message says what to do."""
 
 
@@ -40,7 +42,7 @@ class CommentBodyError(GitHubError):
     """The comment body is refused before anything is sent."""
 
 
-class GitHubAPIError(GitHubError):
+class GitHubAPIError(GitHubError, RemoteError):
     """GitHub answered an error status, an unreadable reply, or no reply at all."""
 
     def __init__(
@@ -67,11 +69,8 @@ class GitHubAPIError(GitHubError):
         self.attempts = attempts
         super().__init__(self._message())
 
+    product = "GitHub"
+
     def _message(self) -> str:
         status = f" -> {self.status}" if self.status is not None else ""
-        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
-        body = f"; body: {self.body!r}" if self.body and self.body not in self.reason else ""
-        return f"GitHub {self.method} {self.path}{status}: {self.reason}{tries}{body}"
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._message()!r})"
+        return self.compose(f"GitHub {self.method} {self.path}", status)

@@ -67,12 +67,7 @@ class TaniumError(RemoteError):
         where = f"{self.method} {self.path}".strip() or "Tanium"
         status = f" -> {self.status}" if self.status is not None else ""
         what = f" [{self.object_name!r}]" if self.object_name else ""
-        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
-        body = f"; body: {self.body!r}" if self.body and self.body not in self.reason else ""
-        return f"{where}{status}{what}: {self.reason}{tries}{body}"
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._message()!r})"
+        return self.compose(where, status, what)
 
 
 class AuthError(TaniumError):

@@ -54,12 +54,7 @@ class OpenCTIError(RemoteError):
         where = f"query {self.operation}" if self.operation else "OpenCTI"
         status = f" -> HTTP {self.status}" if self.status is not None else ""
         code = f" [{self.code}]" if self.code else ""
-        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
-        body = f"; body: {self.body!r}" if self.body and self.body not in self.reason else ""
-        return f"{where}{status}{code}: {self.reason}{tries}{body}"
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._message()!r})"
+        return self.compose(where, status, code)
 
 
 class OpenCTIAuthError(OpenCTIError):
