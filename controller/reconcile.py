@@ -22,6 +22,7 @@ from typing import Literal, Protocol
 from controller.apply import ApplyReport, Executor, check_not_stale
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
+from controller.core.diff.changes import needs_body
 from controller.core.model import ActualState, SourceSnapshot
 from controller.core.plan import Inputs, Plan
 from controller.errors import PipelineError
@@ -31,6 +32,7 @@ from controller.policy.models import SettingsSpec
 from controller.policy.validate import validate
 from controller.retry import Timing
 from controller.sources.bundle import read_bundle
+from controller.tanium.bodies import describe_content_changes
 from controller.tanium.client import TaniumClient
 
 __all__ = [
@@ -261,6 +263,10 @@ async def reconcile(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
         desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
+    if any(needs_body(item) for item in plan.items):
+        with shown.status("Reading the changed documents…"):
+            async with tanium_client(timing) as client:
+                plan = await describe_content_changes(plan, client)
     made = Outcome(mode, plan, None, actual, policies, desired, snapshot)
     if on_plan is not None:
         on_plan(plan)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from controller.core.diff.changes import document_changes
 from controller.core.guards import counted_deletes, within_budget
 from controller.core.model import ActualBlocklist, ActualIntel, ActualState, TaniumId
-from controller.core.plan import Plan, PlanItem, inventory_fingerprint
+from controller.core.plan import Change, Plan, PlanItem, inventory_fingerprint
 from controller.errors import UserError
 from controller.policy.models import SettingsSpec
 from controller.render.marker import installation_id, owned_blocklist_key, owned_intel_key
@@ -32,11 +33,43 @@ def check_not_stale(plan: Plan, actual: ActualState) -> None:
             "Tanium: make it with `octi-tanium plan --out`"
         )
     if current != plan.inputs.inventory_fingerprint:
+        moved = what_moved(plan, actual)
+        detail = (
+            "; ".join(moved[:5]) + (f"; and {len(moved) - 5} more" if len(moved) > 5 else "")
+            if moved
+            else "objects the plan does not act on changed (fingerprint "
+            f"{plan.inputs.inventory_fingerprint[:12]} → {current[:12]})"
+        )
         raise StalePlanError(
-            "the plan is stale: Tanium's inventory changed since it was made "
-            f"(fingerprint {plan.inputs.inventory_fingerprint[:12]} → {current[:12]}); "
+            f"the plan is stale: Tanium's inventory changed since it was made: {detail}; "
             "run `octi-tanium plan` again"
         )
+
+
+def what_moved(plan: Plan, actual: ActualState) -> list[str]:
+    """For each object the plan acts on: what differs between the plan's `before` and the
+    fresh read (field: before → after), or that it is gone."""
+    intel = {d.id: d for d in actual.intel}
+    entries = {e.id: e for e in actual.blocklist}
+    out = []
+    for item in plan.items:
+        if not item.before or item.tanium_id is None:
+            continue
+        tanium_id = TaniumId(item.tanium_id)
+        fresh = intel.get(tanium_id) if item.kind == "intel" else entries.get(tanium_id)
+        what = f"{item.kind} {item.name or item.subject!r} (id {item.tanium_id})"
+        if fresh is None:
+            out.append(f"{what} is gone")
+            continue
+        now = fresh.model_dump(mode="json")
+        moves = document_changes(item.before, {k: now.get(k) for k in item.before if k in now})
+        if moves:
+            out.append(f"{what}: " + ", ".join(_move(c) for c in moves))
+    return out
+
+
+def _move(change: Change) -> str:
+    return f"{change.field} {change.before!r} → {change.after!r}"
 
 
 class Ownership:
@@ -127,9 +160,13 @@ def moved_since_plan(item: PlanItem, current: ActualIntel) -> str | None:
     if before and (
         current.md5 != before.get("md5") or current.revision_id != before.get("revision_id")
     ):
+        now = current.model_dump(mode="json")
+        moves = document_changes(
+            {k: before.get(k) for k in ("md5", "revision_id")},
+            {k: now.get(k) for k in ("md5", "revision_id")},
+        )
         return (
             f"document {item.tanium_id} changed in Tanium since the plan was made "
-            f"(revision {before.get('revision_id')} → {current.revision_id}); "
-            "run `octi-tanium plan` again"
+            f"({', '.join(_move(c) for c in moves)}); run `octi-tanium plan` again"
         )
     return None

@@ -93,7 +93,11 @@ def intel_list(raw: Any, *, where: str) -> list[ActualIntel]:
 
 
 def intel_one(raw: Any, *, where: str) -> ActualIntel:
-    return intel_list([raw], where=where)[0]
+    """One document as `GET intels/{id}` returns it: with its body (`contents`), which the
+    listing does not carry."""
+    doc = intel_list([raw], where=where)[0]
+    contents = raw.get("contents") if isinstance(raw, dict) else None
+    return doc.model_copy(update={"content": contents}) if isinstance(contents, str) else doc
 
 
 def label_list(raw: Any, *, where: str) -> list[ActualLabel]:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from deepdiff import DeepDiff
 from lxml import etree
 
-from controller.core.plan import Change
+from controller.core.plan import Change, PlanItem
 
 SETS = frozenset({"labels", "platforms"})
 """Fields whose order carries no meaning: compared as sets, shown whole."""
@@ -164,3 +165,31 @@ def _element(element: Any) -> dict[str, Any]:
             continue
         out.setdefault(_local(child.tag), []).append(_element(child))
     return out
+
+
+def needs_body(item: PlanItem) -> bool:
+    """An intel update whose content moved but whose changes show only two md5s: the body
+    of the Tanium document would let the plan say what moved inside it."""
+    return (
+        item.kind == "intel"
+        and item.action == "update"
+        and item.tanium_id is not None
+        and any(c.field == "content" and _is_md5(c.before) for c in item.changes)
+    )
+
+
+def with_body(item: PlanItem, body: str) -> PlanItem:
+    """`item` with its `content` change described inside the document (`body`: what Tanium
+    holds now), compared parsed against the content the plan will write."""
+    want = item.desired or {}
+    after, intel_type = want.get("content"), want.get("intel_type")
+    if not isinstance(after, str) or not isinstance(intel_type, str):
+        return item
+    others = [c for c in item.changes if c.field != "content"]
+    return replace(item, changes=(*content_changes(intel_type, body, after), *others))
+
+
+def _is_md5(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+    )
