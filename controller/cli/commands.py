@@ -26,7 +26,9 @@ from controller.reconcile import Mode, Outcome, reconcile
 from controller.report import render_markdown, render_text
 
 FORMATS = click.Choice(["text", "markdown", "json"])
-err_console = Console(stderr=True, highlight=False)
+# Messages are never hard-wrapped: a terminal wraps them itself, and a CI log must keep a
+# path or a command on one line so that it can be copied.
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def console() -> Console:
