@@ -35,6 +35,10 @@ from controller.policy.models import SettingsSpec
 T = TypeVar("T")
 Progress = Callable[[int], None]
 Handler = Callable[[PlanItem], Awaitable[ItemResult]]
+BATCH_PER_SLOT = 8
+BeforeBatch = Callable[[], Awaitable[None]]
+"""Awaited before every write batch (`BATCH_PER_SLOT` x `concurrency` items); raising stops
+the apply there — the lease's fencing check (`LeaseLost`) and a graceful stop (SIGTERM) use it."""
 
 
 class TaniumWriter(Protocol):
@@ -69,8 +73,11 @@ class Executor:
         concurrency: int = 8,
         progress: Progress | None = None,
         settings: SettingsSpec | None = None,
+        before_batch: BeforeBatch | None = None,
     ) -> None:
         self.client = client
+        self.concurrency = concurrency
+        self.before_batch = before_batch
         self.actual = actual
         self.semaphore = asyncio.Semaphore(concurrency)
         self.progress = progress or (lambda n: None)
@@ -92,15 +99,28 @@ class Executor:
         by_kind = {k: [i for i in todo if i.kind == k] for k in ("label", "intel", "blocklist")}
         await self.each(by_kind["label"], lambda item: labels.ensure(self, item))
         writes = [i for i in by_kind["intel"] if i.action in ("create", "update")]
+        if writes:
+            await self.batch()
         if not await intel.ensure_source(self, plan.inputs.source_name, writes):
             writes = []
         await self.each(writes, lambda item: intel.write(self, item))
-        await blocklist.write(self, [i for i in by_kind["blocklist"] if i.action != "delete"])
+        upserts = [i for i in by_kind["blocklist"] if i.action != "delete"]
+        if upserts:
+            await self.batch()
+        await blocklist.write(self, upserts)
         deletes = self._deletes_now([i for i in todo if i.action == "delete"])
         await self.each(deletes, lambda item: intel.delete(self, item))
-        await side_effects.deploy(self, [i for i in todo if i.kind == "deploy"])
-        await side_effects.scans(self, [i for i in todo if i.kind == "scan"])
+        effects = [i for i in todo if i.kind in ("deploy", "scan")]
+        if effects:
+            await self.batch()
+        await side_effects.deploy(self, [i for i in effects if i.kind == "deploy"])
+        await side_effects.scans(self, [i for i in effects if i.kind == "scan"])
         return self.report
+
+    async def batch(self) -> None:
+        """The next write batch is about to start: let `before_batch` stop the apply here."""
+        if self.before_batch is not None:
+            await self.before_batch()
 
     def _deletes_now(self, deletes: list[PlanItem]) -> list[PlanItem]:
         """Deletes go last, and not at all where a write they depend on failed: after a
@@ -154,7 +174,13 @@ class Executor:
             self.progress(1)
 
     async def each(self, items: list[PlanItem], handler: Handler) -> None:
-        await asyncio.gather(*(self.one(item, handler) for item in items))
+        """`items` in batches of `BATCH_PER_SLOT` x `concurrency` (at most `concurrency` at
+        once), `batch()` before each: a deposed or stopping writer stops within a batch."""
+        size = self.concurrency * BATCH_PER_SLOT
+        for start in range(0, len(items), size):
+            await self.batch()
+            chunk = items[start : start + size]
+            await asyncio.gather(*(self.one(item, handler) for item in chunk))
 
     def done(
         self, item: PlanItem, status: Status, message: str = "", *, temporary: bool = False

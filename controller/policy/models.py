@@ -359,11 +359,56 @@ class Quotas(Spec):
     """At most this many Reputation blocklist entries."""
 
 
+class ChangeWindow(Spec):
+    """A time when `run` may write: from each start of `cron` for `duration`."""
+
+    cron: Annotated[str, Field(min_length=1, examples=["0 6 * * 1-5"])]
+    """Start times, a five-field crontab expression (minute hour day month weekday)."""
+    duration: Duration
+    """How long the window stays open after each start."""
+    timezone: str = "UTC"
+    """IANA time zone of the cron expression."""
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "cron",
+                "not a crontab expression (minute hour day month weekday): {why}",
+                {"why": str(exc)},
+            ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone", "unknown time zone {zone!r} (e.g. UTC, Europe/Paris)", {"zone": value}
+            ) from None
+        return value
+
+
 class Schedule(Spec):
-    """The scheduled reconciler (`octi-tanium run`)."""
+    """The scheduled reconciler (`octi-tanium run`); re-read at every pass."""
 
     interval: Duration = "15m"
     """Time between two reconcile passes."""
+    jitter: Duration = "0s"
+    """Up to this much is added at random to each interval (replicas and installations do not
+    hit OpenCTI and Tanium in step)."""
+    windows: list[ChangeWindow] = []
+    """When set, `run` writes only inside one of these windows; outside, a pass plans and
+    reports only. Empty: always."""
 
 
 class SettingsSpec(Spec):

@@ -17,7 +17,15 @@ from controller.core.diff.intel import diff_intel
 from controller.core.diff.labels import label_items
 from controller.core.guards import guards, side_effects
 from controller.core.model import ActualState
-from controller.core.plan import Inputs, Plan, Skipped, inventory_fingerprint, summarize
+from controller.core.plan import (
+    Inputs,
+    Plan,
+    PlanItem,
+    Skipped,
+    inventory_fingerprint,
+    summarize,
+)
+from controller.core.reasons import Reason
 from controller.policy.models import SettingsSpec, parse_duration
 from controller.render.marker import installation_id
 
@@ -46,6 +54,8 @@ def make_plan(
         complete,
         tuple(incomplete_reasons),
     )
+    if not complete:
+        deletes = [_unknown_scope(d) for d in deletes]
     if not all(g.ok for g in checks):
         failing = ", ".join(g.name for g in checks if not g.ok)
         deletes = [replace(d, blocked=True, guard=failing) for d in deletes]
@@ -70,3 +80,11 @@ def make_plan(
         diagnostics=(*desired.diagnostics, *intel.diagnostics, *blocklist.diagnostics),
         unowned=intel.unowned + blocklist.unowned,
     )
+
+
+def _unknown_scope(delete: PlanItem) -> PlanItem:
+    """An incomplete source cannot say an object left the scope: its delete is withheld for
+    `source-incomplete`, never reported as `out-of-scope`."""
+    if delete.reason != Reason.OUT_OF_SCOPE:
+        return delete
+    return replace(delete, reason=Reason.SOURCE_INCOMPLETE)
