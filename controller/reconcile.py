@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from controller.apply import ApplyReport, Executor, check_not_stale
-from controller.apply.executor import BeforeBatch
+from controller.apply.executor import Fence
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
 from controller.core.model import ActualState, SourceSnapshot
@@ -235,7 +235,7 @@ async def reconcile(
     lock: Callable[[], AbstractContextManager[None]] | None = None,
     progress: Progress | None = None,
     timing: Timing | None = None,
-    before_batch: BeforeBatch | None = None,
+    fence: Fence | None = None,
 ) -> Outcome:
     """One pass. `mode="plan"` stops before the executor; `mode="apply"` continues into it.
 
@@ -244,14 +244,14 @@ async def reconcile(
     `approve` is asked before anything is written and raises a `UserError` to refuse.
     `lock` is held around the writes (the scheduler holds its own around the whole pass).
     `timing` is the clients' retry timing (tests inject one that never sleeps).
-    `before_batch` is awaited before every write batch (the lease's fencing check).
+    `fence` may stop the apply between writes (the lease's fencing check, a graceful stop).
     """
     shown = progress or Quiet()
     if saved is not None:
         if mode != "apply":
             raise PipelineError("a saved plan is only ever applied")
         settings = saved_plan_settings(policies_dir)
-        report = await _apply(saved, None, settings, lock, shown, timing, before_batch)
+        report = await _apply(saved, None, settings, lock, shown, timing, fence)
         return Outcome("apply", saved, report)
     spec = SourceSpec.parse(source)
     policies = load_checked(policies_dir).policies
@@ -271,7 +271,7 @@ async def reconcile(
         return made
     if approve is not None:
         approve(plan)
-    report = await _apply(plan, actual, policies.settings, lock, shown, timing, before_batch)
+    report = await _apply(plan, actual, policies.settings, lock, shown, timing, fence)
     return Outcome("apply", plan, report, actual, policies, desired, snapshot)
 
 
@@ -282,7 +282,7 @@ async def _apply(
     lock: Callable[[], AbstractContextManager[None]] | None,
     progress: Progress,
     timing: Timing | None,
-    before_batch: BeforeBatch | None,
+    fence: Fence | None,
 ) -> ApplyReport:
     """The last stage. Without `actual` (a saved plan) Tanium is read again and the plan
     refused when the inventory moved since it was made."""
@@ -307,6 +307,6 @@ async def _apply(
                     concurrency=settings.concurrency if settings else 8,
                     progress=advance,
                     settings=settings,
-                    before_batch=before_batch,
+                    fence=fence,
                 )
                 return await executor.run(plan)

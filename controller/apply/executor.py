@@ -36,9 +36,20 @@ T = TypeVar("T")
 Progress = Callable[[int], None]
 Handler = Callable[[PlanItem], Awaitable[ItemResult]]
 BATCH_PER_SLOT = 8
-BeforeBatch = Callable[[], Awaitable[None]]
-"""Awaited before every write batch (`BATCH_PER_SLOT` x `concurrency` items); raising stops
-the apply there — the lease's fencing check (`LeaseLost`) and a graceful stop (SIGTERM) use it."""
+"""A write batch is up to `BATCH_PER_SLOT` x `concurrency` items."""
+
+
+class Fence(Protocol):
+    """What may stop an apply between writes (the writer lease, a graceful stop); raising
+    stops the apply there, the item in flight having completed."""
+
+    async def before_batch(self) -> None:
+        """Before every write batch: may ask the lock store (the fencing check)."""
+        ...
+
+    def before_write(self) -> None:
+        """Before every single write; no I/O (a writer paused past its lease stops here)."""
+        ...
 
 
 class TaniumWriter(Protocol):
@@ -73,11 +84,11 @@ class Executor:
         concurrency: int = 8,
         progress: Progress | None = None,
         settings: SettingsSpec | None = None,
-        before_batch: BeforeBatch | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self.client = client
         self.concurrency = concurrency
-        self.before_batch = before_batch
+        self.fence = fence
         self.actual = actual
         self.semaphore = asyncio.Semaphore(concurrency)
         self.progress = progress or (lambda n: None)
@@ -118,9 +129,9 @@ class Executor:
         return self.report
 
     async def batch(self) -> None:
-        """The next write batch is about to start: let `before_batch` stop the apply here."""
-        if self.before_batch is not None:
-            await self.before_batch()
+        """The next write batch is about to start: the fence may stop the apply here."""
+        if self.fence is not None:
+            await self.fence.before_batch()
 
     def _deletes_now(self, deletes: list[PlanItem]) -> list[PlanItem]:
         """Deletes go last, and not at all where a write they depend on failed: after a
@@ -168,6 +179,8 @@ class Executor:
     async def one(self, item: PlanItem, handler: Handler) -> None:
         """Run one item's handler under the concurrency bound; record its result."""
         async with self.semaphore:
+            if self.fence is not None:
+                self.fence.before_write()
             ok, result = await self.attempt(lambda: handler(item), [item])
         if ok and result is not None:
             self.report.results.append(result)
@@ -180,7 +193,13 @@ class Executor:
         for start in range(0, len(items), size):
             await self.batch()
             chunk = items[start : start + size]
-            await asyncio.gather(*(self.one(item, handler) for item in chunk))
+            # Every item in flight completes before a stop propagates: none is half-written.
+            ended = await asyncio.gather(
+                *(self.one(item, handler) for item in chunk), return_exceptions=True
+            )
+            for outcome in ended:
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
     def done(
         self, item: PlanItem, status: Status, message: str = "", *, temporary: bool = False

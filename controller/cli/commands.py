@@ -205,7 +205,7 @@ def apply(
         on_plan=show_plan,
         approve=confirm,
         lock=lambda: leadership.held(source_name),
-        before_batch=leadership.before_batch,
+        fence=leadership,
     )
     if made.report is not None:
         console().print(render_apply_report(made.report))

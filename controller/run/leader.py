@@ -88,13 +88,24 @@ class Leadership:
         return self.lease
 
     async def before_batch(self) -> None:
-        """Before every write batch: stop when asked to, then the fencing check."""
-        if self.stop.is_set():
-            raise Stopping("stopped before the next write batch")
+        """Before every write batch: stop when asked to, then the fencing check (one round
+        trip to the lock store)."""
+        self.before_write()
         self.writing = True
         if self.lease is not None:
             try:
                 await self.lease.acheck()
+            except LeaseLost:
+                LEADER.set(0)
+                raise
+
+    def before_write(self) -> None:
+        """Before every write: stop when asked to; the lease's TTL not run out (no I/O)."""
+        if self.stop.is_set():
+            raise Stopping("stopped before the next write")
+        if self.lease is not None:
+            try:
+                self.lease.alive()
             except LeaseLost:
                 LEADER.set(0)
                 raise

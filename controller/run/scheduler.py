@@ -131,7 +131,7 @@ class Reconciler:
             now=now,
             progress=self.progress,
             timing=self.timing or metered_timing(),
-            before_batch=self.leadership.before_batch,
+            fence=self.leadership,
         )
         _observe(outcome)
         return classify(outcome, window_open=open_)

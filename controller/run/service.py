@@ -19,12 +19,13 @@ import logging
 import signal
 import socket
 from collections.abc import Generator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from controller.errors import UserError
+from controller.lease import lock_ttl
 from controller.run.outcome import PassResult
 from controller.run.scheduler import Reconciler
 from controller.run.windows import next_delay
@@ -78,7 +79,16 @@ class Service:
         finally:
             self.current = None
         if not self.stopped.is_set():
-            self.schedule(datetime.now(UTC) + next_delay(self.reconciler.schedule))
+            self.schedule(datetime.now(UTC) + self.delay())
+
+    def delay(self) -> timedelta:
+        """Interval (+ jitter) from the schedule the last pass read; a standby replica tries
+        again within a third of the lease TTL, so it takes over soon after a leader dies."""
+        delay = next_delay(self.reconciler.schedule)
+        last = self.reconciler.last
+        if last is not None and last.outcome == "standby":
+            delay = min(delay, timedelta(seconds=lock_ttl() / 3))
+        return delay
 
     def schedule(self, when: datetime) -> None:
         self.scheduler.add_job(
