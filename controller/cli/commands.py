@@ -27,7 +27,7 @@ from controller.reconcile import Mode, Outcome, reconcile
 from controller.report import render_markdown, render_text
 
 FORMATS = click.Choice(["text", "markdown", "json"])
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per error
 
 
 def console() -> Console:

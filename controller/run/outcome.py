@@ -32,12 +32,15 @@ def failed(message: str) -> PassResult:
     return PassResult("failed", 1, message, failure=True)
 
 
-def classify(outcome: Outcome, *, window_open: bool = True) -> PassResult:
-    """The result of a pass that ran to its end (no exception)."""
+def classify(
+    outcome: Outcome, *, window_open: bool = True, source: str = "the source"
+) -> PassResult:
+    """The result of a pass that ran to its end (no exception); `source` names the source
+    in messages."""
     plan = outcome.plan
     incomplete = [g for g in plan.guards if g.name == "complete" and not g.ok]
     if incomplete:
-        return failed(f"the source is incomplete: {incomplete[0].detail}")
+        return failed(f"{source} answered incompletely: {incomplete[0].detail}")
     report = outcome.report
     if report is not None and report.failed:
         first = report.failed[0]

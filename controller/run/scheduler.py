@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from controller.errors import OctiTaniumError
-from controller.lease import LeaseLost, LockBusy
+from controller.lease import LeaseLost, LockBusy, redact
 from controller.policy.models import Schedule
 from controller.reconcile import Outcome, Progress, load_checked, reconcile
 from controller.retry import Timing
@@ -134,7 +135,7 @@ class Reconciler:
             fence=self.leadership,
         )
         _observe(outcome)
-        return classify(outcome, window_open=open_)
+        return classify(outcome, window_open=open_, source=describe(self.source))
 
     def _record(self, result: PassResult, seconds: float) -> None:
         DURATION.observe(seconds)
@@ -159,6 +160,14 @@ class Reconciler:
     def close(self) -> None:
         """Give the lease back (shutdown)."""
         self.leadership.release()
+
+
+def describe(source: str) -> str:
+    """The source as messages name it: `OpenCTI at URL` (no credentials), or the bundle."""
+    if source != "opencti":
+        return f"the source {source}"
+    url = os.environ.get("OPENCTI_URL", "").strip()
+    return f"OpenCTI at {redact(url)}" if url else "OpenCTI"
 
 
 def _observe(outcome: Outcome) -> None:
