@@ -372,10 +372,12 @@ class ChangeWindow(Spec):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
+        from zoneinfo import ZoneInfo
+
+        from controller.policy.cron import cron_trigger
 
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
+            cron_trigger(value, ZoneInfo("UTC"))
         except ValueError as exc:
             raise PydanticCustomError(
                 "cron",

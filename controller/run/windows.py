@@ -7,8 +7,7 @@ import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
-
+from controller.policy.cron import cron_trigger
 from controller.policy.models import ChangeWindow, Schedule, parse_duration
 
 
@@ -16,7 +15,7 @@ def window_open(window: ChangeWindow, now: datetime) -> bool:
     """True when `now` falls in `[start, start + duration)` for a start of `window.cron`."""
     zone = ZoneInfo(window.timezone)
     length = parse_duration(window.duration)
-    trigger = CronTrigger.from_crontab(window.cron, timezone=zone)
+    trigger = cron_trigger(window.cron, zone)
     since = (now - length).astimezone(zone)
     start = trigger.get_next_fire_time(None, since)
     return start is not None and start <= now < start + length
