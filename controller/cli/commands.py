@@ -246,20 +246,20 @@ def run(
 ) -> None:
     """The reconciler: passes on Settings.spec.schedule under the writer lease."""
     from controller.cli.runner import start
-    from controller.run import configure_logging
+    from controller.run import logging_to_stderr
     from controller.run.requests import count_requests
 
-    configure_logging(log_format)
     count_requests()
-    code = start(
-        once=once,
-        listen=listen,
-        policies=policies,
-        source=source,
-        lock_timeout=lock_timeout,
-        unready_after=unready_after,
-        progress=TerminalProgress() if sys.stderr.isatty() else None,
-    )
+    with logging_to_stderr(log_format):
+        code = start(
+            once=once,
+            listen=listen,
+            policies=policies,
+            source=source,
+            lock_timeout=lock_timeout,
+            unready_after=unready_after,
+            progress=TerminalProgress() if sys.stderr.isatty() else None,
+        )
     sys.exit(code)
 
 

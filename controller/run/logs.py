@@ -109,8 +109,9 @@ def default_format() -> LogFormat:
     return "text" if sys.stderr.isatty() else "json"
 
 
-def configure_logging(fmt: LogFormat | None = None) -> None:
-    """One handler on the root logger (re-configured, never doubled)."""
+def configure_logging(fmt: LogFormat | None = None) -> logging.Handler:
+    """One handler on the root logger (re-configured, never doubled); returned, so that a
+    command run in-process (tests) can remove it when it ends (`logging_to_stderr`)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, _Stderr):
@@ -120,3 +121,14 @@ def configure_logging(fmt: LogFormat | None = None) -> None:
     handler.addFilter(_QuietLibraries())
     root.addHandler(handler)
     root.setLevel(min(root.level or logging.INFO, logging.INFO))
+    return handler
+
+
+@contextlib.contextmanager
+def logging_to_stderr(fmt: LogFormat | None = None) -> Iterator[None]:
+    """`configure_logging` for the length of a command."""
+    handler = configure_logging(fmt)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)

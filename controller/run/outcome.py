@@ -1,7 +1,8 @@
 """What a pass of `run` came to, honestly: one `PassResult` per pass, whatever happened.
 
 - `ok` (exit 0, a success): source complete, every write succeeded, nothing withheld;
-- `failed` (exit 1, a failure): source incomplete or unreachable, a write failed, an error;
+- `failed` (exit 1, a failure): source incomplete or unreachable, a write failed, an error
+  (an incomplete source that withheld deletes exits 3, as `apply` does);
 - `blocked` (exit 3): a safety guard (deletion budget, empty source) withheld items;
 - `deferred` (exit 0): outside every change window, planned and reported only;
 - `standby` (exit 1: `LockBusy`): another replica holds the lease;
@@ -14,7 +15,7 @@ turning unready (`--unready-after`). The exit codes are the command line's (0, 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from controller.reconcile import Outcome
 
@@ -40,7 +41,9 @@ def classify(
     plan = outcome.plan
     incomplete = [g for g in plan.guards if g.name == "complete" and not g.ok]
     if incomplete:
-        return failed(f"{source} answered incompletely: {incomplete[0].detail}")
+        result = failed(f"{source} answered incompletely: {incomplete[0].detail}")
+        # exit 3 when it withheld deletes, as `apply` exits; else 1: nothing looks fine
+        return replace(result, exit_code=3) if plan.has_blocked else result
     report = outcome.report
     if report is not None and report.failed:
         first = report.failed[0]

@@ -85,12 +85,14 @@ def test_an_incomplete_source_is_a_failed_pass_whatever_else_happened() -> None:
     result = classify(Outcome("apply", _plan(delete, complete=False)), source="OpenCTI at http://o")
     assert (result.outcome, result.exit_code, result.success, result.failure) == (
         "failed",
-        1,
+        3,  # it withheld a delete: `apply` would exit 3 too
         False,
         True,
     )
     assert result.message.startswith("OpenCTI at http://o answered incompletely: ")
     assert "connection failed" in result.message
+    nothing_held = classify(Outcome("apply", _plan(complete=False)))
+    assert (nothing_held.outcome, nothing_held.exit_code) == ("failed", 1), "never looks fine"
 
 
 def test_outcomes_of_complete_passes() -> None:
