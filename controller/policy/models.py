@@ -229,6 +229,9 @@ class Target(Spec):
         return self
 
 
+DriftMode = Literal["correct", "warn"]
+
+
 class IntelPolicySpec(Spec):
     """Select OpenCTI objects and say where they go."""
 
@@ -238,6 +241,9 @@ class IntelPolicySpec(Spec):
     """Where it goes in Tanium."""
     priority: Annotated[int, Field(ge=0, le=1000)] = 100
     """When policies overlap, the highest priority decides labels and platforms."""
+    drift: DriftMode = "correct"
+    """What `apply`/`run` do with a document edited in Tanium (reason `drift`): `correct` it,
+    or `warn` (report it, leave it). Where policies overlap, `correct` wins."""
 
 
 # --------------------------------------------------------------------------- StaticIntel
