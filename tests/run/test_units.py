@@ -204,3 +204,25 @@ def test_log_format_is_json_when_stderr_is_not_a_terminal() -> None:
 
     assert default_format() == "json"  # pytest captures stderr
     assert isinstance(io.StringIO(), io.StringIO)
+
+
+def test_the_next_pass_follows_the_schedule_the_last_pass_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from controller.run.outcome import PassResult
+    from controller.run.scheduler import Reconciler
+    from controller.run.service import Service
+
+    monkeypatch.setenv("OCTI_TANIUM_LOCK_TTL", "30")
+    reconciler = Reconciler(Path("policies"), "opencti")
+
+    async def delays() -> list[timedelta]:
+        service = Service(reconciler)
+        reconciler.schedule = Schedule(interval="1h")
+        first = service.delay()
+        reconciler.last = PassResult("standby", 1, "another replica leads")
+        return [first, service.delay()]
+
+    assert asyncio.run(delays()) == [timedelta(hours=1), timedelta(seconds=10)]
