@@ -50,8 +50,18 @@ def test_an_opencti_outage_is_a_failed_pass_and_turns_readiness_off(tmp_path: Pa
             try:
                 wait_for(lambda: run.passes("ok") >= 1, "a good pass", 20, run)
                 wait_for(lambda: run.readyz() == 200, "ready", 10, run)
-                good = last_success(run.metrics())
+                metrics = run.metrics()
+                good = last_success(metrics)
                 assert good > 0
+                assert "octi_tanium_leader 1.0" in metrics
+                assert "octi_tanium_build_info{version=" in metrics
+                assert "octi_tanium_source_complete 1.0" in metrics
+                assert 'octi_tanium_objects{set="desired"} 3.0' in metrics
+                assert (
+                    'octi_tanium_requests_total{endpoint="POST /graphql",status="200",'
+                    'system="opencti"}' in metrics
+                )
+                assert 'system="tanium"' in metrics
                 assert len(box.state()["intels"]) == 3
             except BaseException:
                 run.stop()
@@ -70,6 +80,9 @@ def test_an_opencti_outage_is_a_failed_pass_and_turns_readiness_off(tmp_path: Pa
             metrics = run.metrics()
             assert last_success(metrics) == good, "a failed pass is not a success"
             assert 'octi_tanium_passes_total{outcome="failed"}' in metrics
+            assert "octi_tanium_source_complete 0.0" in metrics
+            failing = re.search(r"^octi_tanium_consecutive_failed_passes (\S+)$", metrics, re.M)
+            assert failing and float(failing.group(1)) >= 2, metrics
             assert len(box.state()["intels"]) == 3, "nothing deleted while OpenCTI is away"
 
             # OpenCTI is back: the next pass succeeds, readiness returns.

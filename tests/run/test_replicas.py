@@ -91,6 +91,7 @@ def test_one_leader_writes_a_killed_one_is_replaced_a_paused_one_is_fenced(
             assert len(leading) == 1, f"{first}\n{second}"
             a, b = leading[0], second if leading[0] is first else first
             wait_for(lambda: b.passes("standby") >= 1, "the other to stand by", 20, b)
+            assert not b.writes() and b.passes("ok") == 0, "a standby never writes"
 
             # SIGKILL the leader mid-apply: b takes over within the TTL, no duplicates.
             a.signal(signal.SIGKILL)
