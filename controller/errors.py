@@ -15,7 +15,12 @@ OctiTaniumError                 root: every error the command line reports; carr
 │   ├── OpenCTIError            controller.sources.opencti.errors (OpenCTIAuthError, ...)
 │   └── GitHubAPIError          controller.github.errors (also a GitHubError)
 ├── ApplyStopped                a fatal remote error stopped an apply half-way
-└── LockBusy                    another octi-tanium holds the lock (controller.run.lock)
+└── LeaseError                  one writer per target (controller.lease.errors)
+    ├── LockBusy                another octi-tanium holds the lease past --lock-timeout
+    ├── LeaseLost               deposed: stopped before the next write batch
+    ├── LockStoreUnavailable    Redis / PostgreSQL / the state dir unreachable (temporary)
+    ├── LockConfigError         OCTI_TANIUM_LOCK_URL / OCTI_TANIUM_LOCK_TTL unusable
+    └── LeaseNotFound           `lock release ID` matched nothing
 ```
 
 `RemoteError.temporary`: the same call may succeed later without anyone changing anything

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from controller.apply import ApplyReport, Executor, check_not_stale
+from controller.apply.executor import Fence
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
 from controller.core.diff.changes import needs_body
@@ -236,6 +237,7 @@ async def reconcile(
     lock: Callable[[], AbstractContextManager[None]] | None = None,
     progress: Progress | None = None,
     timing: Timing | None = None,
+    fence: Fence | None = None,
 ) -> Outcome:
     """One pass. `mode="plan"` stops before the executor; `mode="apply"` continues into it.
 
@@ -244,13 +246,14 @@ async def reconcile(
     `approve` is asked before anything is written and raises a `UserError` to refuse.
     `lock` is held around the writes (the scheduler holds its own around the whole pass).
     `timing` is the clients' retry timing (tests inject one that never sleeps).
+    `fence` may stop the apply between writes (the lease's fencing check, a graceful stop).
     """
     shown = progress or Quiet()
     if saved is not None:
         if mode != "apply":
             raise PipelineError("a saved plan is only ever applied")
         settings = saved_plan_settings(policies_dir)
-        report = await _apply(saved, None, settings, lock, shown, timing)
+        report = await _apply(saved, None, settings, lock, shown, timing, fence)
         return Outcome("apply", saved, report)
     spec = SourceSpec.parse(source)
     policies = load_checked(policies_dir).policies
@@ -274,7 +277,7 @@ async def reconcile(
         return made
     if approve is not None:
         approve(plan)
-    report = await _apply(plan, actual, policies.settings, lock, shown, timing)
+    report = await _apply(plan, actual, policies.settings, lock, shown, timing, fence)
     return Outcome("apply", plan, report, actual, policies, desired, snapshot)
 
 
@@ -285,6 +288,7 @@ async def _apply(
     lock: Callable[[], AbstractContextManager[None]] | None,
     progress: Progress,
     timing: Timing | None,
+    fence: Fence | None,
 ) -> ApplyReport:
     """The last stage. Without `actual` (a saved plan) Tanium is read again and the plan
     refused when the inventory moved since it was made."""
@@ -309,5 +313,6 @@ async def _apply(
                     concurrency=settings.concurrency if settings else 8,
                     progress=advance,
                     settings=settings,
+                    fence=fence,
                 )
                 return await executor.run(plan)

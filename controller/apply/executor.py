@@ -35,6 +35,21 @@ from controller.policy.models import SettingsSpec
 T = TypeVar("T")
 Progress = Callable[[int], None]
 Handler = Callable[[PlanItem], Awaitable[ItemResult]]
+BATCH_PER_SLOT = 8
+"""A write batch is up to `BATCH_PER_SLOT` x `concurrency` items."""
+
+
+class Fence(Protocol):
+    """What may stop an apply between writes (the writer lease, a graceful stop); raising
+    stops the apply there, the item in flight having completed."""
+
+    async def before_batch(self) -> None:
+        """Before every write batch: may ask the lock store (the fencing check)."""
+        ...
+
+    def before_write(self) -> None:
+        """Before every single write; no I/O (a writer paused past its lease stops here)."""
+        ...
 
 
 class TaniumWriter(Protocol):
@@ -69,8 +84,11 @@ class Executor:
         concurrency: int = 8,
         progress: Progress | None = None,
         settings: SettingsSpec | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self.client = client
+        self.concurrency = concurrency
+        self.fence = fence
         self.actual = actual
         self.semaphore = asyncio.Semaphore(concurrency)
         self.progress = progress or (lambda n: None)
@@ -92,15 +110,28 @@ class Executor:
         by_kind = {k: [i for i in todo if i.kind == k] for k in ("label", "intel", "blocklist")}
         await self.each(by_kind["label"], lambda item: labels.ensure(self, item))
         writes = [i for i in by_kind["intel"] if i.action in ("create", "update")]
+        if writes:
+            await self.batch()
         if not await intel.ensure_source(self, plan.inputs.source_name, writes):
             writes = []
         await self.each(writes, lambda item: intel.write(self, item))
-        await blocklist.write(self, [i for i in by_kind["blocklist"] if i.action != "delete"])
+        upserts = [i for i in by_kind["blocklist"] if i.action != "delete"]
+        if upserts:
+            await self.batch()
+        await blocklist.write(self, upserts)
         deletes = self._deletes_now([i for i in todo if i.action == "delete"])
         await self.each(deletes, lambda item: intel.delete(self, item))
-        await side_effects.deploy(self, [i for i in todo if i.kind == "deploy"])
-        await side_effects.scans(self, [i for i in todo if i.kind == "scan"])
+        effects = [i for i in todo if i.kind in ("deploy", "scan")]
+        if effects:
+            await self.batch()
+        await side_effects.deploy(self, [i for i in effects if i.kind == "deploy"])
+        await side_effects.scans(self, [i for i in effects if i.kind == "scan"])
         return self.report
+
+    async def batch(self) -> None:
+        """The next write batch is about to start: the fence may stop the apply here."""
+        if self.fence is not None:
+            await self.fence.before_batch()
 
     def _deletes_now(self, deletes: list[PlanItem]) -> list[PlanItem]:
         """Deletes go last, and not at all where a write they depend on failed: after a
@@ -148,13 +179,27 @@ class Executor:
     async def one(self, item: PlanItem, handler: Handler) -> None:
         """Run one item's handler under the concurrency bound; record its result."""
         async with self.semaphore:
+            if self.fence is not None:
+                self.fence.before_write()
             ok, result = await self.attempt(lambda: handler(item), [item])
         if ok and result is not None:
             self.report.results.append(result)
             self.progress(1)
 
     async def each(self, items: list[PlanItem], handler: Handler) -> None:
-        await asyncio.gather(*(self.one(item, handler) for item in items))
+        """`items` in batches of `BATCH_PER_SLOT` x `concurrency` (at most `concurrency` at
+        once), `batch()` before each: a deposed or stopping writer stops within a batch."""
+        size = self.concurrency * BATCH_PER_SLOT
+        for start in range(0, len(items), size):
+            await self.batch()
+            chunk = items[start : start + size]
+            # Every item in flight completes before a stop propagates: none is half-written.
+            ended = await asyncio.gather(
+                *(self.one(item, handler) for item in chunk), return_exceptions=True
+            )
+            for outcome in ended:
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
     def done(
         self, item: PlanItem, status: Status, message: str = "", *, temporary: bool = False

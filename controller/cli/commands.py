@@ -12,12 +12,13 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import click
 from rich.console import Console
 
 from controller import __version__
+from controller.cli.lock import lock, lock_timeout_option
 from controller.cli.progress import TerminalProgress
 from controller.core.plan import Plan, to_json
 from controller.errors import OctiTaniumError, UserError
@@ -88,7 +89,8 @@ policies_option = click.option(
     type=click.Path(path_type=Path),
     default=Path("desired"),
     show_default=True,
-    help="Directory (or file) of YAML policies.",
+    envvar="OCTI_TANIUM_POLICIES",
+    help="Directory (or file) of YAML policies (env OCTI_TANIUM_POLICIES).",
 )
 source_option = click.option(
     "--source",
@@ -167,10 +169,14 @@ def show(plan_file: Path, fmt: str) -> None:
 @policies_option
 @source_option
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: bool) -> None:
+@lock_timeout_option
+def apply(
+    plan_file: Path | None, policies: Path, source: str, auto_approve: bool, lock_timeout: float
+) -> None:
     """Apply a saved plan, or plan and apply now (asks first unless --auto-approve)."""
+    from controller.reconcile import load_checked
     from controller.report.apply import render_apply_report
-    from controller.run.lock import file_lock
+    from controller.run.leader import Leadership, check_state_dir
 
     def show_plan(plan: Plan) -> None:
         console().print(render_text(plan))
@@ -187,6 +193,12 @@ def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: boo
             raise UserError("apply cancelled")
 
     saved = load_plan(plan_file) if plan_file is not None else None
+    check_state_dir()
+    if saved is not None:
+        source_name = saved.inputs.source_name
+    else:
+        source_name = load_checked(policies).policies.settings.source
+    leadership = Leadership(lock_timeout)
     made = _pass(
         policies,
         source,
@@ -194,7 +206,8 @@ def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: boo
         saved=saved,
         on_plan=show_plan,
         approve=confirm,
-        lock=file_lock,
+        lock=lambda: leadership.held(source_name),
+        fence=leadership,
     )
     if made.report is not None:
         console().print(render_apply_report(made.report))
@@ -211,17 +224,45 @@ def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: boo
 )
 @policies_option
 @source_option
-def run(once: bool, listen: str, policies: Path, source: str) -> None:
-    """The scheduled reconciler (interval from Settings.spec.schedule)."""
-    from controller.run import configure_logging, run_forever, run_once
+@lock_timeout_option
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    help="One line per record; default json when stderr is not a terminal, else text.",
+)
+@click.option(
+    "--unready-after",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="/readyz turns unready after this many failed passes in a row.",
+)
+def run(
+    once: bool,
+    listen: str,
+    policies: Path,
+    source: str,
+    lock_timeout: float,
+    log_format: Literal["json", "text"] | None,
+    unready_after: int,
+) -> None:
+    """The reconciler: passes on Settings.spec.schedule under the writer lease."""
+    from controller.cli.runner import start
+    from controller.run import logging_to_stderr
+    from controller.run.requests import count_requests
 
-    configure_logging()
-    if once:
-        sys.exit(asyncio.run(run_once(policies, source, progress=TerminalProgress())))
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        fail(f"--listen {listen!r} is not HOST:PORT")
-    run_forever(policies, source, host=host, port=int(port))
+    count_requests()
+    with logging_to_stderr(log_format):
+        code = start(
+            once=once,
+            listen=listen,
+            policies=policies,
+            source=source,
+            lock_timeout=lock_timeout,
+            unready_after=unready_after,
+            progress=TerminalProgress() if sys.stderr.isatty() else None,
+        )
+    sys.exit(code)
 
 
 # --------------------------------------------------------------------------- sandbox / schema
@@ -289,6 +330,8 @@ def schema(check: bool, out: Path) -> None:
         fail(f"stale schema(s): {', '.join(stale)} — run `octi-tanium schema` and commit")
     click.echo("schemas are up to date" if check else f"wrote schemas to {out}/")
 
+
+main.add_command(lock)
 
 # --------------------------------------------------------------------------- plumbing
 

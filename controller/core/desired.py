@@ -47,6 +47,8 @@ class DesiredState:
     gone: dict[Key, Reason] = field(default_factory=dict)
     """Keys a skipped object would have produced → why it is not desired (revoked, expired,
     excluded, quota...). The diff uses it as the reason for deleting such a document."""
+    drift_warn: set[Key] = field(default_factory=set)
+    """Keys whose every policy says `drift: warn`: drift is reported, not corrected."""
 
     @property
     def size(self) -> int:
@@ -65,6 +67,8 @@ class _Merge:
     priority: int = 0
     score: int = -1
     modified: str = ""
+    corrects_drift: bool = False
+    """A contributing policy has `drift: correct` (static intel always does)."""
 
 
 def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetime) -> DesiredState:
@@ -112,6 +116,7 @@ def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetim
     for key, merge in files.items():
         assert isinstance(merge.candidate, FileCandidate)
         state.blocklist[key] = _finish_file(merge, installation)
+    state.drift_warn = {k for k, m in (*intel.items(), *files.items()) if not m.corrects_drift}
     for key in list(state.gone):
         if key in state.intel or key in state.blocklist:
             del state.gone[key]
@@ -212,7 +217,7 @@ def _contribute(
                 merge.platforms.update(target.intel.platforms)
                 if target.quick_scan is not None:
                     merge.scan_groups.update(target.quick_scan.computer_groups)
-                _note(merge, obj, spec.priority)
+                _note(merge, obj, spec)
                 took = True
         hash_patterns_ok = target.blocklist is not None and (
             not obj.is_indicator or target.blocklist.stix_hash_patterns
@@ -221,7 +226,7 @@ def _contribute(
             for file in conversion.files:
                 merge = files.setdefault(file.key, _Merge(file))
                 merge.labels.update(obj.labels)
-                _note(merge, obj, spec.priority)
+                _note(merge, obj, spec)
                 took = True
     if not took:
         wanted = ", ".join(sorted({t for p in chosen for t in _targets(_spec(p))}))
@@ -245,9 +250,10 @@ def _targets(spec: IntelPolicySpec) -> list[str]:
     return out
 
 
-def _note(merge: _Merge, obj: SourceObject, priority: int) -> None:
+def _note(merge: _Merge, obj: SourceObject, spec: IntelPolicySpec) -> None:
     merge.sources.add(obj.standard_id)
-    merge.priority = max(merge.priority, priority)
+    merge.priority = max(merge.priority, spec.priority)
+    merge.corrects_drift |= spec.drift == "correct"
     merge.score = max(merge.score, obj.score if obj.score is not None else -1)
     when = obj.modified or obj.created
     stamp = when.isoformat() if when is not None else ""
@@ -284,11 +290,13 @@ def _contribute_static(
             merge.scan_groups.update(spec.quick_scan.computer_groups)
         merge.sources.add(f"static:{doc.metadata.name}")
         merge.priority = max(merge.priority, spec.priority)
+        merge.corrects_drift = True
     for file in conversion.files:
         merge = files.setdefault(file.key, _Merge(file))
         merge.labels.update(spec.labels)
         merge.sources.add(f"static:{doc.metadata.name}")
         merge.priority = max(merge.priority, spec.priority)
+        merge.corrects_drift = True
 
 
 def _drop_excluded_files(
@@ -380,6 +388,7 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
             combined.priority = max(combined.priority, part.priority)
             combined.score = max(combined.score, part.score)
             combined.modified = max(combined.modified, part.modified)
+            combined.corrects_drift |= part.corrects_drift
             if member != key:
                 state.gone.setdefault(member, Reason.MERGED)
         merged[key] = combined

@@ -31,6 +31,10 @@ class Reason(StrEnum):
     """A surplus copy of an owned key."""
     OUT_OF_SCOPE = "out-of-scope"
     """Owned, no longer selected by any policy."""
+    SOURCE_INCOMPLETE = "source-incomplete"
+    """Owned, not in the desired state, but the source answered incompletely (unreachable,
+    a failed page, a count mismatch): the object may well still be desired, so its delete is
+    withheld — never reported as `out-of-scope`."""
     REVOKED = "revoked"
     EXPIRED = "expired"
     TLP_RED = "tlp-red"

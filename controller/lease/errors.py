@@ -1,18 +1,22 @@
 """The lease's errors: each says what happened, to which target, and what to do next.
 
-They derive from `Exception` with an `exit_code` class attribute, the contract of the error tree
-(`controller/errors.py`, root `OctiTaniumError`) they will join.
+They belong to the one error tree (`controller/errors.py`): `LeaseError` is an
+`OctiTaniumError` (exit 1), and `LockStoreUnavailable` is `temporary` — the next pass may find
+the store again.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from controller.errors import OctiTaniumError
 
-class LeaseError(Exception):
+
+class LeaseError(OctiTaniumError):
     """Root of the lease errors."""
 
-    exit_code = 1
+    temporary: bool = False
+    """True when the same call may succeed later (the store is down, not misconfigured)."""
 
 
 class LockConfigError(LeaseError):
@@ -21,6 +25,8 @@ class LockConfigError(LeaseError):
 
 class LockStoreUnavailable(LeaseError):
     """The lock store (Redis, PostgreSQL, the state directory) cannot be reached."""
+
+    temporary = True
 
     def __init__(self, url: str, reason: str) -> None:
         self.url = url

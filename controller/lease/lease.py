@@ -103,12 +103,7 @@ class Lease:
     def check(self) -> None:
         """Raise `LeaseLost` unless the store confirms that this holder, with this token,
         still holds the lease and it has not expired. One round trip to the store."""
-        if self._released:
-            raise self._error("released")
-        if self._lost is None and time.monotonic() >= self._deadline:
-            self._lose(f"not renewed within its TTL of {self.ttl:g} s")
-        if self._lost is not None:
-            raise self._error(self._lost)
+        self.alive()
         try:
             held = self.store.check(self.key, self.holder, self.token)
         except LockStoreUnavailable as exc:
@@ -116,6 +111,17 @@ class Lease:
         if not held:
             self._lose("the store no longer has it (expired, taken over, or released)")
             raise self._error(self._lost or "")
+
+    def alive(self) -> None:
+        """`check()` without the round trip: raise `LeaseLost` when the lease is known lost
+        or its TTL ran out since the last renewal (this process was paused, its renewals
+        failed). Cheap enough before every single write; `check()` still goes to the store."""
+        if self._released:
+            raise self._error("released")
+        if self._lost is None and time.monotonic() >= self._deadline:
+            self._lose(f"not renewed within its TTL of {self.ttl:g} s")
+        if self._lost is not None:
+            raise self._error(self._lost)
 
     async def acheck(self) -> None:
         """`check()` for the event loop: the round trip runs in a worker thread."""

@@ -229,6 +229,9 @@ class Target(Spec):
         return self
 
 
+DriftMode = Literal["correct", "warn"]
+
+
 class IntelPolicySpec(Spec):
     """Select OpenCTI objects and say where they go."""
 
@@ -238,6 +241,9 @@ class IntelPolicySpec(Spec):
     """Where it goes in Tanium."""
     priority: Annotated[int, Field(ge=0, le=1000)] = 100
     """When policies overlap, the highest priority decides labels and platforms."""
+    drift: DriftMode = "correct"
+    """What `apply`/`run` do with a document edited in Tanium (reason `drift`): `correct` it,
+    or `warn` (report it, leave it). Where policies overlap, `correct` wins."""
 
 
 # --------------------------------------------------------------------------- StaticIntel
@@ -359,11 +365,58 @@ class Quotas(Spec):
     """At most this many Reputation blocklist entries."""
 
 
+class ChangeWindow(Spec):
+    """A time when `run` may write: from each start of `cron` for `duration`."""
+
+    cron: Annotated[str, Field(min_length=1, examples=["0 6 * * 1-5"])]
+    """Start times, a five-field crontab expression (minute hour day month weekday)."""
+    duration: Duration
+    """How long the window stays open after each start."""
+    timezone: str = "UTC"
+    """IANA time zone of the cron expression."""
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        from controller.policy.cron import cron_trigger
+
+        try:
+            cron_trigger(value, ZoneInfo("UTC"))
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "cron",
+                "not a crontab expression (minute hour day month weekday): {why}",
+                {"why": str(exc)},
+            ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone", "unknown time zone {zone!r} (e.g. UTC, Europe/Paris)", {"zone": value}
+            ) from None
+        return value
+
+
 class Schedule(Spec):
-    """The scheduled reconciler (`octi-tanium run`)."""
+    """The scheduled reconciler (`octi-tanium run`); re-read at every pass."""
 
     interval: Duration = "15m"
     """Time between two reconcile passes."""
+    jitter: Duration = "0s"
+    """Up to this much is added at random to each interval (replicas and installations do not
+    hit OpenCTI and Tanium in step)."""
+    windows: list[ChangeWindow] = []
+    """When set, `run` writes only inside one of these windows; outside, a pass plans and
+    reports only. Empty: always."""
 
 
 class SettingsSpec(Spec):

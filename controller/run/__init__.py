@@ -1,16 +1,9 @@
-"""The reconciler in production: the scheduler (`scheduler`), the one-writer lock (`lock`),
-metrics (`metrics`), health and readiness (`health`), log lines (`logs`)."""
+"""The reconciler in production: the passes (`scheduler`), what each came to (`outcome`),
+the writer lease across passes (`leader`), the service around them — socket, schedule,
+signals (`service`), change windows and interval (`windows`), metrics (`metrics`,
+`requests`), health and readiness (`health`), log lines (`logs`)."""
 
-from controller.run.lock import LockBusy, file_lock, lock_path
-from controller.run.logs import configure_logging
-from controller.run.scheduler import Reconciler, run_forever, run_once
+from controller.run.logs import configure_logging, logging_to_stderr
+from controller.run.scheduler import Reconciler, run_once
 
-__all__ = [
-    "LockBusy",
-    "Reconciler",
-    "configure_logging",
-    "file_lock",
-    "lock_path",
-    "run_forever",
-    "run_once",
-]
+__all__ = ["Reconciler", "configure_logging", "logging_to_stderr", "run_once"]

@@ -1,4 +1,5 @@
-"""The reconciler's HTTP face: `/metrics`, `/healthz`, `/readyz`."""
+"""The reconciler's HTTP face: `/metrics`, `/healthz` (the process answers), `/readyz` (a pass
+has completed, and fewer than `--unready-after` passes failed in a row)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from starlette.routing import Route
 
 
 class PassState(Protocol):
-    ready: bool
-    """True once a first pass has completed, whatever its outcome (the outcome is a metric)."""
-    last_code: int | None
+    @property
+    def ready(self) -> bool: ...
+
+    def readiness(self) -> str:
+        """One line: why ready or not."""
+        ...
 
 
 def health_app(state: PassState) -> Starlette:
@@ -25,9 +29,7 @@ def health_app(state: PassState) -> Starlette:
         return PlainTextResponse("ok")
 
     async def readyz(_: Request) -> Response:
-        if state.ready:
-            return PlainTextResponse(f"ready (last pass exit code {state.last_code})")
-        return PlainTextResponse("starting: the first pass has not completed", 503)
+        return PlainTextResponse(state.readiness(), 200 if state.ready else 503)
 
     return Starlette(
         routes=[

@@ -35,7 +35,10 @@ def test_readiness_follows_the_first_pass_and_metrics_count_it(
                 metrics = (await web.get("/metrics")).text
             return before, after, health, metrics
 
-        before, after, health, metrics = asyncio.run(scenario())
+        try:
+            before, after, health, metrics = asyncio.run(scenario())
+        finally:
+            reconciler.close()  # gives the lease back
         assert (before, after, health) == (503, 200, 200)
         assert reconciler.last_code == 0
         assert 'octi_tanium_passes_total{outcome="ok"}' in metrics

@@ -12,12 +12,21 @@ from dataclasses import replace
 from datetime import datetime
 
 from controller.core.desired import DesiredState
+from controller.core.diagnostics import Diagnostic
 from controller.core.diff.blocklist import diff_blocklist
 from controller.core.diff.intel import diff_intel
 from controller.core.diff.labels import label_items
 from controller.core.guards import guards, side_effects
 from controller.core.model import ActualState
-from controller.core.plan import Inputs, Plan, Skipped, inventory_fingerprint, summarize
+from controller.core.plan import (
+    Inputs,
+    Plan,
+    PlanItem,
+    Skipped,
+    inventory_fingerprint,
+    summarize,
+)
+from controller.core.reasons import Reason
 from controller.policy.models import SettingsSpec, parse_duration
 from controller.render.marker import installation_id
 
@@ -46,10 +55,14 @@ def make_plan(
         complete,
         tuple(incomplete_reasons),
     )
+    if not complete:
+        deletes = [_unknown_scope(d) for d in deletes]
     if not all(g.ok for g in checks):
         failing = ", ".join(g.name for g in checks if not g.ok)
         deletes = [replace(d, blocked=True, guard=failing) for d in deletes]
-    items = [*label_items(desired, actual), *intel.items, *blocklist.items, *deletes]
+    warned = [_drift_left(i) for i in (*intel.items, *blocklist.items) if _warn(i, desired)]
+    kept = [i for i in (*intel.items, *blocklist.items) if not _warn(i, desired)]
+    items = [*label_items(desired, actual), *kept, *(item for item, _ in warned), *deletes]
     items.extend(side_effects(items, settings, intel.undeployed))
     skipped = [
         Skipped(key=s.key, reason=s.reason, name=s.name, detail=s.detail) for s in desired.skipped
@@ -67,6 +80,46 @@ def make_plan(
         guards=tuple(checks),
         items=tuple(items),
         skipped=tuple(sorted(skipped, key=lambda s: (s.reason, s.key))),
-        diagnostics=(*desired.diagnostics, *intel.diagnostics, *blocklist.diagnostics),
+        diagnostics=(
+            *desired.diagnostics,
+            *intel.diagnostics,
+            *blocklist.diagnostics,
+            *(note for _, note in warned),
+        ),
         unowned=intel.unowned + blocklist.unowned,
     )
+
+
+def _unknown_scope(delete: PlanItem) -> PlanItem:
+    """An incomplete source cannot say an object left the scope: its delete is withheld for
+    `source-incomplete`, never reported as `out-of-scope`."""
+    if delete.reason != Reason.OUT_OF_SCOPE:
+        return delete
+    return replace(delete, reason=Reason.SOURCE_INCOMPLETE)
+
+
+def _warn(item: PlanItem, desired: DesiredState) -> bool:
+    """A drift update whose policies all say `drift: warn`."""
+    return (
+        item.action == "update" and item.reason == Reason.DRIFT and item.key in desired.drift_warn
+    )
+
+
+def _drift_left(item: PlanItem) -> tuple[PlanItem, Diagnostic]:
+    """`drift: warn`: the edited document is left as it is (a no-op, reason `drift`), and
+    said so."""
+    kept = PlanItem(
+        action="no-op",
+        kind=item.kind,
+        key=item.key,
+        reason=Reason.DRIFT,
+        name=item.name,
+        changes=item.changes,
+        tanium_id=item.tanium_id,
+    )
+    note = Diagnostic.warning(
+        f"{item.kind} {item.name or item.key} was edited in Tanium; left as it is "
+        "(its policies say drift: warn)",
+        key=item.key,
+    )
+    return kept, note
