@@ -26,7 +26,8 @@ from controller.reconcile import Mode, Outcome, reconcile
 from controller.report import render_markdown, render_text
 
 FORMATS = click.Choice(["text", "markdown", "json"])
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+"""soft_wrap: a message is never hard-wrapped (a command copied from a CI log stays whole)."""
 
 
 def console() -> Console:
@@ -296,3 +297,8 @@ def _pass(policies: Path, source: str, *, mode: Mode, **options: Any) -> Outcome
     return asyncio.run(
         reconcile(policies, source, mode=mode, now=_now(), progress=TerminalProgress(), **options)
     )
+
+
+from controller.cli.pr import pr_comment  # noqa: E402
+
+main.add_command(pr_comment)
