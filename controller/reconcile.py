@@ -32,6 +32,7 @@ from controller.policy.validate import validate
 from controller.retry import Timing
 from controller.sources.bundle import read_bundle
 from controller.tanium.client import TaniumClient
+from controller.target import ActualSpec, check_target, live_url, read_actual, with_target
 
 __all__ = [
     "Counter",
@@ -234,6 +235,7 @@ async def reconcile(
     lock: Callable[[], AbstractContextManager[None]] | None = None,
     progress: Progress | None = None,
     timing: Timing | None = None,
+    actual_from: str = "tanium",
 ) -> Outcome:
     """One pass. `mode="plan"` stops before the executor; `mode="apply"` continues into it.
 
@@ -242,6 +244,8 @@ async def reconcile(
     `approve` is asked before anything is written and raises a `UserError` to refuse.
     `lock` is held around the writes (the scheduler holds its own around the whole pass).
     `timing` is the clients' retry timing (tests inject one that never sleeps).
+    `actual_from`: `tanium` (read live) or `snapshot:FILE` (plan mode only: see
+    `controller.target`).
     """
     shown = progress or Quiet()
     if saved is not None:
@@ -251,16 +255,24 @@ async def reconcile(
         report = await _apply(saved, None, settings, lock, shown, timing)
         return Outcome("apply", saved, report)
     spec = SourceSpec.parse(source)
+    actual_spec = ActualSpec.parse(actual_from)
+    if actual_spec.path is not None and mode != "plan":
+        raise PipelineError(
+            "a plan made against a snapshot is only ever saved (`plan --out`) and applied "
+            "after the stale check; `apply` reads Tanium itself"
+        )
     policies = load_checked(policies_dir).policies
     with shown.counters() as counter:
         snapshot = await fetch_source(spec, policies, now=now, progress=counter, timing=timing)
     with shown.status("Reading Tanium…"):
-        async with tanium_client(timing) as client:
-            actual = await client.read_state(policies.settings.source)
+        actual, taken, url = await read_actual(
+            actual_spec, policies.settings.source, lambda: tanium_client(timing)
+        )
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
         desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
+    plan = with_target(plan, url, taken)
     made = Outcome(mode, plan, None, actual, policies, desired, snapshot)
     if on_plan is not None:
         on_plan(plan)
@@ -285,6 +297,8 @@ async def _apply(
     with lock() if lock is not None else nullcontext():
         async with tanium_client(timing) as client:
             if actual is None:
+                managed = settings.source if settings is not None else plan.inputs.source_name
+                check_target(plan, live_url(), managed)
                 actual = await client.read_state(plan.inputs.source_name)
                 check_not_stale(plan, actual)
             total = sum(1 for i in plan.items if i.action != "no-op")

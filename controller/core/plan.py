@@ -123,6 +123,12 @@ class Inputs:
     inventory_fingerprint: str = ""
     source_name: str = ""
     source: str = ""
+    tanium_url: str = ""
+    """The Tanium the plan was made for, without credentials ("" in plans made before 1.0
+    plans recorded it)."""
+    snapshot_taken_at: datetime | None = None
+    """Set when the plan was made against a snapshot of Tanium (`plan --actual snapshot:FILE`)
+    rather than the live inventory: when the snapshot was taken."""
 
 
 @dataclass(**_VALUE, repr=False)

@@ -54,3 +54,17 @@ def item_title(item: PlanItem) -> str:
     if item.kind in ("intel", "blocklist") and item.key not in name:
         return f"{name}  ({item.key})"
     return name
+
+
+def policies_of(item: PlanItem) -> tuple[str, ...]:
+    """The policies that produced `item`, when the plan records them (`item.origins`, with a
+    `policies` list, as a mapping or an object); () otherwise."""
+    origins = getattr(item, "origins", None)
+    if origins is None:
+        return ()
+    names = (
+        origins.get("policies") if isinstance(origins, dict) else getattr(origins, "policies", None)
+    )
+    if not isinstance(names, list | tuple):
+        return ()
+    return tuple(str(n) for n in names)
