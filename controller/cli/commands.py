@@ -19,11 +19,13 @@ from rich.console import Console
 
 from controller import __version__
 from controller.cli.progress import TerminalProgress
+from controller.cli.review import check_writable, markdown, markdown_options
 from controller.core.plan import Plan, to_json
 from controller.errors import OctiTaniumError, UserError
 from controller.planfile import load_plan, save_plan
 from controller.reconcile import Mode, Outcome, reconcile
-from controller.report import render_markdown, render_text
+from controller.report import render_text
+from controller.report.budget import DEFAULT_LIMIT
 
 FORMATS = click.Choice(["text", "markdown", "json"])
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -103,16 +105,24 @@ source_option = click.option(
 @main.command()
 @policies_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="`github`: GitHub Actions annotations (::error file=…,line=…,col=…::…).",
 )
 def validate(policies: Path, fmt: str) -> None:
     """Check the policies offline: every problem, with file:line:col."""
+    from controller.policy.annotations import format_github
     from controller.policy.validate import format_json, format_text
     from controller.policy.validate import validate as run_validate
 
     result = run_validate(policies)
     if fmt == "json":
         click.echo(json.dumps(format_json(result), indent=2))
+    elif fmt == "github":
+        click.echo(format_github(result))
     else:
         click.echo(format_text(result))
     sys.exit(0 if result.ok else 1)
@@ -121,11 +131,12 @@ def validate(policies: Path, fmt: str) -> None:
 # --------------------------------------------------------------------------- plan / show
 
 
-def _emit(plan: Plan, fmt: str) -> None:
+def _emit(plan: Plan, fmt: str, md: tuple[str | None, int, str | None] = (None, 0, None)) -> None:
+    """`md`: the Markdown options (`--title`, `--max-chars`, `--artifact`)."""
     if fmt == "json":
         click.echo(to_json(plan), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(plan))
+        click.echo(markdown(plan, md[0], md[1] or DEFAULT_LIMIT, md[2]))
     else:
         console().print(render_text(plan))
 
@@ -140,22 +151,44 @@ def _emit(plan: Plan, fmt: str) -> None:
     is_flag=True,
     help="Exit 0 no changes, 2 changes, 3 changes blocked by a safety guard.",
 )
-def plan(policies: Path, source: str, out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
+@click.option(
+    "--actual",
+    default="tanium",
+    show_default=True,
+    help="`tanium` (read it live, TANIUM_*) or `snapshot:FILE` (from `octi-tanium snapshot`: "
+    "no Tanium credential needed).",
+)
+@markdown_options
+def plan(
+    policies: Path,
+    source: str,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    actual: str,
+    title: str | None,
+    max_chars: int,
+    artifact: str | None,
+) -> None:
     """Compute what apply would change, and show it. Changes nothing."""
-    made = _pass(policies, source, mode="plan")
+    check_writable(out)
+    made = _pass(policies, source, mode="plan", actual_from=actual)
     if out is not None:
         save_plan(made.plan, out)
         err_console.print(f"Plan saved to {out}; apply it with `octi-tanium apply {out}`.")
-    _emit(made.plan, fmt)
+    _emit(made.plan, fmt, (title, max_chars, artifact))
     sys.exit(made.exit_code if detailed_exitcode else 0)
 
 
 @main.command()
 @click.argument("plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-def show(plan_file: Path, fmt: str) -> None:
+@markdown_options
+def show(
+    plan_file: Path, fmt: str, title: str | None, max_chars: int, artifact: str | None
+) -> None:
     """Render a saved plan."""
-    _emit(load_plan(plan_file), fmt)
+    _emit(load_plan(plan_file), fmt, (title, max_chars, artifact))
 
 
 # --------------------------------------------------------------------------- apply / run
@@ -168,6 +201,7 @@ def show(plan_file: Path, fmt: str) -> None:
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: bool) -> None:
     """Apply a saved plan, or plan and apply now (asks first unless --auto-approve)."""
+    from controller.cli.prompt import confirmed
     from controller.report.apply import render_apply_report
     from controller.run.lock import file_lock
 
@@ -182,7 +216,7 @@ def apply(plan_file: Path | None, policies: Path, source: str, auto_approve: boo
                 "refusing to apply without confirmation in a non-interactive session: "
                 "pass --auto-approve, or save a plan with `plan --out` and apply that"
             )
-        if not click.confirm("Apply these changes to Tanium?", default=False):
+        if not confirmed(plan):
             raise UserError("apply cancelled")
 
     saved = load_plan(plan_file) if plan_file is not None else None
@@ -302,3 +336,8 @@ def _pass(policies: Path, source: str, *, mode: Mode, **options: Any) -> Outcome
 from controller.cli.pr import pr_comment  # noqa: E402
 
 main.add_command(pr_comment)
+
+from controller.cli.inventory import snapshot, state  # noqa: E402
+
+main.add_command(snapshot)
+main.add_command(state)
