@@ -61,3 +61,17 @@ def test_a_long_error_is_not_hard_wrapped_off_a_terminal(github: Stand, tmp_path
     assert code == 1
     assert f"--body-file {missing} cannot be read" in out.replace("\n", " ")
     assert out.count("\n") == 1
+
+
+def test_another_marker_keeps_a_comment_of_its_own(github: Stand, tmp_path: Path) -> None:
+    body = tmp_path / "result.md"
+    body.write_text("Applied.\n", encoding="utf-8")
+    plan = tmp_path / "plan.md"
+    plan.write_text("Plan: 1 to create.\n", encoding="utf-8")
+    assert run(github, "--body-file", str(plan), "--pr", str(PR))[0] == 0
+    assert run(github, "--body-file", str(body), "--pr", str(PR), "--marker", "apply")[0] == 0
+    assert run(github, "--body-file", str(body), "--pr", str(PR), "--marker", "apply")[0] == 0
+    bodies = [c["body"] for c in github.fake.comments_on(PR)]
+    assert bodies == [f"{MARKER}\nPlan: 1 to create.\n", "<!-- octi-tanium:apply -->\nApplied.\n"]
+    code, out = run(github, "--body-file", str(body), "--pr", str(PR), "--marker", "No Way")
+    assert code == 1 and "--marker" in out
