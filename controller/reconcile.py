@@ -24,6 +24,7 @@ from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
 from controller.core.model import ActualState, SourceSnapshot
 from controller.core.plan import Inputs, Plan
+from controller.core.unused import with_policy_warnings
 from controller.errors import PipelineError
 from controller.policy.loader import LoadResult
 from controller.policy.located import PolicySet
@@ -261,7 +262,8 @@ async def reconcile(
             "a plan made against a snapshot is only ever saved (`plan --out`) and applied "
             "after the stale check; `apply` reads Tanium itself"
         )
-    policies = load_checked(policies_dir).policies
+    checked = load_checked(policies_dir)
+    policies = checked.policies
     with shown.counters() as counter:
         snapshot = await fetch_source(spec, policies, now=now, progress=counter, timing=timing)
     with shown.status("Reading Tanium…"):
@@ -273,6 +275,8 @@ async def reconcile(
     ):
         desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
     plan = with_target(plan, url, taken)
+    warnings = [d for d in checked.diagnostics if d.severity != "error"]
+    plan = with_policy_warnings(plan, warnings, policies, snapshot, now=now)
     made = Outcome(mode, plan, None, actual, policies, desired, snapshot)
     if on_plan is not None:
         on_plan(plan)

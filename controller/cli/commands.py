@@ -112,13 +112,22 @@ source_option = click.option(
     show_default=True,
     help="`github`: GitHub Actions annotations (::error file=…,line=…,col=…::…).",
 )
-def validate(policies: Path, fmt: str) -> None:
+@click.option(
+    "--source",
+    default=None,
+    help="Also warn about policies that select nothing in this source "
+    "(`opencti` or `bundle:PATH`).",
+)
+def validate(policies: Path, fmt: str, source: str | None) -> None:
     """Check the policies offline: every problem, with file:line:col."""
+    from controller.cli.review import with_unused
     from controller.policy.annotations import format_github
     from controller.policy.validate import format_json, format_text
     from controller.policy.validate import validate as run_validate
 
     result = run_validate(policies)
+    if source is not None and result.ok:
+        result = asyncio.run(with_unused(result, source, _now()))
     if fmt == "json":
         click.echo(json.dumps(format_json(result), indent=2))
     elif fmt == "github":

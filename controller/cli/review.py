@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -13,6 +15,7 @@ import click
 
 from controller.core.plan import Plan
 from controller.errors import UserError
+from controller.policy.loader import LoadResult
 from controller.report import render_markdown
 from controller.report.budget import DEFAULT_LIMIT
 
@@ -77,3 +80,13 @@ def check_writable(out: Path | None, option: str = "--out") -> None:
         raise UserError(f"{option} {out} is a folder: name a file, e.g. {out / 'plan.json'}")
     if not os.access(folder, os.W_OK):
         raise UserError(f"{option} {out}: the folder {folder} is not writable")
+
+
+async def with_unused(result: LoadResult, source: str, now: datetime) -> LoadResult:
+    """`validate --source`: `result` with a warning for each policy selecting nothing there."""
+    from controller.core.unused import unused_policies
+    from controller.reconcile import SourceSpec, fetch_source
+
+    snapshot = await fetch_source(SourceSpec.parse(source), result.policies, now=now)
+    unused = unused_policies(result.policies, snapshot, now=now)
+    return replace(result, diagnostics=(*result.diagnostics, *unused))
