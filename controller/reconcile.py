@@ -14,7 +14,7 @@ import gc
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
@@ -22,6 +22,7 @@ from typing import Literal, Protocol
 from controller.apply import ApplyReport, Executor, check_not_stale
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
+from controller.core.foreign import unowned_objects
 from controller.core.model import ActualState, SourceSnapshot
 from controller.core.plan import Inputs, Plan
 from controller.core.unused import with_policy_warnings
@@ -274,7 +275,7 @@ async def reconcile(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
         desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
-    plan = with_target(plan, url, taken)
+    plan = replace(with_target(plan, url, taken), unowned_objects=unowned_objects(actual))
     warnings = [d for d in checked.diagnostics if d.severity != "error"]
     plan = with_policy_warnings(plan, warnings, policies, snapshot, now=now)
     made = Outcome(mode, plan, None, actual, policies, desired, snapshot)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import PlainSerializer, TypeAdapter, WithJsonSchema
 
 from controller.core.diagnostics import Diagnostic
+from controller.core.foreign import Unowned
 from controller.core.model import ActualState, Key, TaniumId
 from controller.core.reasons import Reason
 
@@ -143,6 +144,8 @@ class Plan:
     diagnostics: tuple[Diagnostic, ...] = ()
     unowned: int = 0
     """Documents/entries in the managed source without a valid marker (never touched)."""
+    unowned_objects: tuple[Unowned, ...] = ()
+    """Each of them: kind, Tanium id, name, why it is not ours (set by the driver)."""
 
     def __repr__(self) -> str:  # the default would print every item
         return f"Plan({self.summary}, {len(self.items)} items, {len(self.skipped)} skipped)"

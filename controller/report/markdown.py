@@ -215,7 +215,19 @@ def _unowned(plan: Plan) -> Section:
         f"{plan.unowned} object(s) in the managed source carry no valid octi-tanium marker: "
         "reported, never modified."
     )
-    return Section("Not ours", plan.unowned, open=False, groups=[], note=note)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for obj in plan.unowned_objects:
+        why = obj.why.split(" (")[0]
+        groups.setdefault((obj.kind, why), []).append(
+            f"- {_cell(short(obj.name, 80))} (Tanium id {obj.tanium_id}): {_cell(obj.why)}"
+        )
+    listed = []
+    for (kind, why), rows in sorted(groups.items()):
+        shown = rows[:SKIP_LIMIT]
+        if len(rows) > SKIP_LIMIT:
+            shown.append(f"- … {len(rows) - SKIP_LIMIT} more (see the full plan)")
+        listed.append(Group(f"{kind} · {why}", len(rows), shown))
+    return Section("Not ours", plan.unowned, open=False, groups=listed, note=note)
 
 
 def _guards_table(plan: Plan) -> list[str]:

@@ -1,12 +1,13 @@
 """What the controller owns in Tanium now (`octi-tanium state list`): owned documents and this
-installation's blocklist entries, each named one way (a blocklist entry by its strongest hash,
-then its file name)."""
+installation's blocklist entries, each named one way (a blocklist entry by its strongest hash:
+`controller.core.foreign.entry_name`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.core.model import ActualBlocklist, ActualState
+from controller.core.foreign import entry_name
+from controller.core.model import ActualState
 from controller.render.marker import installation_id, owned_blocklist_key, owned_intel_key
 
 
@@ -18,19 +19,6 @@ class Owned:
     tanium_id: int
     name: str
     intel_type: str = ""
-
-
-def entry_name(entry: ActualBlocklist, file_name: str = "") -> str:
-    """A blocklist entry's one name: its strongest hash, then the file name when known."""
-    strongest = next(
-        (
-            f"{alg}:{v.lower()}"
-            for alg, v in (("sha256", entry.sha256), ("sha1", entry.sha1), ("md5", entry.md5))
-            if v
-        ),
-        "(no hash)",
-    )
-    return f"{strongest} ({file_name})" if file_name else strongest
 
 
 def owned_inventory(actual: ActualState) -> list[Owned]:
