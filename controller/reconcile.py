@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 Mode = Literal["plan", "apply"]
+APPLYING = "Applying (changes, blocked items, labels, deploys, scans)"
+"""The apply progress counts every item the executor reports, not the summary's counts."""
 Counter = Callable[[str, int, int | None], None]
 """`(label, done, total)`: how far a counted step is (total None: not known yet)."""
 
@@ -306,6 +308,7 @@ async def _apply(
                 check_target(plan, live_url(), managed)
                 actual = await client.read_state(plan.inputs.source_name)
                 check_not_stale(plan, actual)
+            # every item the executor reports: changes, blocked ones, labels, deploys, scans
             total = sum(1 for i in plan.items if i.action != "no-op")
             with progress.counters() as counter:
                 done = 0
@@ -313,9 +316,9 @@ async def _apply(
                 def advance(n: int) -> None:
                     nonlocal done
                     done += n
-                    counter("Applying", done, total)
+                    counter(APPLYING, done, total)
 
-                counter("Applying", 0, total)
+                counter(APPLYING, 0, total)
                 executor = Executor(
                     client,
                     actual,

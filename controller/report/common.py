@@ -31,6 +31,11 @@ def summary_line(plan: Plan) -> str:
     )
     if s.blocked:
         line += f", {s.blocked} blocked by a safety guard"
+    steps = sum(
+        1 for i in plan.items if i.kind not in ("intel", "blocklist") and i.action != "no-op"
+    )
+    if steps:  # counted apart, so the counts above are the intel and blocklist lines shown
+        line += f"; then {steps} label, deploy or scan step(s)"
     return line + "."
 
 
