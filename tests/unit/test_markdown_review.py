@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -179,3 +180,11 @@ def test_items_are_grouped_by_policy_and_reason_when_they_record_origins() -> No
     assert "- intel     a  (k1)  ‹malware-hashes›" in text
     # the summary's counts are the lines shown
     assert text.count("\n- intel ") == plan.summary.delete == 3
+
+
+def test_the_comment_of_twenty_thousand_changes_matches_its_golden_file() -> None:
+    """Byte-deterministic, and any change of it is deliberate (UPDATE_GOLDEN=1)."""
+    from tests.test_scenario_renderings import matches_golden
+
+    text = render_markdown(big_plan(10), title="abc1234", artifact="https://ci.example/run/1")
+    matches_golden(Path(__file__).parents[1] / "golden" / "plan-20000-blocked.md", text)
