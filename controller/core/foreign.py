@@ -45,12 +45,26 @@ def unowned_objects(actual: ActualState) -> tuple[Unowned, ...]:
     )
 
 
+def blocklist_name(md5: str, sha1: str, sha256: str, file_name: str = "") -> str:
+    """The one name of a blocklist entry, wherever it is shown: its strongest hash
+    (`sha256:…`, else sha1, else md5), then the file name when there is one."""
+    strongest = next(
+        (
+            f"{alg}:{v.lower()}"
+            for alg, v in (("sha256", sha256), ("sha1", sha1), ("md5", md5))
+            if v
+        ),
+        "(no hash)",
+    )
+    hashes = {h.lower() for h in (md5, sha1, sha256) if h}
+    if file_name and file_name.lower() not in hashes:
+        return f"{strongest} ({file_name})"
+    return strongest
+
+
 def entry_name(entry: ActualBlocklist) -> str:
-    """A blocklist entry's one name: its strongest hash (`sha256:…`, else sha1, else md5)."""
-    for algorithm, value in (("sha256", entry.sha256), ("sha1", entry.sha1), ("md5", entry.md5)):
-        if value:
-            return f"{algorithm}:{value.lower()}"
-    return "(no hash)"
+    """`blocklist_name` of an entry Tanium holds (it keeps no file name)."""
+    return blocklist_name(entry.md5, entry.sha1, entry.sha256)
 
 
 def _why_intel(doc: ActualIntel) -> str:
