@@ -18,6 +18,7 @@ import click
 from rich.console import Console
 
 from controller import __version__
+from controller.cli.options import policies_option
 from controller.cli.progress import TerminalProgress
 from controller.cli.review import check_writable, markdown, markdown_options
 from controller.core.plan import Plan, to_json
@@ -84,13 +85,6 @@ def main() -> None:
     """Keep Tanium in sync with OpenCTI, declaratively (policies in ./desired)."""
 
 
-policies_option = click.option(
-    "--policies",
-    type=click.Path(path_type=Path),
-    default=Path("desired"),
-    show_default=True,
-    help="Directory (or file) of YAML policies.",
-)
 source_option = click.option(
     "--source",
     default="opencti",

@@ -12,18 +12,11 @@ from pathlib import Path
 
 import click
 
+from controller.cli.options import policies_option
 from controller.cli.review import check_writable
 from controller.core.model import ActualState
 from controller.reconcile import load_checked, tanium_client
 from controller.target import ActualSpec, read_actual
-
-policies_option = click.option(
-    "--policies",
-    type=click.Path(path_type=Path),
-    default=Path("desired"),
-    show_default=True,
-    help="Directory (or file) of YAML policies (their Settings name the managed source).",
-)
 
 
 async def _read(policies: Path, actual: str) -> tuple[ActualState, str]:

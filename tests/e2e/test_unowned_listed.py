@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 from click.testing import CliRunner
 
 from controller.cli import main
 from tests.conftest import CORPUS
-from tests.e2e.harness import TOKEN, tanium_sandbox
+from tests.e2e.harness import tanium_sandbox
 from tests.e2e.test_convergence import EVERYTHING
-from tests.e2e.test_ownership import SOURCE, TR, post_ioc
+from tests.e2e.test_ownership import seed_unowned
 
 BUNDLE = CORPUS / "stix/bundles/oasis-cti-stix2-json-schemas/threat-report-poisonivy.json"
 
@@ -21,22 +20,7 @@ BUNDLE = CORPUS / "stix/bundles/oasis-cti-stix2-json-schemas/threat-report-poiso
 def test_unowned_objects_are_listed_with_why(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     with tanium_sandbox(seed="demo") as box:
-        created = httpx.post(
-            f"{box.url}{TR}/sources",
-            headers={"session": TOKEN},
-            json={"type": "api-client", "name": SOURCE, "description": "x"},
-        )
-        created.raise_for_status()
-        ours = created.json()["data"]["id"]
-        unmarked = post_ioc(box.url, ours, "hand-made-1", "hand made", "added by an analyst")
-        forged = post_ioc(
-            box.url,
-            ours,
-            "not-the-key",
-            "forged",
-            "copied [octi-tanium:v1 key=indicator--00000000-0000-4000-8000-000000000000 "
-            "digest=0123456789abcdef]",
-        )
+        _, unmarked, forged = seed_unowned(box.url)
         made = box.cli(
             [
                 "plan",

@@ -1,0 +1,15 @@
+"""Options several commands share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+policies_option = click.option(
+    "--policies",
+    type=click.Path(path_type=Path),
+    default=Path("desired"),
+    show_default=True,
+    help="Directory (or file) of YAML policies.",
+)
