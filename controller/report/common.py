@@ -73,3 +73,18 @@ def policies_of(item: PlanItem) -> tuple[str, ...]:
     if not isinstance(names, list | tuple):
         return ()
     return tuple(str(n) for n in names)
+
+
+def target_line(plan: Plan, quote: str = "") -> str:
+    """`Target: Tanium <url>, source <name>, planned against a snapshot of <date>` (the parts
+    the plan records; "" when none); `quote` wraps the URL and the source (Markdown: a
+    backtick)."""
+    parts = []
+    if plan.inputs.tanium_url:
+        parts.append(f"Tanium {quote}{plan.inputs.tanium_url}{quote}")
+    if plan.inputs.source_name:
+        parts.append(f"source {quote}{plan.inputs.source_name}{quote}")
+    taken = plan.inputs.snapshot_taken_at
+    if taken is not None:
+        parts.append(f"planned against a snapshot of {taken.strftime('%Y-%m-%d %H:%M UTC')}")
+    return "Target: " + ", ".join(parts) if parts else ""

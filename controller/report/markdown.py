@@ -16,7 +16,6 @@ not shown and where the full plan is.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
 
 from controller.core.plan import Plan, PlanItem
 from controller.report.budget import DEFAULT_LIMIT, Group, Section, fit
@@ -29,6 +28,7 @@ from controller.report.common import (
     short,
     skipped_by_reason,
     summary_line,
+    target_line,
 )
 
 __all__ = ["DEFAULT_LIMIT", "render_markdown"]
@@ -63,7 +63,7 @@ def _header(plan: Plan, title: str | None) -> list[str]:
     if title:
         heading += f" for `{_cell(title)}`"
     lines = [heading, ""]
-    target = _target_line(plan)
+    target = target_line(plan, quote="`")
     if target:
         lines += [target, ""]
     lines += [f"**{summary_line(plan)}**", ""]
@@ -83,22 +83,6 @@ def _header(plan: Plan, title: str | None) -> list[str]:
         lines += [f"> **{g.name}**: {_cell(g.detail)}" for g in failing]
         lines.append("")
     return lines
-
-
-def _target_line(plan: Plan) -> str:
-    parts = []
-    if plan.inputs.tanium_url:
-        parts.append(f"Tanium `{plan.inputs.tanium_url}`")
-    if plan.inputs.source_name:
-        parts.append(f"source `{_cell(plan.inputs.source_name)}`")
-    taken = plan.inputs.snapshot_taken_at
-    if taken is not None:
-        parts.append(f"planned against a snapshot of {_when(taken)}")
-    return "Target: " + ", ".join(parts) if parts else ""
-
-
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _by_kind(plan: Plan) -> str:
