@@ -6,6 +6,7 @@ synced and nothing says why."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -48,7 +49,19 @@ def with_policy_warnings(
     *,
     now: datetime,
 ) -> Plan:
-    """`plan` with `validate`'s warnings and the unused-policy warnings first among its
-    diagnostics (an incomplete source says nothing about what a policy would select)."""
+    """`plan` with `validate`'s warnings (those the plan does not say already) and the
+    unused-policy warnings first among its diagnostics (an incomplete source says nothing
+    about what a policy would select)."""
     unused = unused_policies(policies, snapshot, now=now) if snapshot.complete else []
-    return replace(plan, diagnostics=(*warnings, *unused, *plan.diagnostics))
+    said = {_finding(d.message) for d in plan.diagnostics}
+    repeated = [w for w in warnings if _finding(w.message) not in said]
+    return replace(plan, diagnostics=(*repeated, *unused, *plan.diagnostics))
+
+
+_WHERE = re.compile(r"line \d+(?: of content)?: ")
+
+
+def _finding(message: str) -> str:
+    """What a content check found, without where (`validate` says `line 1 of content: X` of a
+    static document whose plan diagnostic says `line 1: X`): the same finding is said once."""
+    return _WHERE.split(message)[-1]
