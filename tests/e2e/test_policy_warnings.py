@@ -56,3 +56,18 @@ def test_the_plan_repeats_the_warnings(tmp_path: Path) -> None:
     assert any("policy 'misspelt' selects none of the" in m for m in messages), messages
     assert not any("'everything'" in m for m in messages)
     assert json.dumps(plan).count("selects none") == 1
+
+
+def test_a_validate_warning_is_repeated_in_the_plan(tmp_path: Path) -> None:
+    folder = policies(tmp_path)
+    (folder / "exclusion.yaml").write_text(
+        "apiVersion: octi-tanium/v1\nkind: Exclusion\nmetadata: {name: nothing}\n"
+        "spec: {reason: none yet}\n"
+    )
+    validated = CliRunner().invoke(main, ["validate", "--policies", str(folder)])
+    assert validated.exit_code == 0 and "it excludes nothing" in validated.output
+    with tanium_sandbox() as box:
+        plan = box.plan_json(folder, SOURCE)
+    [repeated] = [d for d in plan["diagnostics"] if "it excludes nothing" in d["message"]]
+    assert repeated["severity"] == "warning"
+    assert repeated["file"] == str(folder / "exclusion.yaml") and repeated["line"]
