@@ -32,8 +32,10 @@ def check_not_stale(plan: Plan, actual: ActualState) -> None:
             "Tanium: make it with `octi-tanium plan --out`"
         )
     if current != plan.inputs.inventory_fingerprint:
+        taken = plan.inputs.snapshot_taken_at
+        since = f"the snapshot of {taken:%Y-%m-%d %H:%M} UTC it" if taken else "it"
         raise StalePlanError(
-            "the plan is stale: Tanium's inventory changed since it was made "
+            f"the plan is stale: Tanium's inventory changed since {since} was made "
             f"(fingerprint {plan.inputs.inventory_fingerprint[:12]} → {current[:12]}); "
             "run `octi-tanium plan` again"
         )

@@ -142,7 +142,7 @@ def test_a_plan_against_a_snapshot_tanium_moved_since_is_refused(
         ).raise_for_status()
         applied = box.cli(["apply", str(tmp_path / "plan.json"), "--policies", str(EVERYTHING)])
         assert applied.code == 1
-        assert "stale" in applied.output
+        assert "stale: Tanium's inventory changed since the snapshot of" in applied.output
 
 
 def test_a_plan_made_for_another_tanium_names_it(github: Stand, tmp_path: Path) -> None:
