@@ -14,7 +14,7 @@ import gc
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
@@ -24,8 +24,10 @@ from controller.apply.executor import Fence
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
 from controller.core.diff.changes import needs_body
+from controller.core.foreign import unowned_objects
 from controller.core.model import ActualState, SourceSnapshot
 from controller.core.plan import Inputs, Plan
+from controller.core.unused import with_policy_warnings
 from controller.errors import PipelineError
 from controller.policy.loader import LoadResult
 from controller.policy.located import PolicySet
@@ -35,6 +37,7 @@ from controller.retry import Timing
 from controller.sources.bundle import read_bundle
 from controller.tanium.bodies import describe_content_changes
 from controller.tanium.client import TaniumClient
+from controller.target import ActualSpec, check_target, live_url, read_actual, with_target
 
 __all__ = [
     "Counter",
@@ -48,6 +51,8 @@ __all__ = [
 ]
 
 Mode = Literal["plan", "apply"]
+APPLYING = "Applying (changes, blocked items, labels, deploys, scans)"
+"""The apply progress counts every item the executor reports, not the summary's counts."""
 Counter = Callable[[str, int, int | None], None]
 """`(label, done, total)`: how far a counted step is (total None: not known yet)."""
 
@@ -238,6 +243,7 @@ async def reconcile(
     progress: Progress | None = None,
     timing: Timing | None = None,
     fence: Fence | None = None,
+    actual_from: str = "tanium",
 ) -> Outcome:
     """One pass. `mode="plan"` stops before the executor; `mode="apply"` continues into it.
 
@@ -247,6 +253,8 @@ async def reconcile(
     `lock` is held around the writes (the scheduler holds its own around the whole pass).
     `timing` is the clients' retry timing (tests inject one that never sleeps).
     `fence` may stop the apply between writes (the lease's fencing check, a graceful stop).
+    `actual_from`: `tanium` (read live) or `snapshot:FILE` (plan mode only: see
+    `controller.target`).
     """
     shown = progress or Quiet()
     if saved is not None:
@@ -256,17 +264,28 @@ async def reconcile(
         report = await _apply(saved, None, settings, lock, shown, timing, fence)
         return Outcome("apply", saved, report)
     spec = SourceSpec.parse(source)
-    policies = load_checked(policies_dir).policies
+    actual_spec = ActualSpec.parse(actual_from)
+    if actual_spec.path is not None and mode != "plan":
+        raise PipelineError(
+            "a plan made against a snapshot is only ever saved (`plan --out`) and applied "
+            "after the stale check; `apply` reads Tanium itself"
+        )
+    checked = load_checked(policies_dir)
+    policies = checked.policies
     with shown.counters() as counter:
         snapshot = await fetch_source(spec, policies, now=now, progress=counter, timing=timing)
     with shown.status("Reading Tanium…"):
-        async with tanium_client(timing) as client:
-            actual = await client.read_state(policies.settings.source)
+        actual, taken, url = await read_actual(
+            actual_spec, policies.settings.source, lambda: tanium_client(timing)
+        )
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
         desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
-    if any(needs_body(item) for item in plan.items):
+    plan = replace(with_target(plan, url, taken), unowned_objects=unowned_objects(actual))
+    warnings = [d for d in checked.diagnostics if d.severity != "error"]
+    plan = with_policy_warnings(plan, warnings, policies, snapshot, now=now)
+    if actual_spec.path is None and any(needs_body(item) for item in plan.items):
         with shown.status("Reading the changed documents…"):
             async with tanium_client(timing) as client:
                 plan = await describe_content_changes(plan, client)
@@ -295,8 +314,11 @@ async def _apply(
     with lock() if lock is not None else nullcontext():
         async with tanium_client(timing) as client:
             if actual is None:
+                managed = settings.source if settings is not None else plan.inputs.source_name
+                check_target(plan, live_url(), managed)
                 actual = await client.read_state(plan.inputs.source_name)
                 check_not_stale(plan, actual)
+            # every item the executor reports: changes, blocked ones, labels, deploys, scans
             total = sum(1 for i in plan.items if i.action != "no-op")
             with progress.counters() as counter:
                 done = 0
@@ -304,9 +326,9 @@ async def _apply(
                 def advance(n: int) -> None:
                     nonlocal done
                     done += n
-                    counter("Applying", done, total)
+                    counter(APPLYING, done, total)
 
-                counter("Applying", 0, total)
+                counter(APPLYING, 0, total)
                 executor = Executor(
                     client,
                     actual,

@@ -15,6 +15,7 @@ import pytest
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
 from controller.core.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
+from controller.core.plan import Plan
 from controller.policy.loader import load_policies
 from controller.reconcile import plan_from
 from controller.sources.bundle import read_bundle
@@ -65,8 +66,8 @@ def describe(item: object) -> str:
     return text + (" BLOCKED" if item.blocked else "")
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_scenario(case: Path) -> None:
+def scenario_plan(case: Path) -> Plan:
+    """The plan of a scenario folder, made by the pure pipeline."""
     expected = json.loads((case / "expected.json").read_text())
     loaded = load_policies(case / "policies.yaml")
     assert loaded.ok, [d.text() for d in loaded.diagnostics]
@@ -79,7 +80,13 @@ def test_scenario(case: Path) -> None:
         snapshot = snapshot.model_copy(
             update={"complete": False, "incomplete_reasons": (expected["incomplete"],)}
         )
-    _, plan = plan_from(policies, snapshot, as_applied(before), now=NOW, source="scenario")
+    return plan_from(policies, snapshot, as_applied(before), now=NOW, source="scenario")[1]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_scenario(case: Path) -> None:
+    expected = json.loads((case / "expected.json").read_text())
+    plan = scenario_plan(case)
     got = sorted(describe(i) for i in plan.items if i.action != "no-op")
     assert got == sorted(expected["items"])
     skipped = sorted(f"{s.reason} {s.name}" for s in plan.skipped)

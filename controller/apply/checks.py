@@ -40,8 +40,10 @@ def check_not_stale(plan: Plan, actual: ActualState) -> None:
             else "objects the plan does not act on changed (fingerprint "
             f"{plan.inputs.inventory_fingerprint[:12]} → {current[:12]})"
         )
+        taken = plan.inputs.snapshot_taken_at
+        since = f"the snapshot of {taken:%Y-%m-%d %H:%M} UTC it" if taken else "it"
         raise StalePlanError(
-            f"the plan is stale: Tanium's inventory changed since it was made: {detail}; "
+            f"the plan is stale: Tanium's inventory changed since {since} was made: {detail}; "
             "run `octi-tanium plan` again"
         )
 

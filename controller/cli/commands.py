@@ -19,17 +19,19 @@ from rich.console import Console
 
 from controller import __version__
 from controller.cli.lock import lock, lock_timeout_option
+from controller.cli.options import policies_option
 from controller.cli.progress import TerminalProgress
+from controller.cli.review import check_writable, markdown, markdown_options
 from controller.core.plan import Plan, to_json
 from controller.errors import OctiTaniumError, UserError
 from controller.planfile import load_plan, save_plan
 from controller.reconcile import Mode, Outcome, reconcile
-from controller.report import render_markdown, render_text
+from controller.report import render_text
+from controller.report.budget import DEFAULT_LIMIT
 
 FORMATS = click.Choice(["text", "markdown", "json"])
-# Messages are never hard-wrapped: a terminal wraps them itself, and a CI log must keep a
-# path or a command on one line so that it can be copied.
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+"""soft_wrap: a message is never hard-wrapped (a command copied from a CI log stays whole)."""
 
 
 def console() -> Console:
@@ -84,14 +86,6 @@ def main() -> None:
     """Keep Tanium in sync with OpenCTI, declaratively (policies in ./desired)."""
 
 
-policies_option = click.option(
-    "--policies",
-    type=click.Path(path_type=Path),
-    default=Path("desired"),
-    show_default=True,
-    envvar="OCTI_TANIUM_POLICIES",
-    help="Directory (or file) of YAML policies (env OCTI_TANIUM_POLICIES).",
-)
 source_option = click.option(
     "--source",
     default="opencti",
@@ -106,16 +100,33 @@ source_option = click.option(
 @main.command()
 @policies_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="`github`: GitHub Actions annotations (::error file=…,line=…,col=…::…).",
 )
-def validate(policies: Path, fmt: str) -> None:
+@click.option(
+    "--source",
+    default=None,
+    help="Also warn about policies that select nothing in this source "
+    "(`opencti` or `bundle:PATH`).",
+)
+def validate(policies: Path, fmt: str, source: str | None) -> None:
     """Check the policies offline: every problem, with file:line:col."""
+    from controller.cli.review import with_unused
+    from controller.policy.annotations import format_github
     from controller.policy.validate import format_json, format_text
     from controller.policy.validate import validate as run_validate
 
     result = run_validate(policies)
+    if source is not None and result.ok:
+        result = asyncio.run(with_unused(result, source, _now()))
     if fmt == "json":
         click.echo(json.dumps(format_json(result), indent=2))
+    elif fmt == "github":
+        click.echo(format_github(result))
     else:
         click.echo(format_text(result))
     sys.exit(0 if result.ok else 1)
@@ -124,11 +135,12 @@ def validate(policies: Path, fmt: str) -> None:
 # --------------------------------------------------------------------------- plan / show
 
 
-def _emit(plan: Plan, fmt: str) -> None:
+def _emit(plan: Plan, fmt: str, md: tuple[str | None, int, str | None] = (None, 0, None)) -> None:
+    """`md`: the Markdown options (`--title`, `--max-chars`, `--artifact`)."""
     if fmt == "json":
         click.echo(to_json(plan), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(plan))
+        click.echo(markdown(plan, md[0], md[1] or DEFAULT_LIMIT, md[2]))
     else:
         console().print(render_text(plan))
 
@@ -143,22 +155,44 @@ def _emit(plan: Plan, fmt: str) -> None:
     is_flag=True,
     help="Exit 0 no changes, 2 changes, 3 changes blocked by a safety guard.",
 )
-def plan(policies: Path, source: str, out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
+@click.option(
+    "--actual",
+    default="tanium",
+    show_default=True,
+    help="`tanium` (read it live, TANIUM_*) or `snapshot:FILE` (from `octi-tanium snapshot`: "
+    "no Tanium credential needed).",
+)
+@markdown_options
+def plan(
+    policies: Path,
+    source: str,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    actual: str,
+    title: str | None,
+    max_chars: int,
+    artifact: str | None,
+) -> None:
     """Compute what apply would change, and show it. Changes nothing."""
-    made = _pass(policies, source, mode="plan")
+    check_writable(out)
+    made = _pass(policies, source, mode="plan", actual_from=actual)
     if out is not None:
         save_plan(made.plan, out)
         err_console.print(f"Plan saved to {out}; apply it with `octi-tanium apply {out}`.")
-    _emit(made.plan, fmt)
+    _emit(made.plan, fmt, (title, max_chars, artifact))
     sys.exit(made.exit_code if detailed_exitcode else 0)
 
 
 @main.command()
 @click.argument("plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-def show(plan_file: Path, fmt: str) -> None:
+@markdown_options
+def show(
+    plan_file: Path, fmt: str, title: str | None, max_chars: int, artifact: str | None
+) -> None:
     """Render a saved plan."""
-    _emit(load_plan(plan_file), fmt)
+    _emit(load_plan(plan_file), fmt, (title, max_chars, artifact))
 
 
 # --------------------------------------------------------------------------- apply / run
@@ -174,6 +208,7 @@ def apply(
     plan_file: Path | None, policies: Path, source: str, auto_approve: bool, lock_timeout: float
 ) -> None:
     """Apply a saved plan, or plan and apply now (asks first unless --auto-approve)."""
+    from controller.cli.prompt import confirmed
     from controller.reconcile import load_checked
     from controller.report.apply import render_apply_report
     from controller.run.leader import Leadership, check_state_dir
@@ -189,7 +224,7 @@ def apply(
                 "refusing to apply without confirmation in a non-interactive session: "
                 "pass --auto-approve, or save a plan with `plan --out` and apply that"
             )
-        if not click.confirm("Apply these changes to Tanium?", default=False):
+        if not confirmed(plan):
             raise UserError("apply cancelled")
 
     saved = load_plan(plan_file) if plan_file is not None else None
@@ -341,3 +376,13 @@ def _pass(policies: Path, source: str, *, mode: Mode, **options: Any) -> Outcome
     return asyncio.run(
         reconcile(policies, source, mode=mode, now=_now(), progress=TerminalProgress(), **options)
     )
+
+
+from controller.cli.pr import pr_comment  # noqa: E402
+
+main.add_command(pr_comment)
+
+from controller.cli.inventory import snapshot, state  # noqa: E402
+
+main.add_command(snapshot)
+main.add_command(state)

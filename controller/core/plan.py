@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import PlainSerializer, TypeAdapter, WithJsonSchema
 
 from controller.core.diagnostics import Diagnostic
+from controller.core.foreign import Unowned
 from controller.core.model import ActualState, Key, TaniumId
 from controller.core.reasons import Reason
 
@@ -123,6 +124,12 @@ class Inputs:
     inventory_fingerprint: str = ""
     source_name: str = ""
     source: str = ""
+    tanium_url: str = ""
+    """The Tanium the plan was made for, without credentials ("" in plans made before 1.0
+    plans recorded it)."""
+    snapshot_taken_at: datetime | None = None
+    """Set when the plan was made against a snapshot of Tanium (`plan --actual snapshot:FILE`)
+    rather than the live inventory: when the snapshot was taken."""
 
 
 @dataclass(**_VALUE, repr=False)
@@ -137,6 +144,8 @@ class Plan:
     diagnostics: tuple[Diagnostic, ...] = ()
     unowned: int = 0
     """Documents/entries in the managed source without a valid marker (never touched)."""
+    unowned_objects: tuple[Unowned, ...] = ()
+    """Each of them: kind, Tanium id, name, why it is not ours (set by the driver)."""
 
     def __repr__(self) -> str:  # the default would print every item
         return f"Plan({self.summary}, {len(self.items)} items, {len(self.skipped)} skipped)"

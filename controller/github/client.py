@@ -4,8 +4,9 @@ Headers: `Authorization: Bearer <token>`, `Accept: application/vnd.github+json`,
 `X-GitHub-Api-Version: 2022-11-28`, a `User-Agent` (GitHub refuses requests without one).
 TLS is verified (httpx's default trust store); redirects are not followed.
 
-Retries (`RetryPolicy` of the Tanium client: exponential backoff with full jitter, bounded by
-attempts and by total time), per GitHub's documented rules:
+Retries run in the project's one retry loop (`controller.retry.with_retries`, as for Tanium and
+OpenCTI: exponential backoff with full jitter, bounded by attempts and by total time, its
+`Timing` injectable), classed per GitHub's documented rules:
 - 5xx and 408, timeouts and dropped connections: retried for idempotent calls (GET, PATCH).
   For a POST, a failure after the request may have reached GitHub is raised at once as
   `GitHubAPIError(uncertain=True)`: the caller looks before sending it again.
@@ -21,17 +22,16 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Self
 
 import httpx
 
 from controller import __version__
+from controller.errors import RemoteError
 from controller.github.errors import GitHubAPIError
 from controller.github.settings import GitHubSettings
-from controller.retry import RetryPolicy, parse_retry_after
+from controller.retry import RetryPolicy, Timing, parse_retry_after, with_retries
 
 log = logging.getLogger("controller.github")
 
@@ -47,28 +47,22 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class GitHubClient:
-    """A synchronous client of one GitHub API root; use as a context manager."""
+    """An asynchronous client of one GitHub API root; use as `async with`."""
 
     def __init__(
         self,
         settings: GitHubSettings,
         *,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        rng: random.Random | None = None,
+        timing: Timing | None = None,
     ) -> None:
         self.settings = settings
         self.retry = retry
-        self._sleep = sleep
-        self._clock = clock
-        self._wall_clock = wall_clock
-        self._rng = rng or random.Random()
+        self.timing = timing or Timing()
         self._origin = httpx.URL(settings.api_url).copy_with(path="/", query=None)
         self.requests_sent = 0
-        self._client = httpx.Client(
+        self._client = httpx.AsyncClient(
             base_url=settings.api_url + "/",
             timeout=settings.timeout,
             verify=True,
@@ -85,16 +79,16 @@ class GitHubClient:
     def __repr__(self) -> str:
         return f"GitHubClient({self.settings.api_url!r})"
 
-    def __enter__(self) -> Self:
+    async def __aenter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
-    def close(self) -> None:
-        self._client.close()
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
-    def request(
+    async def request(
         self,
         method: str,
         path: str,
@@ -103,59 +97,63 @@ class GitHubClient:
         json: Any = None,
         idempotent: bool = True,
     ) -> httpx.Response:
-        """Send with retries; return the successful response or raise `GitHubAPIError`.
+        """Send with retries (the project's one loop, `controller.retry.with_retries`); return
+        the successful response or raise `GitHubAPIError`.
 
         `path` is relative to the API root (`repos/o/r/...`) or an absolute URL on the same
         origin (a pagination link)."""
         url = self._url(path, method)
         request = self._client.build_request(method, url, params=params, json=json)
         shown = request.url.raw_path.decode("ascii")
-        started = self._clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            wait: float | None = None
-            try:
-                self.requests_sent += 1
-                response = self._client.send(request)
-            except httpx.TransportError as exc:
-                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                    raise GitHubAPIError(
-                        f"TLS certificate verification failed ({exc}): the API root must "
-                        "present a certificate trusted by the system",
-                        method=method,
-                        path=shown,
-                    ) from exc
-                failure = GitHubAPIError(
-                    f"{type(exc).__name__}: {exc}".rstrip(": "),
+        tries = 0
+
+        async def attempt() -> httpx.Response:
+            nonlocal tries
+            tries += 1
+            return await self._attempt(request, method, shown, tries)
+
+        return await with_retries(
+            attempt,
+            policy=self.retry,
+            timing=self.timing,
+            idempotent=idempotent,
+            exhausted=_exhausted,
+            log=log,
+            what=f"{method} {shown}",
+        )
+
+    async def _attempt(
+        self, request: httpx.Request, method: str, shown: str, attempt: int
+    ) -> httpx.Response:
+        """One send: the successful response, or a `GitHubAPIError` (`temporary` ones are
+        retried; `maybe_applied` says whether GitHub may have processed it)."""
+        try:
+            self.requests_sent += 1
+            response = await self._client.send(request)
+        except httpx.TransportError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise GitHubAPIError(
+                    f"TLS certificate verification failed ({exc}): the API root must "
+                    "present a certificate trusted by the system",
                     method=method,
                     path=shown,
-                    temporary=True,
-                )
-                failure.__cause__ = exc
-                uncertain = not isinstance(exc, _NOT_SENT)
-            else:
-                log.debug("%s %s -> %d", method, shown, response.status_code)
-                if response.is_success:
-                    return response
-                failure, wait = self._failure(response, method, shown, attempt)
-                if not failure.temporary:
-                    raise failure
-                uncertain = response.status_code == 408 or response.status_code >= 500
-            if uncertain and not idempotent:
-                raise _exhausted(failure, attempt, uncertain=True)
-            delay = max(self.retry.backoff(attempt, self._rng), wait or 0.0)
-            elapsed = self._clock() - started
-            if attempt >= self.retry.max_attempts or elapsed + delay > self.retry.max_total:
-                raise _exhausted(failure, attempt, uncertain=False)
-            log.warning(
-                "%s; attempt %d/%d in %.1fs", failure, attempt + 1, self.retry.max_attempts, delay
+                ) from exc
+            failure = GitHubAPIError(
+                f"{type(exc).__name__}: {exc}".rstrip(": "),
+                method=method,
+                path=shown,
+                temporary=True,
             )
-            self._sleep(delay)
+            failure.maybe_applied = not isinstance(exc, _NOT_SENT)
+            raise failure from exc
+        log.debug("%s %s -> %d", method, shown, response.status_code)
+        if response.is_success:
+            return response
+        raise self._failure(response, method, shown, attempt)
 
-    def json(self, method: str, path: str, **options: Any) -> Any:
+    async def json(self, method: str, path: str, **options: Any) -> Any:
         """`request`, then the reply's JSON (a `GitHubAPIError` when it is not JSON)."""
-        response = self.request(method, path, **options)
+        response = await self.request(method, path, **options)
         try:
             return response.json()
         except ValueError:
@@ -167,12 +165,12 @@ class GitHubClient:
                 body=self._redact(response.text),
             ) from None
 
-    def paginate(self, path: str, *, per_page: int = PER_PAGE) -> Iterator[Any]:
+    async def paginate(self, path: str, *, per_page: int = PER_PAGE) -> AsyncIterator[Any]:
         """Every item of a listing, page after page, following the `Link: rel="next"` URLs."""
         url: str | None = path
         params: Mapping[str, str | int] | None = {"per_page": per_page}
         while url is not None:
-            response = self.request("GET", url, params=params)
+            response = await self.request("GET", url, params=params)
             try:
                 items = response.json()
             except ValueError:
@@ -185,7 +183,8 @@ class GitHubClient:
                     status=response.status_code,
                     body=self._redact(response.text),
                 )
-            yield from items
+            for item in items:
+                yield item
             url = response.links.get("next", {}).get("url")
             params = None  # the next link carries per_page and page
 
@@ -204,8 +203,9 @@ class GitHubClient:
 
     def _failure(
         self, response: httpx.Response, method: str, shown: str, attempt: int
-    ) -> tuple[GitHubAPIError, float | None]:
-        """The error for an error status, and how long a rate limit asks to wait (or None)."""
+    ) -> GitHubAPIError:
+        """The error for an error status; `retry_after`: how long a rate limit (or a 503) asks
+        to wait; `maybe_applied` False for a rate limit (GitHub did not process the call)."""
         status = response.status_code
         body = self._redact(response.text)
         message = _message(body) or response.reason_phrase
@@ -213,7 +213,7 @@ class GitHubClient:
         temporary = rate_limited is not None or status == 408 or status >= 500
         wait = rate_limited
         if wait is None and temporary:  # a 503 may say when to come back, too
-            wait = parse_retry_after(response.headers.get("retry-after"), self._wall_clock())
+            wait = parse_retry_after(response.headers.get("retry-after"), self.timing.wall_clock())
         if rate_limited is not None:
             reason = f"rate limited ({message}); GitHub asks to wait {wait:.0f}s"
         elif status == 401:
@@ -239,7 +239,8 @@ class GitHubClient:
             temporary=temporary,
             retry_after=wait,
         )
-        return error, wait
+        error.maybe_applied = rate_limited is None and temporary
+        return error
 
     def _rate_limit_wait(
         self, response: httpx.Response, message: str, attempt: int
@@ -247,7 +248,7 @@ class GitHubClient:
         if response.status_code not in (403, 429):
             return None
         headers = response.headers
-        after = parse_retry_after(headers.get("retry-after"), self._wall_clock())
+        after = parse_retry_after(headers.get("retry-after"), self.timing.wall_clock())
         if after is not None:
             return after
         if headers.get("x-ratelimit-remaining") == "0":
@@ -256,7 +257,7 @@ class GitHubClient:
             except ValueError:
                 reset = None
             if reset is not None:
-                return max(0.0, reset - self._wall_clock()) + 1.0
+                return max(0.0, reset - self.timing.wall_clock()) + 1.0
         if response.status_code == 429 or "rate limit" in message.lower():
             return SECONDARY_WAIT * 2.0 ** (attempt - 1)
         return None
@@ -282,7 +283,9 @@ def _message(body: str) -> str:
     return "; ".join([payload["message"], *details])
 
 
-def _exhausted(failure: GitHubAPIError, attempts: int, *, uncertain: bool) -> GitHubAPIError:
+def _exhausted(failure: RemoteError, attempts: int, uncertain: bool) -> GitHubAPIError:
+    """The error raised when the retry loop gives up (`with_retries`' `exhausted`)."""
+    assert isinstance(failure, GitHubAPIError)  # the only failure `_attempt` raises
     reason = failure.reason
     if uncertain:
         reason += "; GitHub may have applied this call (not verified, not retried)"
@@ -298,4 +301,5 @@ def _exhausted(failure: GitHubAPIError, attempts: int, *, uncertain: bool) -> Gi
         attempts=attempts,
     )
     error.__cause__ = failure.__cause__
+    error.maybe_applied = failure.maybe_applied
     return error

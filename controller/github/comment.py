@@ -95,7 +95,7 @@ def check_body(body: str) -> None:
         )
 
 
-def upsert_comment(
+async def upsert_comment(
     settings: GitHubSettings,
     pr: int,
     body: str,
@@ -114,13 +114,13 @@ def upsert_comment(
     check_body(text)
     own = client if client is not None else GitHubClient(settings)
     try:
-        return _upsert(own, settings.repository, pr, text, marker)
+        return await _upsert(own, settings.repository, pr, text, marker)
     finally:
         if client is None:
-            own.close()
+            await own.aclose()
 
 
-def post_plan_comment(
+async def post_plan_comment(
     body_file: Path | str,
     pr: int | None = None,
     *,
@@ -139,25 +139,25 @@ def post_plan_comment(
         ) from None
     except UnicodeDecodeError:
         raise CommentBodyError(f"--body-file {path} is not UTF-8 text") from None
-    return upsert_comment(settings, number, body, marker=marker)
+    return await upsert_comment(settings, number, body, marker=marker)
 
 
-def _upsert(
+async def _upsert(
     client: GitHubClient, repository: str, pr: int, body: str, marker: str
 ) -> CommentResult:
-    author = _whoami(client)
+    author = await _whoami(client)
     listing = f"repos/{repository}/issues/{pr}/comments"
-    found, ignored = _find(client, listing, marker, author)
+    found, ignored = await _find(client, listing, marker, author)
     if found is None:
         try:
-            created = _post(client, listing, body)
+            created = await _post(client, listing, body)
         except GitHubAPIError as exc:
             if not exc.uncertain:
                 raise
             log.warning("%s; looking for the comment before posting again", exc)
-            found, ignored = _find(client, listing, marker, author)
+            found, ignored = await _find(client, listing, marker, author)
             if found is None:
-                created = _post(client, listing, body)
+                created = await _post(client, listing, body)
             elif _same(found.body, body):
                 return _result(CommentAction.CREATED, pr, found, author, ignored)
         if found is None:
@@ -165,14 +165,14 @@ def _upsert(
     if _same(found.body, body):
         return _result(CommentAction.UNCHANGED, pr, found, author, ignored)
     path = f"repos/{repository}/issues/comments/{found.id}"
-    updated = _parse(client.json("PATCH", path, json={"body": body}), "PATCH", path)
+    updated = _parse(await client.json("PATCH", path, json={"body": body}), "PATCH", path)
     return _result(CommentAction.UPDATED, pr, updated, author, ignored)
 
 
-def _whoami(client: GitHubClient) -> str | None:
+async def _whoami(client: GitHubClient) -> str | None:
     """The token's login, or None when the token cannot read `/user` (an installation token)."""
     try:
-        data = client.json("GET", "user")
+        data = await client.json("GET", "user")
     except GitHubAPIError as exc:
         if exc.status == 403 and not exc.temporary:
             log.info("the token cannot read /user (an app installation token): bots' comments")
@@ -184,13 +184,13 @@ def _whoami(client: GitHubClient) -> str | None:
     return login
 
 
-def _find(
+async def _find(
     client: GitHubClient, listing: str, marker: str, author: str | None
 ) -> tuple[_Comment | None, tuple[int, ...]]:
     """The oldest comment of ours carrying the marker, and the other marked ones."""
     ours: _Comment | None = None
     ignored: list[int] = []
-    for item in client.paginate(listing):
+    async for item in client.paginate(listing):
         comment = _parse(item, "GET", "/" + listing)
         if marker not in (comment.body or ""):
             continue
@@ -209,9 +209,9 @@ def _is_ours(comment: _Comment, author: str | None) -> bool:
     return comment.user.type == "Bot"
 
 
-def _post(client: GitHubClient, listing: str, body: str) -> _Comment:
+async def _post(client: GitHubClient, listing: str, body: str) -> _Comment:
     return _parse(
-        client.json("POST", listing, json={"body": body}, idempotent=False), "POST", listing
+        await client.json("POST", listing, json={"body": body}, idempotent=False), "POST", listing
     )
 
 

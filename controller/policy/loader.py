@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from controller.core.diagnostics import Diagnostic, Position, Severity, did_you_mean
 from controller.policy import yamlpos
+from controller.policy.bounds import file_too_large
 from controller.policy.checks import Finding, Loc, check_document, check_set
 from controller.policy.errors import explain
 from controller.policy.located import Located, PolicySet
@@ -86,6 +87,10 @@ def load_policies(root: Path) -> LoadResult:
         )
     base = root if root.is_dir() else root.parent
     for path in files:
+        too_large = file_too_large(path, path.stat().st_size)
+        if too_large:  # not even read
+            diagnostics.append(Diagnostic.error(too_large, position=Position(str(path), 1, 1)))
+            continue
         try:
             raw = path.read_bytes()
         except OSError as exc:

@@ -18,6 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from controller.core.diagnostics import Position
+from controller.policy.bounds import Bound, check_events
 
 Loc = tuple[str | int, ...]
 _DOC_START = re.compile(r"^---(?:[ \t]|$)")
@@ -45,8 +46,16 @@ def documents(path: Path, text: str) -> Iterator[RawDocument]:
         starts = [0]
     else:
         starts = [0] + [i for i, line in enumerate(lines) if i and _DOC_START.match(line)]
+    seen = 0
     for first, end in zip(starts, [*starts[1:], len(lines)], strict=True):
         piece = "\n" * first + "".join(lines[first:end])
+        try:
+            seen = check_events(path, piece, seen)
+        except Bound as exc:
+            yield RawDocument(None, exc.position, exc.problem)
+            if "documents in one file" in exc.problem:
+                return
+            continue
         yaml = YAML(typ="rt")
         try:
             loaded = list(yaml.load_all(piece))

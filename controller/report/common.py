@@ -31,6 +31,11 @@ def summary_line(plan: Plan) -> str:
     )
     if s.blocked:
         line += f", {s.blocked} blocked by a safety guard"
+    steps = sum(
+        1 for i in plan.items if i.kind not in ("intel", "blocklist") and i.action != "no-op"
+    )
+    if steps:  # counted apart, so the counts above are the intel and blocklist lines shown
+        line += f"; then {steps} label, deploy or scan step(s)"
     return line + "."
 
 
@@ -54,3 +59,32 @@ def item_title(item: PlanItem) -> str:
     if item.kind in ("intel", "blocklist") and item.key not in name:
         return f"{name}  ({item.key})"
     return name
+
+
+def policies_of(item: PlanItem) -> tuple[str, ...]:
+    """The policies that produced `item`, when the plan records them (`item.origins`, with a
+    `policies` list, as a mapping or an object); () otherwise."""
+    origins = getattr(item, "origins", None)
+    if origins is None:
+        return ()
+    names = (
+        origins.get("policies") if isinstance(origins, dict) else getattr(origins, "policies", None)
+    )
+    if not isinstance(names, list | tuple):
+        return ()
+    return tuple(str(n) for n in names)
+
+
+def target_line(plan: Plan, quote: str = "") -> str:
+    """`Target: Tanium <url>, source <name>, planned against a snapshot of <date>` (the parts
+    the plan records; "" when none); `quote` wraps the URL and the source (Markdown: a
+    backtick)."""
+    parts = []
+    if plan.inputs.tanium_url:
+        parts.append(f"Tanium {quote}{plan.inputs.tanium_url}{quote}")
+    if plan.inputs.source_name:
+        parts.append(f"source {quote}{plan.inputs.source_name}{quote}")
+    taken = plan.inputs.snapshot_taken_at
+    if taken is not None:
+        parts.append(f"planned against a snapshot of {taken.strftime('%Y-%m-%d %H:%M UTC')}")
+    return "Target: " + ", ".join(parts) if parts else ""

@@ -14,6 +14,7 @@ from controller.report.common import (
     short,
     skipped_by_reason,
     summary_line,
+    target_line,
 )
 
 
@@ -45,6 +46,8 @@ def render_text(plan: Plan) -> Text:
     for guard in plan.guards:
         out.append("  ✓ " if guard.ok else "  ✗ ", style="green" if guard.ok else "bold red")
         out.append(f"{guard.name}: {guard.detail}\n")
+    if plan.inputs.tanium_url:  # plans made before plans recorded their target: nothing
+        out.append("\n" + target_line(plan) + "\n")
     out.append("\n" + summary_line(plan) + "\n", style="bold")
     return out
 

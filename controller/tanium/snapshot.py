@@ -18,14 +18,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from controller.core.model import ActualState
 from controller.core.plan import inventory_fingerprint
+from controller.errors import UserError
 
 SNAPSHOT_FORMAT: Final = "octi-tanium/snapshot/v1"
 
 
-class SnapshotError(Exception):
+class SnapshotError(UserError):
     """A snapshot file that cannot be read or is not a snapshot; the message says what to do."""
-
-    exit_code = 1
 
 
 class Snapshot(BaseModel):

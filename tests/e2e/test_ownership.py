@@ -38,6 +38,28 @@ def post_ioc(url: str, source_id: int, ident: str, name: str, description: str) 
     return ident_out
 
 
+def seed_unowned(url: str) -> tuple[int, int, int]:
+    """The managed source, created by hand, with a document an analyst added (no marker) and
+    one whose marker was copied (forged): the source's id and the two documents' ids."""
+    created = httpx.post(
+        f"{url}{TR}/sources",
+        headers={"session": TOKEN},
+        json={"type": "api-client", "name": SOURCE, "description": "x"},
+    )
+    created.raise_for_status()
+    ours: int = created.json()["data"]["id"]
+    unmarked = post_ioc(url, ours, "hand-made-1", "hand made", "added by an analyst")
+    forged = post_ioc(
+        url,
+        ours,
+        "not-the-key",
+        "forged",
+        "copied [octi-tanium:v1 key=indicator--00000000-0000-4000-8000-000000000000 "
+        "digest=0123456789abcdef]",
+    )
+    return ours, unmarked, forged
+
+
 def snapshot(state: dict[str, Any], ids: set[int]) -> dict[int, tuple[Any, ...]]:
     return {
         d["id"]: (d["revisionId"], d["md5"], tuple(d["labelIds"]), d["name"], d["description"])
@@ -49,22 +71,7 @@ def snapshot(state: dict[str, Any], ids: set[int]) -> dict[int, tuple[Any, ...]]
 def test_foreign_and_unmarked_objects_are_never_modified() -> None:
     bundle = CORPUS / "stix/bundles/oasis-cti-stix2-json-schemas/threat-report-poisonivy.json"
     with tanium_sandbox(seed="demo") as box:
-        created = httpx.post(
-            f"{box.url}{TR}/sources",
-            headers={"session": TOKEN},
-            json={"type": "api-client", "name": SOURCE, "description": "x"},
-        )
-        created.raise_for_status()
-        ours = created.json()["data"]["id"]
-        unmarked = post_ioc(box.url, ours, "hand-made-1", "hand made", "added by an analyst")
-        forged = post_ioc(
-            box.url,
-            ours,
-            "not-the-key",
-            "forged",
-            "copied [octi-tanium:v1 key=indicator--00000000-0000-4000-8000-000000000000 "
-            "digest=0123456789abcdef]",
-        )
+        ours, unmarked, forged = seed_unowned(box.url)
         before_state = box.state()
         foreign = {d["id"] for d in before_state["intels"] if d["sourceId"] != ours}
         assert foreign, "the demo seed holds documents of other sources"

@@ -1,5 +1,5 @@
 """Helpers of the GitHub tests: the stand-in served over HTTP, its accounts, clients that never
-really sleep."""
+really sleep (their `Timing` records the waits)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from octi_sandbox.server import serve_in_thread
 from pydantic import SecretStr
 
 from controller.github import GitHubClient, GitHubSettings
-from controller.retry import RetryPolicy
+from controller.retry import RetryPolicy, Timing
 
 REPOSITORY = "acme/intel-policies"
 PR = 7
@@ -38,13 +38,11 @@ class Stand:
         return GitHubSettings(token=SecretStr(token), repository=REPOSITORY, api_url=self.url)
 
     def client(self, token: str = TOKEN, retry: RetryPolicy = FAST) -> GitHubClient:
-        return GitHubClient(
-            self.settings(token),
-            retry=retry,
-            sleep=self.sleeps.append,
-            wall_clock=lambda: 1_700_000_000.0,
-            rng=random.Random(3),
-        )
+        async def record(seconds: float) -> None:
+            self.sleeps.append(seconds)
+
+        timing = Timing(sleep=record, wall_clock=lambda: 1_700_000_000.0, rng=random.Random(3))
+        return GitHubClient(self.settings(token), retry=retry, timing=timing)
 
 
 def stand(prefix: str = "") -> Iterator[Stand]:

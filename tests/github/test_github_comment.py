@@ -3,6 +3,7 @@ request, found by its marker among all comments, edited in place, never duplicat
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -40,8 +41,11 @@ PLAN2 = "### octi-tanium plan\n\nPlan: 3 to create, 1 to update, 0 to delete.\n"
 
 
 def upsert(stand: Stand, body: str, token: str = TOKEN, pr: int = PR) -> CommentResult:
-    with stand.client(token) as client:
-        return upsert_comment(stand.settings(token), pr, body, client=client)
+    async def run() -> CommentResult:
+        async with stand.client(token) as client:
+            return await upsert_comment(stand.settings(token), pr, body, client=client)
+
+    return asyncio.run(run())
 
 
 def test_first_run_creates_one_comment_carrying_the_marker(github: Stand) -> None:
@@ -316,11 +320,13 @@ def test_a_next_link_to_another_origin_is_not_followed() -> None:
         return httpx.Response(200, json=[], headers={"link": link})
 
     settings = GitHubSettings(token=SecretStr(TOKEN), repository=REPOSITORY)
-    with (
-        GitHubClient(settings, transport=httpx.MockTransport(handler)) as client,
-        pytest.raises(GitHubAPIError, match="another origin"),
-    ):
-        upsert_comment(settings, PR, PLAN, client=client)
+
+    async def run() -> None:
+        async with GitHubClient(settings, transport=httpx.MockTransport(handler)) as client:
+            await upsert_comment(settings, PR, PLAN, client=client)
+
+    with pytest.raises(GitHubAPIError, match="another origin"):
+        asyncio.run(run())
     assert all(url.startswith("https://api.github.com/") for url in seen)
 
 
@@ -336,15 +342,16 @@ def test_post_plan_comment_reads_the_body_file_and_the_event(github: Stand, tmp_
         "GITHUB_EVENT_PATH": str(event),
     }
 
-    result = post_plan_comment(body_file, environ=environ)
+    result = asyncio.run(post_plan_comment(body_file, environ=environ))
 
     assert (result.action, result.pr) == (CommentAction.CREATED, 8)
     assert [c["body"] for c in github.fake.comments_on(8)] == [f"{MARKER}\n{PLAN}"]
-    assert post_plan_comment(body_file, environ=environ).action is CommentAction.UNCHANGED
+    again = asyncio.run(post_plan_comment(body_file, environ=environ))
+    assert again.action is CommentAction.UNCHANGED
 
 
 def test_post_plan_comment_names_an_unreadable_body_file(github: Stand, tmp_path: Path) -> None:
     environ = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPOSITORY, "GITHUB_API_URL": github.url}
     with pytest.raises(CommentBodyError, match=r"--body-file .*missing\.md cannot be read"):
-        post_plan_comment(tmp_path / "missing.md", pr=PR, environ=environ)
+        asyncio.run(post_plan_comment(tmp_path / "missing.md", pr=PR, environ=environ))
     assert github.fake.requests == []

@@ -22,6 +22,7 @@ from controller.core.diff.common import (
     owned_split,
     payload,
 )
+from controller.core.foreign import blocklist_name, entry_name
 from controller.core.model import ActualBlocklist, ActualState, DesiredBlocklist, Key, TaniumId
 from controller.core.plan import CopyKey, PlanItem
 from controller.core.reasons import Reason
@@ -57,7 +58,7 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
         elif _held_elsewhere(want, have, holder, owner_key, out):
             # keep ours as it is (neither changed nor deleted): its new hash belongs to
             # somebody else's entry, and an upload would merge into it
-            out.items.append(noop_item("blocklist", key, want.name, have.id, Reason.CONFLICT))
+            out.items.append(noop_item("blocklist", key, _name(want), have.id, Reason.CONFLICT))
             continue
         if have is None:
             out.items.append(create_item("blocklist", want))
@@ -66,10 +67,10 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
             out.items.append(_compare(want, have, owner_key[have.id]))
     for key, entry in owned.items():
         if key not in desired.blocklist and key not in taken:
-            name = entry.sha256 or entry.sha1 or entry.md5
+            name = entry_name(entry)
             out.deletes.append(delete_item(key, "blocklist", entry.id, name, desired.gone.get(key)))
     for extra in duplicates:
-        name = extra.sha256 or extra.sha1 or extra.md5
+        name = entry_name(extra)
         of = owned_blocklist_key(extra, installation)
         assert of is not None  # a duplicate is a copy of an owned key
         copy = CopyKey(of, extra.id)
@@ -130,7 +131,7 @@ def _conflict(
         f"created by octi-tanium): {outcome} — remove that entry in Tanium, or exclude the "
         "hash in an Exclusion"
     )
-    conflict(out, want.key, want.name, why)
+    conflict(out, want.key, _name(want), why)
 
 
 def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> PlanItem:
@@ -142,7 +143,7 @@ def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> Pl
     }
     want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
     if have_fields == want_fields:
-        return noop_item("blocklist", want.key, want.name, have.id)
+        return noop_item("blocklist", want.key, _name(want), have.id)
     marker = parse_marker(have.notes)
     hashes_same = all(have_fields[k] == want_fields[k] for k in ("md5", "sha1", "sha256"))
     if marker is not None and marker.key != want.key:
@@ -156,9 +157,14 @@ def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> Pl
         kind="blocklist",
         key=want.key,
         reason=reason,
-        name=want.name,
+        name=_name(want),
         changes=tuple(document_changes(have_fields, want_fields)),
         tanium_id=have.id,
         desired=payload(want),
         before={**have_fields, "key": have_key},
     )
+
+
+def _name(want: DesiredBlocklist) -> str:
+    """One way to name an entry: strongest hash, then file name (`blocklist_name`)."""
+    return blocklist_name(want.md5, want.sha1, want.sha256, want.name)

@@ -1,0 +1,88 @@
+"""What is in Tanium but not ours, and why: the plan lists it (never touched).
+
+The same ownership rules as the diff (`controller.render.marker`): a document of the managed
+source is ours only with a valid marker whose key its intrinsic id agrees with; a blocklist
+entry only on the blacklist, with this installation's marker, and a key its own hashes give."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.core.model import ActualBlocklist, ActualIntel, ActualState
+from controller.render.marker import (
+    installation_id,
+    owned_blocklist_key,
+    owned_intel_key,
+    parse_marker,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Unowned:
+    kind: str
+    """`intel` or `blocklist`."""
+    tanium_id: int
+    name: str
+    why: str
+
+
+def unowned_objects(actual: ActualState) -> tuple[Unowned, ...]:
+    """Every document of the managed source and every blocklist entry that is not ours, by
+    kind then Tanium id."""
+    installation = installation_id(actual.source_name)
+    intel = [
+        Unowned("intel", int(doc.id), doc.name, _why_intel(doc))
+        for doc in actual.intel
+        if owned_intel_key(doc) is None
+    ]
+    entries = [
+        Unowned("blocklist", int(entry.id), entry_name(entry), _why_entry(entry, installation))
+        for entry in actual.blocklist
+        if owned_blocklist_key(entry, installation) is None
+    ]
+    return tuple(sorted(intel, key=lambda u: u.tanium_id)) + tuple(
+        sorted(entries, key=lambda u: u.tanium_id)
+    )
+
+
+def blocklist_name(md5: str, sha1: str, sha256: str, file_name: str = "") -> str:
+    """The one name of a blocklist entry, wherever it is shown: its strongest hash
+    (`sha256:…`, else sha1, else md5), then the file name when there is one."""
+    strongest = next(
+        (
+            f"{alg}:{v.lower()}"
+            for alg, v in (("sha256", sha256), ("sha1", sha1), ("md5", md5))
+            if v
+        ),
+        "(no hash)",
+    )
+    hashes = {h.lower() for h in (md5, sha1, sha256) if h}
+    if file_name and file_name.lower() not in hashes:
+        return f"{strongest} ({file_name})"
+    return strongest
+
+
+def entry_name(entry: ActualBlocklist) -> str:
+    """`blocklist_name` of an entry Tanium holds (it keeps no file name)."""
+    return blocklist_name(entry.md5, entry.sha1, entry.sha256)
+
+
+def _why_intel(doc: ActualIntel) -> str:
+    marker = parse_marker(doc.description)
+    if marker is None:
+        return "no octi-tanium marker (made by someone else)"
+    return (
+        f"its marker names key {marker.key} but its intrinsic id is {doc.intrinsic_id} "
+        "(a copied marker)"
+    )
+
+
+def _why_entry(entry: ActualBlocklist, installation: str) -> str:
+    marker = parse_marker(entry.notes)
+    if entry.list != "blacklist":
+        return f"on the {entry.list} (an allowlist entry is never ours)"
+    if marker is None:
+        return "no octi-tanium marker (made by someone else)"
+    if marker.src != installation:
+        return f"another installation's marker (src={marker.src or 'none'})"
+    return f"its marker names key {marker.key}, which its hashes do not give (a copied marker)"
