@@ -20,6 +20,7 @@ from controller.errors import OctiTaniumError, UserError
 from controller.policy.models import parse_duration
 from controller.reconcile import Outcome, Progress, load_checked, reconcile
 from controller.retry import Timing
+from controller.run import stream_hook
 from controller.run.health import health_app
 from controller.run.lock import LockBusy, file_lock
 from controller.run.logs import configure_logging
@@ -96,9 +97,11 @@ class Reconciler:
         self.source = source
         self.ready = False
         self.last_code: int | None = None
+        self._one_pass = asyncio.Lock()  # scheduled and stream-triggered passes take turns
 
     async def tick(self) -> None:
-        self.last_code = await run_once(self.policies, self.source)
+        async with self._one_pass:
+            self.last_code = await run_once(self.policies, self.source)
         self.ready = True
 
     def app(self) -> Starlette:
@@ -127,6 +130,7 @@ def run_forever(policies: Path, source: str, *, host: str, port: int) -> None:
             next_run_time=datetime.now(UTC),
         )
         scheduler.start()
+        streams = stream_hook.start(reconciler.tick, policies, source)  # events → passes
         config = uvicorn.Config(reconciler.app(), host=host, port=port, log_level="warning")
         server = uvicorn.Server(config)
         log.info("reconciling every %s; metrics on http://%s:%d/metrics", interval, host, port)
@@ -134,5 +138,7 @@ def run_forever(policies: Path, source: str, *, host: str, port: int) -> None:
             await server.serve()
         finally:
             scheduler.shutdown(wait=False)
+            for task in streams:
+                task.cancel()
 
     asyncio.run(main())
