@@ -41,7 +41,8 @@ LABEL_ADD = """mutation LabelAdd($input: LabelAddInput!) { labelAdd(input: $inpu
 RELATION_ADD = """mutation StixDomainObjectEdit($id: ID!, $input: StixRefRelationshipAddInput!) {
   stixDomainObjectEdit(id: $id) { relationAdd(input: $input) { id } } }"""
 RELATION_DELETE = """mutation StixDomainObjectEdit($id: ID!, $toId: StixRef!, $type: String!) {
-  stixDomainObjectEdit(id: $id) { relationDelete(toId: $toId, relationship_type: $type) { id } } }"""
+  stixDomainObjectEdit(id: $id) {
+    relationDelete(toId: $toId, relationship_type: $type) { id } } }"""
 DELETE = """mutation StixDomainObjectEdit($id: ID!) { stixDomainObjectEdit(id: $id) { delete } }"""
 OBSERVABLE_ADD = """mutation ObservableAdd($type: String!, $IPv4Addr: IPv4AddrAddInput,
   $StixFile: StixFileAddInput, $x_opencti_score: Int) {
