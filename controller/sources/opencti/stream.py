@@ -24,6 +24,7 @@ import logging
 import os
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,8 @@ _STIX_TYPES = {
     "file": "StixFile",
     "artifact": "Artifact",
 }
+CURSOR_EVERY = 1.0
+"""Seconds between cursor writes while events flow (and on every disconnection)."""
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -108,6 +111,7 @@ class StreamListener:
         self.up = False
         self.connections = 0
         self.last_id = self._read_cursor()
+        self._saved = 0.0
 
     def _read_cursor(self) -> str | None:
         try:
@@ -117,6 +121,7 @@ class StreamListener:
         return text if re.fullmatch(r"\d+(-\d+)?", text) else None  # corrupt: start live
 
     def save_cursor(self) -> None:
+        self._saved = time.monotonic()
         if self.last_id is None:
             return
         self.cursor.parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +138,9 @@ class StreamListener:
             except (httpx.HTTPError, OSError) as exc:
                 status = None
                 log.warning("OpenCTI stream %s: connection lost (%s)", self.path, exc)
+            except Exception:  # a bug must not silence the stream for good: log, reconnect
+                status = None
+                log.exception("OpenCTI stream %s: unexpected error", self.path)
             finally:
                 self.up = False
                 self.save_cursor()
@@ -198,6 +206,8 @@ class StreamListener:
             event = parse_event(event_id, topic, "\n".join(data))
             if event_id:
                 self.last_id = event_id
+                if time.monotonic() - self._saved > CURSOR_EVERY:  # a kill loses at most that
+                    self.save_cursor()
             if event is not None:
                 await self._deliver(event)
             event_id, topic, data = None, "message", []
