@@ -98,7 +98,15 @@ def canonical_domain(value: str) -> str | None:
     return out if len(out) <= 253 else None
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_PLAIN_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+"""A dotted quad already in canonical form (no leading zeros, no prefix): the common case,
+answered without `ipaddress` (each literal is canonicalised at least twice per pass)."""
+
+
 def canonical_ip(value: str, version: int) -> str | None:
+    if version == 4 and _PLAIN_IPV4.fullmatch(value):
+        return value
     if "%" in value:  # a scoped (link-local) address names an interface, not a host
         return None
     try:

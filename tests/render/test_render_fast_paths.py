@@ -77,3 +77,26 @@ def test_openioc_of_a_typical_indicator_is_byte_identical_to_lxml() -> None:
     payload = openioc.payload_of(tree)
     args = ("indicator--1", "name 'x' \"y\"", "desc [octi-tanium:v1 key=k digest=0]", payload)
     assert openioc.render_openioc(*args) == openioc.render_openioc_lxml(*args)
+
+
+@given(
+    st.one_of(
+        st.ip_addresses(v=4).map(str),
+        st.from_regex(r"\A[0-9]{1,4}(\.[0-9]{1,4}){3}(/[0-9]{1,2})?\Z"),
+        st.text(alphabet="0123456789./ \n", max_size=20),
+    )
+)
+def test_the_plain_ipv4_fast_path_agrees_with_ipaddress(text: str) -> None:
+    import ipaddress
+
+    from controller.render.canonical import canonical_ip
+
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=False)
+        expected: str | None = None
+        if network.version == 4:
+            whole = network.prefixlen == network.max_prefixlen
+            expected = str(network.network_address) if whole else str(network)
+    except ValueError:
+        expected = None
+    assert canonical_ip(text, 4) == expected
