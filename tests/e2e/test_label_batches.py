@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import tanium_sandbox
+from tests.e2e.harness import apply_then_plan_is_empty, tanium_sandbox
 from tests.e2e.test_convergence import EVERYTHING
 
 DEMO = (
@@ -19,14 +19,7 @@ DEMO = (
 def test_a_first_sync_attaches_labels_in_as_few_calls_as_the_server_allows(many: bool) -> None:
     source = f"bundle:{DEMO}"
     with tanium_sandbox(seed="empty", label_attach_many=many) as box:
-        applied = box.cli(
-            ["apply", "--policies", str(EVERYTHING), "--source", source, "--auto-approve"]
-        )
-        assert applied.code == 0, applied.output
-        again = box.cli(
-            ["plan", "--policies", str(EVERYTHING), "--source", source, "--detailed-exitcode"]
-        )
-        assert again.code == 0, again.output
+        apply_then_plan_is_empty(box, EVERYTHING, source)
         state = box.state()
         calls = sum(
             count

@@ -32,21 +32,12 @@ from pathlib import Path
 import httpx
 
 from controller.sources.opencti.settings import OpenCTISettings
+from controller.sources.stix import OPENCTI_EXT as OPENCTI_EXTENSION
+from controller.sources.stix import STIX_TO_ENTITY
 
 log = logging.getLogger("octi_tanium.stream")
 
 TOPICS = frozenset({"create", "update", "delete", "merge"})
-OPENCTI_EXTENSION = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
-_STIX_TYPES = {
-    "indicator": "Indicator",
-    "ipv4-addr": "IPv4-Addr",
-    "ipv6-addr": "IPv6-Addr",
-    "domain-name": "Domain-Name",
-    "hostname": "Hostname",
-    "url": "Url",
-    "file": "StixFile",
-    "artifact": "Artifact",
-}
 CURSOR_EVERY = 1.0
 """Seconds between cursor writes while events flow (and on every disconnection)."""
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
@@ -70,7 +61,7 @@ def parse_event(event_id: str | None, topic: str, data: str) -> StreamEvent | No
         body = json.loads(data)
         stix = body["data"]
         extension = (stix.get("extensions") or {}).get(OPENCTI_EXTENSION) or {}
-        entity_type = str(extension.get("type") or _STIX_TYPES.get(str(stix.get("type")), ""))
+        entity_type = str(extension.get("type") or STIX_TO_ENTITY.get(str(stix.get("type")), ""))
         return StreamEvent(event_id, topic, entity_type, str(stix.get("id") or ""))
     except (ValueError, KeyError, TypeError, AttributeError):
         return StreamEvent(event_id, topic)  # unreadable but real: still a hint

@@ -15,18 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from octi_sandbox.opencti.records import Record
+from octi_sandbox.opencti.stix import ENTITY_TYPES
+from octi_sandbox.opencti.stix import SDO_EXTENSION as OPENCTI_EXTENSION
 
-OPENCTI_EXTENSION = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
-_STIX_TYPES = {
-    "Indicator": "indicator",
-    "IPv4-Addr": "ipv4-addr",
-    "IPv6-Addr": "ipv6-addr",
-    "Domain-Name": "domain-name",
-    "Hostname": "hostname",
-    "Url": "url",
-    "StixFile": "file",
-    "Artifact": "artifact",
-}
+_STIX_TYPES = {entity: stix for stix, entity in ENTITY_TYPES.items()}
 
 
 @dataclass(frozen=True)

@@ -59,20 +59,22 @@ def _store(info: GraphQLResolveInfo[Context]) -> Store:
     return context.store
 
 
-def _label_values(store: Store, refs: list[Any] | None) -> list[str]:
+def _names(store: Store, refs: list[Any] | None, field: str) -> list[str]:
+    """Label values (`field="value"`) or marking definitions (`"definition"`) of refs given
+    as ids or as the names themselves."""
     out = []
     for ref in refs or ():
         found = store.resolve(str(ref))
-        out.append(found["value"] if found is not None and "value" in found else str(ref))
+        out.append(found[field] if found is not None and field in found else str(ref))
     return out
+
+
+def _label_values(store: Store, refs: list[Any] | None) -> list[str]:
+    return _names(store, refs, "value")
 
 
 def _marking_names(store: Store, refs: list[Any] | None) -> list[str]:
-    out = []
-    for ref in refs or ():
-        found = store.resolve(str(ref))
-        out.append(found["definition"] if found is not None and "definition" in found else str(ref))
-    return out
+    return _names(store, refs, "definition")
 
 
 def indicator_add(_: Any, info: GraphQLResolveInfo[Context], input: dict[str, Any]) -> Record:
