@@ -46,7 +46,6 @@ async def sync(
     missing = [n for n in want if label_key(n) not in run.labels]
     if missing:
         raise MissingLabels(f"labels {missing} could not be created; see the label items")
-    for label_id in sorted(want_ids - set(have)):
-        await run.client.attach_label(intel_id, label_id)
+    await run.client.attach_labels(intel_id, sorted(want_ids - set(have)))
     for label_id in sorted(set(have) - want_ids):
         await run.client.detach_label(intel_id, label_id)

@@ -18,6 +18,8 @@ import httpx
 from rich.console import Console
 from rich.rule import Rule
 
+from controller.cli import demo_live
+
 ROOT = Path(__file__).resolve().parents[2]
 console = Console(highlight=False)
 
@@ -125,6 +127,7 @@ def main() -> None:
                 (0,),
             )
             step("7. plan: in sync again", ["plan", "--detailed-exitcode"], env, (0,))
+            demo_live.live(env, "8. real time: run follows OpenCTI's live stream")
         finally:
             proc.terminate()
             proc.communicate(timeout=10)

@@ -442,23 +442,22 @@ def _finish_intel(merge: _Merge) -> DesiredIntel:
             candidate.payload,
             platforms,
         )
-    doc = render_intel(candidate)
-    return doc.model_copy(
-        update={
-            "labels": merge_labels(merge.labels),
-            "scan_groups": tuple(sorted(merge.scan_groups)),
-            "sources": tuple(sorted(merge.sources)),
-            "priority": merge.priority,
-        }
+    return render_intel(
+        candidate,
+        labels=merge_labels(merge.labels),
+        scan_groups=tuple(sorted(merge.scan_groups)),
+        sources=tuple(sorted(merge.sources)),
+        priority=merge.priority,
     )
 
 
 def _finish_file(merge: _Merge, installation: str) -> DesiredBlocklist:
     candidate = merge.candidate
     assert isinstance(candidate, FileCandidate)
-    entry = render_blocklist(
-        candidate, labels=merge_labels(merge.labels), installation=installation
-    )
-    return entry.model_copy(
-        update={"sources": tuple(sorted(merge.sources)), "priority": merge.priority}
+    return render_blocklist(
+        candidate,
+        labels=merge_labels(merge.labels),
+        installation=installation,
+        sources=tuple(sorted(merge.sources)),
+        priority=merge.priority,
     )

@@ -51,8 +51,15 @@ class ExclusionIndex:
                 index.labels.setdefault(label_key(label), why)
         return index
 
+    @property
+    def empty(self) -> bool:
+        """No Exclusion loaded: nothing can match (the common case, checked once per object)."""
+        return not (self.values or self.networks or self.hashes or self.ids or self.labels)
+
     def match_object(self, obj: SourceObject) -> str | None:
         """`excluded: <exclusion> (<reason>)` when the object must never be pushed."""
+        if self.empty:
+            return None
         for ident in (obj.standard_id, obj.internal_id):
             if ident and ident in self.ids:
                 return f"excluded: {self.ids[ident]}"
@@ -86,6 +93,8 @@ class ExclusionIndex:
         return None
 
     def match_hashes(self, hashes: Iterable[str]) -> str | None:
+        if not self.hashes:
+            return None
         for digest in hashes:
             hit = self.hashes.get(digest.lower())
             if hit is not None:

@@ -6,6 +6,7 @@ Canonicalization is idempotent: `canonical_value(t, canonical_value(t, v))` equa
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import re
@@ -97,7 +98,15 @@ def canonical_domain(value: str) -> str | None:
     return out if len(out) <= 253 else None
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_PLAIN_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+"""A dotted quad already in canonical form (no leading zeros, no prefix): the common case,
+answered without `ipaddress` (each literal is canonicalised at least twice per pass)."""
+
+
 def canonical_ip(value: str, version: int) -> str | None:
+    if version == 4 and _PLAIN_IPV4.fullmatch(value):
+        return value
     if "%" in value:  # a scoped (link-local) address names an interface, not a host
         return None
     try:
@@ -153,10 +162,20 @@ def canonical_value(entity_type: str, value: str) -> str | None:
     return None
 
 
+def uuid5_text(namespace: uuid.UUID, name: str) -> str:
+    """`str(uuid.uuid5(namespace, name))` without building UUID objects (3x faster; several
+    per object on every pass). A property test compares the two."""
+    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def sco_id(kind: str, contributing: Mapping[str, object]) -> Key:
     """The STIX 2.1 deterministic id of an observable from its id-contributing properties."""
     blob = json.dumps(contributing, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return Key(f"{kind}--{uuid.uuid5(SCO_NAMESPACE, blob)}")
+    return Key(f"{kind}--{uuid5_text(SCO_NAMESPACE, blob)}")
 
 
 def value_key(entity_type: str, canonical: str) -> Key:
@@ -171,5 +190,5 @@ def file_key(hashes: Mapping[str, str]) -> Key:
     algorithm, value = strongest(hashes)
     if _HEX_ONLY.fullmatch(value):  # the JSON of a hex digest needs no escaping: skip json.dumps
         blob = f'{{"hashes":{{"{STIX_HASH_NAMES[algorithm]}":"{value}"}}}}'
-        return Key(f"file--{uuid.uuid5(SCO_NAMESPACE, blob)}")
+        return Key(f"file--{uuid5_text(SCO_NAMESPACE, blob)}")
     return sco_id("file", {"hashes": {STIX_HASH_NAMES[algorithm]: value}})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from controller.core.model import DesiredBlocklist, DesiredIntel
 from controller.render.marker import Marker, digest_of, with_marker
@@ -61,7 +62,9 @@ def render_signal(
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
-def render_intel(candidate: IntelCandidate) -> DesiredIntel:
+def render_intel(candidate: IntelCandidate, **merged: Any) -> DesiredIntel:
+    """The document; `merged` are the fields merging adds (labels, scan_groups, sources,
+    priority), set here rather than by a copy of the finished model."""
     name, description = rendered_text(candidate)
     digest = digest_of(
         {
@@ -96,6 +99,7 @@ def render_intel(candidate: IntelCandidate) -> DesiredIntel:
         digest=digest,
         platforms=candidate.platforms,
         filename=filename,
+        **merged,
     )
 
 
@@ -110,7 +114,12 @@ def _labels(labels: Iterable[str]) -> list[str]:
 
 
 def render_blocklist(
-    file: FileCandidate, *, labels: tuple[str, ...], installation: str | None = None
+    file: FileCandidate,
+    *,
+    labels: tuple[str, ...],
+    installation: str | None = None,
+    sources: tuple[str, ...] = (),
+    priority: int = 0,
 ) -> DesiredBlocklist:
     names = _labels(labels)
     hashes = {k: v.lower() for k, v in sorted(file.hashes.items())}
@@ -125,4 +134,6 @@ def render_blocklist(
         notes=notes,
         digest=digest,
         name=clean(file.name, NAME_LIMIT) or file.key,
+        sources=sources,
+        priority=priority,
     )

@@ -72,3 +72,12 @@ def observe_plan(plan: Plan, *, desired: int, owned: int, actual: int) -> None:
         if not guard.ok:
             GUARD_BLOCKS.labels(guard.name).inc()
     BLOCKED.set(sum(1 for i in plan.items if i.blocked))
+
+
+STREAM_UP = Gauge(
+    "octi_tanium_stream_up", "1 while the OpenCTI live stream is connected (0: scheduled only)"
+)
+STREAM_EVENTS = Counter(
+    "octi_tanium_stream_events_total", "OpenCTI stream events received", ["topic"]
+)
+STREAM_PASSES = Counter("octi_tanium_stream_passes_total", "Passes triggered by stream events")

@@ -68,6 +68,7 @@ class Reconciler:
         self.failures = 0
         self.last: PassResult | None = None
         self.schedule = Schedule()
+        self._one_pass = asyncio.Lock()  # scheduled and stream-triggered passes take turns
 
     # ------------------------------------------------------------------ readiness
 
@@ -95,10 +96,11 @@ class Reconciler:
 
     async def tick(self) -> PassResult:
         """One pass, whatever happens in it: classified, logged, counted, never raised."""
-        started = time.monotonic()
-        with pass_context():
-            result = await self._guarded_pass()
-            self._record(result, time.monotonic() - started)
+        async with self._one_pass:
+            started = time.monotonic()
+            with pass_context():
+                result = await self._guarded_pass()
+                self._record(result, time.monotonic() - started)
         return result
 
     async def _guarded_pass(self) -> PassResult:

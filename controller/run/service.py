@@ -26,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from controller.errors import UserError
 from controller.lease import lock_ttl
+from controller.run import stream_hook
 from controller.run.outcome import PassResult
 from controller.run.scheduler import Reconciler
 from controller.run.windows import next_delay
@@ -68,18 +69,30 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.current: asyncio.Task[PassResult] | asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
+        self.again = False
+        """A stream event arrived during the pass in flight: the next pass starts at once."""
 
     async def one_pass(self) -> None:
         """The scheduled job: a pass, then the next one scheduled from the schedule it read."""
         if self.stopped.is_set():
             return
         self.current = asyncio.current_task()
+        self.again = False
         try:
             await self.reconciler.tick()
         finally:
             self.current = None
         if not self.stopped.is_set():
-            self.schedule(datetime.now(UTC) + self.delay())
+            now = datetime.now(UTC)
+            self.schedule(now if self.again else now + self.delay())
+
+    async def triggered(self) -> None:
+        """A pass asked for by the live stream: now, or right after the pass in flight (one
+        job id: passes never overlap, and a burst of events is one pass)."""
+        if self.current is not None:
+            self.again = True
+        elif not self.stopped.is_set():
+            self.schedule(datetime.now(UTC))
 
     def delay(self) -> timedelta:
         """Interval (+ jitter) from the schedule the last pass read; a standby replica tries
@@ -130,12 +143,15 @@ async def serve(reconciler: Reconciler, sock: socket.socket) -> None:
     web = asyncio.create_task(server.serve(sockets=[sock]))
     service.scheduler.start()
     service.schedule(datetime.now(UTC))
+    streams = stream_hook.start(service.triggered, reconciler.policies, reconciler.source)
     host, port = sock.getsockname()[:2]
     log.info("metrics, /healthz and /readyz on http://%s:%d", host, port)
     try:
         await service.stopped.wait()
         await service.wait_for_pass()
     finally:
+        for task in streams:
+            task.cancel()
         service.scheduler.shutdown(wait=False)
         server.should_exit = True
         await web

@@ -159,6 +159,26 @@ class TaniumWrites(TaniumReads):
         """Attach (idempotent PUT). An unknown label id may answer 500 (XSOAR's observation)."""
         await self._t.request("PUT", f"{TR}/intels/{intel_id}/labels", json={"id": label_id})
 
+    label_batches: bool | None = None
+    """Whether PUT …/labels takes several labels in one call: None until the first try
+    (Tanium's documentation shows one object per call; an array that is refused is never
+    tried again by this client)."""
+
+    async def attach_labels(self, intel_id: TaniumId, label_ids: Sequence[TaniumId]) -> None:
+        """Attach several labels: one call when the server takes an array, else one each."""
+        if len(label_ids) > 1 and self.label_batches is not False:
+            try:
+                await self._t.request(
+                    "PUT", f"{TR}/intels/{intel_id}/labels", json=[{"id": i} for i in label_ids]
+                )
+            except RejectedError:
+                self.label_batches = False  # one object per call, as documented
+            else:
+                self.label_batches = True
+                return
+        for label_id in label_ids:
+            await self.attach_label(intel_id, label_id)
+
     async def detach_label(self, intel_id: TaniumId, label_id: TaniumId) -> None:
         """Detach; 404 (document or attachment gone) means it is not attached: success."""
         await self._t.request(

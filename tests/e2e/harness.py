@@ -74,3 +74,13 @@ def tanium_sandbox(**config: Any) -> Iterator[Sandbox]:
     os.environ.pop("TANIUM_TOKEN_FILE", None)
     with serve_in_thread(app) as url:
         yield Sandbox(url)
+
+
+def apply_then_plan_is_empty(box: Sandbox, policies: Path, source: str) -> None:
+    """Apply everything, then a plan must show no changes (the convergence check)."""
+    applied = box.cli(["apply", "--policies", str(policies), "--source", source, "--auto-approve"])
+    assert applied.code == 0, applied.output
+    again = box.cli(
+        ["plan", "--policies", str(policies), "--source", source, "--detailed-exitcode"]
+    )
+    assert again.code == 0, again.output

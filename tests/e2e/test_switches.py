@@ -26,6 +26,7 @@ SWITCHES: list[dict[str, Any]] = [
     {"label_page_default": 500},
     {"duplicate_label": "conflict"},
     {"attach_unknown_label": "not_found"},
+    {"label_attach_many": True},
     {"unknown_group": "null"},
     {"reputation_replace": "append"},
     {"reputation_merge": "append"},

@@ -25,6 +25,7 @@ from octi_sandbox.opencti.context import Context, User
 from octi_sandbox.opencti.errors import format_error, octi_error
 from octi_sandbox.opencti.faults import FaultRule
 from octi_sandbox.opencti.routes_sandbox import sandbox_routes
+from octi_sandbox.opencti.routes_stream import stream_routes
 from octi_sandbox.opencti.state import OpenCTIState
 
 RAW_SEND = "octi.raw_send"
@@ -134,6 +135,7 @@ def create_app(config: OpenCTIConfig | None = None) -> Starlette:
             Route("/graphql", graphql, methods=methods),
             Route("/health", health, methods=["GET"]),
             *sandbox_routes(),
+            *stream_routes(),  # the live stream (SSE), fed by the store's changes
         ]
     )
     app.state.opencti = OpenCTIState(config)

@@ -35,6 +35,14 @@ class OpenCTIConfig(BaseModel):
     """(requests, seconds): above it, 429 `Too many requests, please try again later.`"""
     fault_seed: int | None = None
     """Seed of the generator behind probabilistic fault rules."""
+    stream_live: bool = True
+    """`false`: the stream routes answer 410, as OpenCTI does with `stream_live=false` (§9)."""
+    stream_ids: tuple[str, ...] = ("octi-tanium",)
+    """Live streams (`/stream/<id>`) that exist; the raw `/stream` needs BYPASS."""
+    stream_retention: int = Field(100_000, ge=1)
+    """Events kept (OpenCTI trims its Redis stream; older `Last-Event-ID`s are gone)."""
+    stream_heartbeat: float = Field(5.0, gt=0)
+    """Seconds between `heartbeat` frames (OpenCTI's default is 5)."""
 
     def capabilities_of(self, token: str) -> frozenset[str] | None:
         if token not in self.tokens and token not in self.capabilities:

@@ -24,6 +24,7 @@ from octi_sandbox.opencti.context import Context
 from octi_sandbox.opencti.errors import auth_required, forbidden, octi_error
 from octi_sandbox.opencti.listing import connection
 from octi_sandbox.opencti.mutations import MUTATIONS
+from octi_sandbox.opencti.mutations_knowledge import KNOWLEDGE_MUTATIONS
 from octi_sandbox.opencti.records import Record
 from octi_sandbox.opencti.schema import build_schema
 
@@ -229,7 +230,8 @@ def emulator_schema() -> GraphQLSchema:
     """A private copy of the real schema with the emulator's resolvers (built once)."""
     schema = build_schema()
     assert schema.query_type is not None and schema.mutation_type is not None
-    for root, table in ((schema.query_type, QUERIES), (schema.mutation_type, MUTATIONS)):
+    mutations: dict[str, Resolver] = {**MUTATIONS, **KNOWLEDGE_MUTATIONS}
+    for root, table in ((schema.query_type, QUERIES), (schema.mutation_type, mutations)):
         for name, field in root.fields.items():
             field.resolve = _guarded(name, field, table.get(name))
     datetime_type = schema.type_map["DateTime"]

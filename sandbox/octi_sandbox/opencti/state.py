@@ -15,6 +15,7 @@ from typing import Any
 
 from octi_sandbox.opencti import loader
 from octi_sandbox.opencti.config import OpenCTIConfig
+from octi_sandbox.opencti.events import EventLog
 from octi_sandbox.opencti.executor import Executor
 from octi_sandbox.opencti.faults import Faults
 from octi_sandbox.opencti.listing import Lister
@@ -31,6 +32,7 @@ class OpenCTIState:
         self.faults = Faults(self.config.fault_seed)
         self.requests: Counter[str] = Counter()
         self._window: deque[float] = deque()
+        self.events = EventLog(self.config.stream_retention)
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -39,6 +41,8 @@ class OpenCTIState:
         """Back to the configured start: empty (or demo) store, clock, counters, no faults."""
         self.clock = Clock(self.config.start)
         self.store = Store(self.clock)
+        self.events.clear()
+        self.store.on_event = self.events.emit
         self.lister = Lister()
         self.requests.clear()
         self._window.clear()

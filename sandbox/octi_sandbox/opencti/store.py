@@ -6,7 +6,7 @@ against the internal id, the standard id and `x_opencti_stix_ids` (§12).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,6 +56,9 @@ class Store:
         self.based_on: dict[str, set[str]] = {}
         """Indicator internal id → observable internal ids."""
         self._ids: dict[str, Record] = {}
+        self.on_event: Callable[[str, Record], object] = lambda topic, record: None
+        """Called with (`create`|`update`|`delete`, record) on every entity change: the live
+        stream (`events.py`)."""
         now = clock.now()
         for ref, name in TLP_MARKINGS.items():
             if name not in self.markings:
@@ -136,12 +139,14 @@ class Store:
     def put(self, record: Record) -> Record:
         """Insert, or replace the entity with the same standard id (keeping its internal id)."""
         existing = self.resolve(record["standard_id"])
-        if existing is not None and existing["id"] in self.entities:
+        replaced = existing is not None and existing["id"] in self.entities
+        if existing is not None and replaced:
             self._unindex(existing)
             record["id"] = existing["id"]
         self.entities[record["id"]] = record
         self._index(record)
         self.changed()
+        self.on_event("update" if replaced else "create", record)
         return record
 
     def delete(self, any_id: str) -> Record | None:
@@ -154,6 +159,7 @@ class Store:
         for targets in self.based_on.values():
             targets.discard(record["id"])
         self.changed()
+        self.on_event("delete", record)
         return record
 
     def link(self, indicator: Record, observable: Record) -> None:
@@ -168,6 +174,7 @@ class Store:
         if record["entity_type"] == "Indicator":
             record["modified"] = now
         self.changed()
+        self.on_event("update", record)
 
     def update(self, any_id: str, changes: dict[str, Any]) -> Record:
         record = self.resolve(any_id)

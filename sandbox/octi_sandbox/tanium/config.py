@@ -97,6 +97,9 @@ class TaniumConfig(BaseModel):
     """[U] POST /labels with an existing name (case-insensitive): 400, or 409."""
     attach_unknown_label: Literal["server_error", "not_found"] = "server_error"
     """PUT /intels/{id}/labels with an unknown label id: 500 (XSOAR), or 404."""
+    label_attach_many: bool = False
+    """[U] PUT /intels/{id}/labels also takes a JSON array `[{"id": …}, …]` (several labels
+    in one call). Only the single object is documented; false answers 400 to an array."""
 
     # ------------------------------------------------------------------ deploy, groups
     deploy_duration_seconds: float = Field(default=0.0, ge=0)

@@ -60,10 +60,17 @@ def doc_labels(ctx: Ctx) -> Reply:
 @table.route(TR + "/intels/{id:int}/labels", "PUT", access="intel:write")
 def attach(ctx: Ctx) -> Reply:
     doc = get_doc(ctx.state, ctx.path_int("id"))
-    label_id = ctx.json_object().get("id")
-    if not isinstance(label_id, int) or isinstance(label_id, bool):
-        raise bad_request("label 'id' must be an integer")
-    attach_label(ctx.state, ctx.config, doc, label_id)
+    body = ctx.json()
+    many = isinstance(body, list) and ctx.config.label_attach_many
+    items = body if many else [ctx.json_object()]
+    label_ids: list[int] = []
+    for item in items:
+        label_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(label_id, int) or isinstance(label_id, bool):
+            raise bad_request("label 'id' must be an integer")
+        label_ids.append(label_id)
+    for label_id in label_ids:
+        attach_label(ctx.state, ctx.config, doc, label_id)
     return Reply(_doc_labels(ctx, doc))
 
 
