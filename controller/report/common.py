@@ -54,3 +54,18 @@ def item_title(item: PlanItem) -> str:
     if item.kind in ("intel", "blocklist") and item.key not in name:
         return f"{name}  ({item.key})"
     return name
+
+
+def origins_note(item: PlanItem) -> str:
+    """`  ← policy-a, policy-b · 16 OpenCTI objects`: where an item came from, in one line's
+    tail (the ids themselves are in the JSON plan's `items[].origins`)."""
+    origins = item.origins
+    if origins is None or not (origins.policies or origins.objects):
+        return ""
+    parts = []
+    if origins.policies:
+        parts.append(", ".join(origins.policies))
+    if origins.objects:
+        count = len(origins.objects)
+        parts.append(f"{count} OpenCTI object{'s' if count != 1 else ''}")
+    return "  ← " + " · ".join(parts)

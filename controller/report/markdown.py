@@ -8,6 +8,7 @@ from controller.report.common import (
     SYMBOL,
     actionable,
     item_title,
+    origins_note,
     short,
     skipped_by_reason,
     summary_line,
@@ -43,7 +44,8 @@ def render_markdown(plan: Plan) -> str:
         for item in items:
             blocked = f"  (BLOCKED by {item.guard})" if item.blocked else ""
             lines.append(
-                f"{SYMBOL[item.action]} {item.kind:<9} {item_title(item)}  [{item.reason}]{blocked}"
+                f"{SYMBOL[item.action]} {item.kind:<9} {item_title(item)}  [{item.reason}]"
+                f"{origins_note(item)}{blocked}"
             )
             for change in item.changes:
                 lines.append(
