@@ -24,6 +24,7 @@ from controller.run.health import health_app
 from controller.run.lock import LockBusy, file_lock
 from controller.run.logs import configure_logging
 from controller.run.metrics import BLOCKED, DURATION, ITEMS, LAST_SUCCESS, PASSES
+from controller.writeback.step import sightings_after_pass
 
 log = logging.getLogger("octi_tanium.reconciler")
 
@@ -48,6 +49,7 @@ async def run_once(
                 progress=progress,
                 timing=timing,
             )
+            await sightings_after_pass(outcome, now=datetime.now(UTC), timing=timing)
         _log_outcome(outcome)
         code = outcome.exit_code
     except LockBusy as exc:
