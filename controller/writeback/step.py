@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from controller.core.desired import DesiredState
-from controller.errors import OctiTaniumError
+from controller.errors import OctiTaniumError, UserError
 from controller.reconcile import Outcome, reconcile, tanium_client
 from controller.retry import Timing
-from controller.writeback.sightings import SightingsReport, sightings_pass
+from controller.writeback.sightings import SETTLE, SightingsReport, sightings_pass
 
 log = logging.getLogger("octi_tanium.sightings")
 
@@ -35,8 +35,34 @@ async def sightings_step(
     settings = OpenCTISettings.from_env()
     async with tanium_client(timing) as tanium, GraphQLClient(settings, timing=timing) as octi:
         return await sightings_pass(
-            tanium, octi, desired, source_name=source_name, now=now, since=since, dry_run=dry_run
+            tanium,
+            octi,
+            desired,
+            source_name=source_name,
+            now=now,
+            since=since,
+            dry_run=dry_run,
+            settle=settle_window(),
         )
+
+
+def settle_window() -> timedelta:
+    """`OCTI_TANIUM_SIGHTINGS_SETTLE` (seconds, default 60): alerts younger than this are left
+    for the next pass. An alert that reaches Tanium later than this after its `alertedAt` (an
+    endpoint that was offline) is behind the cursor and not counted: raise it for such fleets."""
+    raw = os.environ.get("OCTI_TANIUM_SIGHTINGS_SETTLE", "").strip()
+    if not raw:
+        return SETTLE
+    try:
+        seconds = float(raw.removesuffix("s"))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise UserError(
+            f"OCTI_TANIUM_SIGHTINGS_SETTLE={raw!r} is not a number of seconds (default "
+            f"{SETTLE.total_seconds():g})"
+        )
+    return timedelta(seconds=seconds)
 
 
 async def sightings_command(
