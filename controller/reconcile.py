@@ -32,6 +32,7 @@ from controller.policy.validate import validate
 from controller.retry import Timing
 from controller.sources.bundle import read_bundle
 from controller.tanium.client import TaniumClient
+from controller.writeback.pivot import pivot_after_apply, with_pivot
 
 __all__ = [
     "Counter",
@@ -261,6 +262,7 @@ async def reconcile(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
         desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
+    plan = await with_pivot(plan, spec.kind, desired, actual, policies, client.url, timing)
     made = Outcome(mode, plan, None, actual, policies, desired, snapshot)
     if on_plan is not None:
         on_plan(plan)
@@ -269,6 +271,7 @@ async def reconcile(
     if approve is not None:
         approve(plan)
     report = await _apply(plan, actual, policies.settings, lock, shown, timing)
+    await pivot_after_apply(spec.kind, desired, policies, timing)
     return Outcome("apply", plan, report, actual, policies, desired, snapshot)
 
 

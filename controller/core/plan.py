@@ -25,7 +25,7 @@ loads (its items have no origins)."""
 READABLE_VERSIONS = ("1.0", FORMAT_VERSION)
 
 Action = Literal["create", "update", "delete", "no-op"]
-Kind = Literal["intel", "blocklist", "label", "deploy", "scan"]
+Kind = Literal["intel", "blocklist", "label", "deploy", "scan", "pivot"]
 ReasonField = Annotated[
     Reason,
     PlainSerializer(str, return_type=str),

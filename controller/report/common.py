@@ -10,7 +10,7 @@ from controller.core.plan import Plan, PlanItem, Skipped
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
 VERB = {"create": "create", "update": "update", "delete": "delete", "no-op": "keep"}
 STYLE = {"create": "green", "update": "yellow", "delete": "red", "no-op": "dim"}
-KIND_ORDER = {"label": 0, "intel": 1, "blocklist": 2, "deploy": 3, "scan": 4}
+KIND_ORDER = {"label": 0, "intel": 1, "blocklist": 2, "deploy": 3, "scan": 4, "pivot": 5}
 ACTION_ORDER = {"create": 0, "update": 1, "delete": 2, "no-op": 3}
 SKIP_LIMIT = 20
 

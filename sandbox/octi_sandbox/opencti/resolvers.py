@@ -25,6 +25,7 @@ from octi_sandbox.opencti.errors import auth_required, forbidden, octi_error
 from octi_sandbox.opencti.listing import connection
 from octi_sandbox.opencti.mutations import MUTATIONS
 from octi_sandbox.opencti.records import Record
+from octi_sandbox.opencti.references import REF_MUTATIONS, REF_QUERIES, attach
 from octi_sandbox.opencti.schema import build_schema
 
 Resolver = Callable[..., Any]
@@ -229,13 +230,15 @@ def emulator_schema() -> GraphQLSchema:
     """A private copy of the real schema with the emulator's resolvers (built once)."""
     schema = build_schema()
     assert schema.query_type is not None and schema.mutation_type is not None
-    for root, table in ((schema.query_type, QUERIES), (schema.mutation_type, MUTATIONS)):
+    queries, mutations = QUERIES | REF_QUERIES, MUTATIONS | REF_MUTATIONS
+    for root, table in ((schema.query_type, queries), (schema.mutation_type, mutations)):
         for name, field in root.fields.items():
             field.resolve = _guarded(name, field, table.get(name))
     datetime_type = schema.type_map["DateTime"]
     # graphql-core 3.3 calls `coerce_output_value`, 3.2 `serialize`: set both.
     datetime_type.serialize = _serialize_datetime  # type: ignore[attr-defined]
     datetime_type.coerce_output_value = _serialize_datetime  # type: ignore[attr-defined]
+    attach(schema)
     indicator = schema.type_map["Indicator"]
     indicator.fields["observables"].resolve = related("observables")  # type: ignore[attr-defined]
     interface = schema.type_map["StixCyberObservable"]
