@@ -32,7 +32,7 @@ from controller.policy.validate import validate
 from controller.retry import Timing
 from controller.sources.bundle import read_bundle
 from controller.tanium.client import TaniumClient
-from controller.writeback.pivot import pivot_after_apply, with_pivot
+from controller.writeback.pivot import pivot_after_apply, pivot_after_saved_apply, with_pivot
 
 __all__ = [
     "Counter",
@@ -250,6 +250,7 @@ async def reconcile(
             raise PipelineError("a saved plan is only ever applied")
         settings = saved_plan_settings(policies_dir)
         report = await _apply(saved, None, settings, lock, shown, timing)
+        await pivot_after_saved_apply(policies_dir, SourceSpec.parse(source), now, timing)
         return Outcome("apply", saved, report)
     spec = SourceSpec.parse(source)
     policies = load_checked(policies_dir).policies

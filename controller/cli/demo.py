@@ -18,6 +18,8 @@ import httpx
 from rich.console import Console
 from rich.rule import Rule
 
+from controller.cli.demo_loop import inject_alerts, show_opencti
+
 ROOT = Path(__file__).resolve().parents[2]
 console = Console(highlight=False)
 
@@ -56,7 +58,7 @@ def step(title: str, args: list[str], env: dict[str, str], expect: tuple[int, ..
     return code
 
 
-def day_two(env: dict[str, str], plan_file: Path) -> None:
+def day_two(env: dict[str, str], plan_file: Path) -> str:
     """Life happens: an analyst revokes an indicator in OpenCTI, and somebody removes a label
     from one of our documents by hand in the Tanium console."""
     plan = json.loads(plan_file.read_text())
@@ -87,6 +89,7 @@ def day_two(env: dict[str, str], plan_file: Path) -> None:
         f"  Tanium: someone removes label [bold]{label['name']}[/] from [bold]{doc['name']}[/] "
         "in the console\n"
     )
+    return str(revoked["name"])
 
 
 def main() -> None:
@@ -117,14 +120,17 @@ def main() -> None:
             step("3. apply the reviewed plan", ["apply", str(plan_file)], env, (0,))
             step("4. plan again: Tanium has converged", ["plan", "--detailed-exitcode"], env, (0,))
             console.print(Rule("[bold]5. day two"))
-            day_two(sandbox_env, plan_file)
+            revoked = day_two(sandbox_env, plan_file)
+            doc_id = inject_alerts(sandbox_env, console, avoid=revoked)
             step(
-                "6. the next reconcile pass repairs exactly that",
+                "6. the next reconcile pass repairs exactly that, and reports the alerts",
                 ["run", "--once"],
                 env,
                 (0,),
             )
-            step("7. plan: in sync again", ["plan", "--detailed-exitcode"], env, (0,))
+            console.print(Rule("[bold]7. in OpenCTI: the pivot to Tanium, and the sightings"))
+            show_opencti(sandbox_env, doc_id, console)
+            step("8. plan: in sync again", ["plan", "--detailed-exitcode"], env, (0,))
         finally:
             proc.terminate()
             proc.communicate(timeout=10)

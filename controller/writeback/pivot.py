@@ -14,7 +14,9 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from controller.core.desired import DesiredState
@@ -35,6 +37,9 @@ from controller.sources.opencti.pivot_queries import (
     REFERENCE_DELETE,
     REFERENCES,
 )
+
+if TYPE_CHECKING:
+    from controller.reconcile import SourceSpec
 
 log = logging.getLogger("octi_tanium.pivot")
 
@@ -210,3 +215,23 @@ async def pivot_after_apply(
     if report.applied or report.failed:
         log.info("pivot: %d reference change(s) written, %d failed", report.applied, report.failed)
     return report
+
+
+async def pivot_after_saved_apply(
+    policies_dir: Path, spec: SourceSpec, now: datetime, timing: Timing | None = None
+) -> PivotReport | None:
+    """After applying a saved plan: the desired state is made again from the source (the plan
+    file does not carry it), then as `pivot_after_apply`."""
+    if not enabled(spec.kind):
+        return None
+    from controller.core.desired import build_desired
+    from controller.reconcile import fetch_source, load_checked
+
+    try:
+        policies = load_checked(policies_dir).policies
+        snapshot = await fetch_source(spec, policies, now=now, timing=timing)
+    except OctiTaniumError as exc:
+        log.warning("pivot not written (retried next pass): %s", exc.explain())
+        return None
+    desired = build_desired(policies, snapshot, now=now)
+    return await pivot_after_apply(spec.kind, desired, policies, timing)
