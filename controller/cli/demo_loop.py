@@ -3,6 +3,7 @@ pivot reference on an indicator and the sightings the next pass wrote."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,15 +11,21 @@ import httpx
 from rich.console import Console
 
 OURS = "OpenCTI (octi-tanium)"
-REFS_AND_SIGHTINGS = """query($id: String!) {
+REFS_AND_SIGHTINGS = """query($id: String!, $ref: StixRef) {
   indicator(id: $id) {
     name
     externalReferences { edges { node { source_name external_id url } } }
   }
-  stixSightingRelationships(fromId: $id, first: 20) {
+  stixSightingRelationships(fromId: $ref, first: 20) {
     edges { node { attribute_count first_seen last_seen to { ... on System { name } } } }
   }
 }"""
+
+
+def _key(doc: dict[str, Any]) -> str:
+    """The desired key in a document's ownership marker ("" without one)."""
+    found = re.search(r"\[octi-tanium:v1 key=([^\s\]]+)", doc.get("description") or "")
+    return found.group(1) if found else ""
 
 
 def inject_alerts(env: dict[str, str], console: Console, *, avoid: str) -> int:
@@ -47,13 +54,15 @@ def show_opencti(env: dict[str, str], doc_id: int, console: Console) -> None:
     """The indicator behind `doc_id`, its Tanium reference and its sightings, from OpenCTI."""
     state = httpx.get(f"{env['TANIUM_URL']}/__sandbox/state", timeout=10).json()
     doc = next(d for d in state["intels"] if d["id"] == doc_id)
-    key = doc["description"].split("key=", 1)[1].split()[0]
+    key = _key(doc)
     reply = httpx.post(
         f"{env['OPENCTI_URL']}/graphql",
-        json={"query": REFS_AND_SIGHTINGS, "variables": {"id": key}},
+        json={"query": REFS_AND_SIGHTINGS, "variables": {"id": key, "ref": key}},
         headers={"Authorization": f"Bearer {env['OPENCTI_TOKEN']}"},
         timeout=10,
     ).json()
+    if reply.get("errors"):
+        raise SystemExit(f"error: OpenCTI answered {reply['errors'][0].get('message')}")
     data: dict[str, Any] = reply.get("data") or {}
     indicator = data.get("indicator") or {}
     console.print(f"  OpenCTI, indicator [bold]{indicator.get('name', key)}[/]:")
