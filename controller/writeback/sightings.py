@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from controller.core.sightings import Aggregation, SightingWrite, aggregate
 from controller.render.marker import owned_intel_key
 from controller.sources.opencti.client import GraphQLClient
 from controller.tanium.client import TaniumClient
+from controller.tanium.pagination import gather_all
 from controller.writeback import cursor as store
 from controller.writeback.opencti import counted_until, system_id, write_sighting
 
@@ -149,11 +151,27 @@ async def _host(opencti: GraphQLClient, state: store.SightingsState, host: str) 
     return found
 
 
+CONCURRENCY = 8
+"""(object, host) pairs written at once; one pair's writes stay in time order, so each
+widens the sighting it merges into (see `controller.core.sightings`)."""
+
+
 async def _write_all(
     opencti: GraphQLClient, state: store.SightingsState, writes: Sequence[SightingWrite]
 ) -> int:
+    for host in sorted({w.host for w in writes}):  # identities first, once each
+        await _host(opencti, state, host)
+    pairs: dict[tuple[str, str], list[SightingWrite]] = {}
     for write in writes:
-        await write_sighting(opencti, write, await _host(opencti, state, write.host))
+        pairs.setdefault((write.object_id, write.host), []).append(write)
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def pair(group: list[SightingWrite]) -> None:
+        async with gate:
+            for write in sorted(group, key=lambda w: (w.first_seen, w.last_seen)):
+                await write_sighting(opencti, write, state.hosts[write.host])
+
+    await gather_all(pair(group) for group in pairs.values())
     return len(writes)
 
 

@@ -192,3 +192,22 @@ def test_a_pass_killed_half_way_resumes_without_loss_or_double_counting(world: W
     assert world.counts() == world.expected
     assert world.sightings_json()["written"] == 0
     assert world.counts() == world.expected
+
+
+def test_every_run_pass_reports_the_alerts_and_an_opencti_failure_leaves_tanium_alone(
+    world: World,
+) -> None:
+    seed_1200(world)
+    broken = {"kind": "status", "status": 502, "operation": "OctiTaniumSightingAdd", "times": 1000}
+    httpx.post(f"{world.url}/__sandbox/faults", json=broken).raise_for_status()
+    # a Tanium change for the same pass
+    world.state.create_indicator(
+        pattern="[domain-name:value = 'new4.example']", name="new4", detection=True
+    )
+    failed = world.cli("run", "--once")
+    assert failed.code == 0, failed.output  # the Tanium side of the pass stands
+    assert len(managed_docs(world.box.state())) == 3
+    assert world.counts() != world.expected
+    httpx.delete(f"{world.url}/__sandbox/faults").raise_for_status()
+    assert world.cli("run", "--once").code == 0
+    assert world.counts() == world.expected
