@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller.core.model import TaniumId
-from controller.core.timestamps import parse_time
+from controller.core.timestamps import format_time, parse_time
 from controller.tanium.errors import ProtocolError
 from controller.tanium.transport import Transport
 
@@ -62,10 +62,6 @@ def _alert(raw: Any, where: str) -> Alert:
     )
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 class TaniumAlerts:
     """Alert reads; mixed into `TaniumClient`, which sets `_t`."""
 
@@ -82,8 +78,8 @@ class TaniumAlerts:
         offset = 0
         while True:
             params: dict[str, str | int] = {
-                "alertedAtFrom": _stamp(since),
-                "alertedAtUntil": _stamp(until),
+                "alertedAtFrom": format_time(since),
+                "alertedAtUntil": format_time(until),
                 "sort": "alertedAt,id",
                 "limit": limit,
                 "offset": offset,

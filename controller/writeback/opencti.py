@@ -7,21 +7,16 @@ the documents are in `controller.sources.opencti.queries`, validated against the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from controller.core.sightings import SightingWrite
-from controller.core.timestamps import parse_time
+from controller.core.timestamps import format_time, parse_time
 from controller.sources.opencti.client import GraphQLClient
 from controller.sources.opencti.errors import OpenCTIProtocolError
 from controller.sources.opencti.queries import SIGHTING_ADD, SIGHTINGS, SYSTEM_ADD
 
 DESCRIPTION = "Tanium Threat Response alerts, reported by octi-tanium"
-
-
-def _js(moment: datetime) -> str:
-    """OpenCTI's own rendering of a date (`…T10:00:00.000Z`), so ids computed from it agree."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _field(data: Any, root: str, name: str, operation: str) -> Any:
@@ -52,8 +47,8 @@ async def write_sighting(client: GraphQLClient, write: SightingWrite, where: str
             "input": {
                 "fromId": write.object_id,
                 "toId": where,
-                "first_seen": _js(write.first_seen),
-                "last_seen": _js(write.last_seen),
+                "first_seen": format_time(write.first_seen),
+                "last_seen": format_time(write.last_seen),
                 "attribute_count": write.count,
                 "stix_id": write.stix_id,
                 "description": DESCRIPTION,

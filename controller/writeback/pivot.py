@@ -29,6 +29,7 @@ from controller.policy.located import PolicySet
 from controller.render.marker import installation_id, owned_blocklist_key, owned_intel_key
 from controller.retry import Timing
 from controller.sources.opencti.client import GraphQLClient
+from controller.sources.opencti.filters import flt, group
 from controller.sources.opencti.pivot_queries import (
     ATTACH_TO_DOMAIN_OBJECT,
     ATTACH_TO_OBSERVABLE,
@@ -76,11 +77,7 @@ def owned_ids(
 
 async def read_references(octi: GraphQLClient, settings: PivotSettings) -> list[PresentReference]:
     """Every reference with the configured `source_name` (ours are picked by the core)."""
-    filters = {
-        "mode": "and",
-        "filters": [{"key": "source_name", "values": [settings.source_name]}],
-        "filterGroups": [],
-    }
+    filters = group("and", [flt("source_name", [settings.source_name])])
     out: list[PresentReference] = []
     after: str | None = None
     while True:
