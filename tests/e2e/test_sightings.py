@@ -150,6 +150,10 @@ def test_dry_run_writes_nothing_and_keeps_the_cursor(world: World) -> None:
     seed_1200(world)
     shown = world.sightings_json("--dry-run")
     assert shown["dry_run"] is True and len(shown["sightings"]) > 0
+    text = world.cli("sightings", "--dry-run")
+    assert text.code == 0, text.output
+    assert "1200 counted, 500 suppressed (skipped)" in text.output
+    assert f"would write {len(shown['sightings'])} sighting(s) on 3 host(s)" in text.output
     assert not world.state.store.sightings
     world.sightings_json()
     assert world.counts() == world.expected
