@@ -272,7 +272,8 @@ async def reconcile(
     if approve is not None:
         approve(plan)
     report = await _apply(plan, actual, policies.settings, lock, shown, timing)
-    await pivot_after_apply(spec.kind, desired, policies, timing)
+    guarded = not all(g.ok for g in plan.guards)
+    await pivot_after_apply(spec.kind, desired, policies, timing, guarded=guarded)
     return Outcome("apply", plan, report, actual, policies, desired, snapshot)
 
 

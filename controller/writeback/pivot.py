@@ -196,14 +196,30 @@ def _domain(standard_id: str) -> bool:
     return standard_id.startswith("indicator--")
 
 
+def without_removals(items: Sequence[PlanItem]) -> list[PlanItem]:
+    """`items` without deletes and detaches: what may be written while a safety guard fails
+    (an incomplete source would otherwise look like objects leaving scope)."""
+    kept = []
+    for item in items:
+        if item.action == "delete":
+            continue
+        if item.desired and item.desired.get("detach"):
+            item = replace(item, desired={**item.desired, "detach": []})
+        kept.append(item)
+    return kept
+
+
 async def pivot_after_apply(
     source_kind: str,
     desired: DesiredState,
     policies: PolicySet,
     timing: Timing | None = None,
+    *,
+    guarded: bool = False,
 ) -> PivotReport | None:
     """After an apply: read Tanium again (new documents have their ids now) and OpenCTI's
-    references, and write the difference. Never raises for OpenCTI's sake."""
+    references, and write the difference — without deletes or detaches when `guarded` (a
+    safety guard failed). Never raises for OpenCTI's sake."""
     if not enabled(source_kind):
         return None
     from controller.reconcile import tanium_client
@@ -217,7 +233,7 @@ async def pivot_after_apply(
             present = await read_references(octi, settings)
             intel, entries = owned_ids(actual, settings.installation)
             items = pivot_items(desired, intel, entries, present, settings)
-            report = await apply_pivot(octi, items)
+            report = await apply_pivot(octi, without_removals(items) if guarded else items)
     except OctiTaniumError as exc:
         log.warning("pivot not written (retried next pass): %s", exc.explain())
         return None
@@ -243,4 +259,5 @@ async def pivot_after_saved_apply(
         log.warning("pivot not written (retried next pass): %s", exc.explain())
         return None
     desired = build_desired(policies, snapshot, now=now)
-    return await pivot_after_apply(spec.kind, desired, policies, timing)
+    guarded = not snapshot.complete or not desired.size
+    return await pivot_after_apply(spec.kind, desired, policies, timing, guarded=guarded)

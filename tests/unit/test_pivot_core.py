@@ -66,3 +66,21 @@ def test_a_reference_to_a_gone_document_is_deleted_but_never_anyone_elses() -> N
     assert [(i.action, i.before) for i in items] == [
         ("delete", {"id": "ref-1", "objects": ["indicator--x"]})
     ]
+
+
+def test_while_a_guard_fails_the_pivot_neither_deletes_nor_detaches() -> None:
+    from controller.writeback.pivot import without_removals
+
+    state, key = desired_one()
+    objects = state.intel[key].sources
+    gone = ref("https://tanium.example/#/threatresponse/intel/3", ("indicator--x",))
+    moved = ref(URL, (objects[0], "indicator--other"))
+    items = pivot_items(state, {key: TaniumId(7)}, {}, [gone, moved], SETTINGS)
+    assert sorted(i.action for i in items) == ["delete", "update"]
+    (kept,) = without_removals(items)
+    assert kept.desired is not None
+    assert (kept.action, kept.desired["attach"], kept.desired["detach"]) == (
+        "update",
+        [objects[1]],
+        [],
+    )
