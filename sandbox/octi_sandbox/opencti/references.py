@@ -161,27 +161,27 @@ def _reference_delete(root: dict[str, Any], info: GraphQLResolveInfo[Context]) -
     return str(ref["id"])
 
 
-def _matches(record: Record, group: dict[str, Any] | None) -> bool:
+def _predicate(group: dict[str, Any] | None) -> Callable[[Record], bool]:
+    """A FilterGroup of `eq` filters on `source_name`, `external_id`, `url` (else refused)."""
     if not group:
-        return True
+        return lambda record: True
     if group.get("filterGroups"):
         raise unsupported("the emulator filters external references without nested groups")
-    results = []
+    tests: list[tuple[str, list[str]]] = []
     for item in group.get("filters") or ():
         key = item.get("key")
         key = key[0] if isinstance(key, list) else key
         if key not in ("source_name", "external_id", "url") or item.get("operator", "eq") != "eq":
             raise unsupported(f"the emulator does not filter external references on {key!r}")
-        results.append(str(record.get(key)) in [str(v) for v in item.get("values") or ()])
-    return all(results) if group.get("mode", "and") == "and" else any(results)
+        tests.append((key, [str(v) for v in item.get("values") or ()]))
+    combine = all if group.get("mode", "and") == "and" else any
+    return lambda record: combine(str(record.get(k)) in values for k, values in tests)
 
 
 def references_list(_: Any, info: GraphQLResolveInfo[Context], **args: Any) -> dict[str, Any]:
     store = _store(info)
-    nodes = sorted(
-        (r for r in refs(store).values() if _matches(r, args.get("filters"))),
-        key=lambda r: r["standard_id"],
-    )
+    keep = _predicate(args.get("filters"))
+    nodes = sorted((r for r in refs(store).values() if keep(r)), key=lambda r: r["standard_id"])
     after, first = args.get("after"), args.get("first") or 500
     if after:
         nodes = [n for n in nodes if n["standard_id"] > after]
