@@ -163,7 +163,7 @@ def test_a_pass_killed_half_way_resumes_without_loss_or_double_counting(world: W
     seed_1200(world)
     for n in range(40):  # many (object, host) groups: a long batch to kill in the middle
         world.alerts("evil3.example", T0 - timedelta(days=2, minutes=n), f"ws-{n:02d}", 2)
-    slow = {"kind": "latency", "operation": "OctiTaniumSightingAdd", "latency_ms": 150}
+    slow = {"kind": "latency", "operation": "OctiTaniumSightingAdd", "latency_ms": 400}
     httpx.post(f"{world.url}/__sandbox/faults", json=slow).raise_for_status()
     env = {
         **os.environ,
