@@ -36,7 +36,7 @@ def inject_alerts(env: dict[str, str], console: Console, *, avoid: str) -> int:
     doc = next(
         d
         for d in state["intels"]
-        if d["sourceId"] in ours and "key=indicator--" in d["description"]
+        if d["sourceId"] in ours and _key(d).startswith("indicator--") and d["name"] != avoid
     )
     when = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     alerts = [
