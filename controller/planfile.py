@@ -7,7 +7,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from controller.core.plan import FORMAT_VERSION, PLAN_ADAPTER, Plan, to_json, with_copy_keys
+from controller.core.plan import (
+    FORMAT_VERSION,
+    PLAN_ADAPTER,
+    READABLE_VERSIONS,
+    Plan,
+    to_json,
+    with_copy_keys,
+)
 from controller.errors import UserError
 
 
@@ -27,7 +34,7 @@ def load_plan(path: Path) -> Plan:
     except json.JSONDecodeError as exc:
         raise PlanFileError(f"{path}:{exc.lineno}:{exc.colno}: not a plan file: {exc.msg}") from exc
     version = data.get("format_version") if isinstance(data, dict) else None
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise PlanFileError(
             f"{path}: plan format_version {version!r} is not supported (expected "
             f"{FORMAT_VERSION!r}); make the plan again with this version of octi-tanium"

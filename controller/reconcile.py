@@ -38,6 +38,7 @@ from controller.sources.bundle import read_bundle
 from controller.tanium.bodies import describe_content_changes
 from controller.tanium.client import TaniumClient
 from controller.target import ActualSpec, check_target, live_url, read_actual, with_target
+from controller.writeback.pivot import pivot_after_apply, pivot_after_saved_apply, with_pivot
 
 __all__ = [
     "Counter",
@@ -262,6 +263,7 @@ async def reconcile(
             raise PipelineError("a saved plan is only ever applied")
         settings = saved_plan_settings(policies_dir)
         report = await _apply(saved, None, settings, lock, shown, timing, fence)
+        await pivot_after_saved_apply(policies_dir, SourceSpec.parse(source), now, timing)
         return Outcome("apply", saved, report)
     spec = SourceSpec.parse(source)
     actual_spec = ActualSpec.parse(actual_from)
@@ -289,6 +291,8 @@ async def reconcile(
         with shown.status("Reading the changed documents…"):
             async with tanium_client(timing) as client:
                 plan = await describe_content_changes(plan, client)
+    if actual_spec.path is None:
+        plan = await with_pivot(plan, spec.kind, desired, actual, policies, live_url(), timing)
     made = Outcome(mode, plan, None, actual, policies, desired, snapshot)
     if on_plan is not None:
         on_plan(plan)
@@ -297,6 +301,8 @@ async def reconcile(
     if approve is not None:
         approve(plan)
     report = await _apply(plan, actual, policies.settings, lock, shown, timing, fence)
+    guarded = not all(g.ok for g in plan.guards)
+    await pivot_after_apply(spec.kind, desired, policies, timing, guarded=guarded)
     return Outcome("apply", plan, report, actual, policies, desired, snapshot)
 
 

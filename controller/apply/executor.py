@@ -102,7 +102,8 @@ class Executor:
         self.report = ApplyReport()
 
     async def run(self, plan: Plan) -> ApplyReport:
-        items = [i for i in plan.items if i.action != "no-op"]
+        # pivot items are OpenCTI's: written after the executor (controller.writeback.pivot)
+        items = [i for i in plan.items if i.action != "no-op" and i.kind != "pivot"]
         withheld = withheld_by_guards(plan, items, self.ownership, self.settings)
         for item in items:
             if item.blocked or (item.action == "delete" and withheld):

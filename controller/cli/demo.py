@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.rule import Rule
 
 from controller.cli import demo_live
+from controller.cli.demo_loop import inject_alerts, show_opencti
 
 ROOT = Path(__file__).resolve().parents[2]
 console = Console(highlight=False)
@@ -58,7 +59,7 @@ def step(title: str, args: list[str], env: dict[str, str], expect: tuple[int, ..
     return code
 
 
-def day_two(env: dict[str, str], plan_file: Path) -> None:
+def day_two(env: dict[str, str], plan_file: Path) -> str:
     """Life happens: an analyst revokes an indicator in OpenCTI, and somebody removes a label
     from one of our documents by hand in the Tanium console."""
     plan = json.loads(plan_file.read_text())
@@ -89,6 +90,7 @@ def day_two(env: dict[str, str], plan_file: Path) -> None:
         f"  Tanium: someone removes label [bold]{label['name']}[/] from [bold]{doc['name']}[/] "
         "in the console\n"
     )
+    return str(revoked["name"])
 
 
 def main() -> None:
@@ -119,15 +121,18 @@ def main() -> None:
             step("3. apply the reviewed plan", ["apply", str(plan_file)], env, (0,))
             step("4. plan again: Tanium has converged", ["plan", "--detailed-exitcode"], env, (0,))
             console.print(Rule("[bold]5. day two"))
-            day_two(sandbox_env, plan_file)
+            revoked = day_two(sandbox_env, plan_file)
+            doc_id = inject_alerts(sandbox_env, console, avoid=revoked)
             step(
-                "6. the next reconcile pass repairs exactly that",
+                "6. the next reconcile pass repairs exactly that, and reports the alerts",
                 ["run", "--once"],
                 env,
                 (0,),
             )
-            step("7. plan: in sync again", ["plan", "--detailed-exitcode"], env, (0,))
-            demo_live.live(env, "8. real time: run follows OpenCTI's live stream")
+            console.print(Rule("[bold]7. in OpenCTI: the pivot to Tanium, and the sightings"))
+            show_opencti(sandbox_env, doc_id, console)
+            step("8. plan: in sync again", ["plan", "--detailed-exitcode"], env, (0,))
+            demo_live.live(env, "9. real time: run follows OpenCTI's live stream")
         finally:
             proc.terminate()
             proc.communicate(timeout=10)

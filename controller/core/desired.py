@@ -64,6 +64,7 @@ class _Merge:
     platforms: set[str] = field(default_factory=set)
     scan_groups: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
+    policies: set[str] = field(default_factory=set)
     priority: int = 0
     score: int = -1
     modified: str = ""
@@ -217,7 +218,7 @@ def _contribute(
                 merge.platforms.update(target.intel.platforms)
                 if target.quick_scan is not None:
                     merge.scan_groups.update(target.quick_scan.computer_groups)
-                _note(merge, obj, spec)
+                _note(merge, obj, located, spec)
                 took = True
         hash_patterns_ok = target.blocklist is not None and (
             not obj.is_indicator or target.blocklist.stix_hash_patterns
@@ -226,7 +227,7 @@ def _contribute(
             for file in conversion.files:
                 merge = files.setdefault(file.key, _Merge(file))
                 merge.labels.update(obj.labels)
-                _note(merge, obj, spec)
+                _note(merge, obj, located, spec)
                 took = True
     if not took:
         wanted = ", ".join(sorted({t for p in chosen for t in _targets(_spec(p))}))
@@ -250,8 +251,9 @@ def _targets(spec: IntelPolicySpec) -> list[str]:
     return out
 
 
-def _note(merge: _Merge, obj: SourceObject, spec: IntelPolicySpec) -> None:
+def _note(merge: _Merge, obj: SourceObject, policy: Located, spec: IntelPolicySpec) -> None:
     merge.sources.add(obj.standard_id)
+    merge.policies.add(policy.document.metadata.name)
     merge.priority = max(merge.priority, spec.priority)
     merge.corrects_drift |= spec.drift == "correct"
     merge.score = max(merge.score, obj.score if obj.score is not None else -1)
@@ -289,12 +291,14 @@ def _contribute_static(
         if spec.quick_scan is not None:
             merge.scan_groups.update(spec.quick_scan.computer_groups)
         merge.sources.add(f"static:{doc.metadata.name}")
+        merge.policies.add(doc.metadata.name)
         merge.priority = max(merge.priority, spec.priority)
         merge.corrects_drift = True
     for file in conversion.files:
         merge = files.setdefault(file.key, _Merge(file))
         merge.labels.update(spec.labels)
         merge.sources.add(f"static:{doc.metadata.name}")
+        merge.policies.add(doc.metadata.name)
         merge.priority = max(merge.priority, spec.priority)
         merge.corrects_drift = True
 
@@ -385,6 +389,7 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
             part = files[member]
             combined.labels |= part.labels
             combined.sources |= part.sources
+            combined.policies |= part.policies
             combined.priority = max(combined.priority, part.priority)
             combined.score = max(combined.score, part.score)
             combined.modified = max(combined.modified, part.modified)
@@ -448,6 +453,7 @@ def _finish_intel(merge: _Merge) -> DesiredIntel:
         scan_groups=tuple(sorted(merge.scan_groups)),
         sources=tuple(sorted(merge.sources)),
         priority=merge.priority,
+        policies=tuple(sorted(merge.policies)),
     )
 
 
@@ -460,4 +466,5 @@ def _finish_file(merge: _Merge, installation: str) -> DesiredBlocklist:
         installation=installation,
         sources=tuple(sorted(merge.sources)),
         priority=merge.priority,
+        policies=tuple(sorted(merge.policies)),
     )

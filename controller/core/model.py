@@ -114,6 +114,8 @@ class DesiredIntel(Frozen):
     """Content-Disposition filename (YARA)."""
     sources: tuple[str, ...] = ()
     """The OpenCTI ids this item was made from (for the report)."""
+    policies: tuple[str, ...] = ()
+    """The names of the policies (IntelPolicy, StaticIntel) that selected it."""
     priority: int = 0
 
 
@@ -128,6 +130,7 @@ class DesiredBlocklist(Frozen):
     digest: str
     name: str
     sources: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
     priority: int = 0
 
     @property

@@ -20,10 +20,13 @@ from controller.core.foreign import Unowned
 from controller.core.model import ActualState, Key, TaniumId
 from controller.core.reasons import Reason
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
+"""1.1 added `items[].origins`. A plan file of an earlier minor version of the same major
+loads (its items have no origins)."""
+READABLE_VERSIONS = ("1.0", FORMAT_VERSION)
 
 Action = Literal["create", "update", "delete", "no-op"]
-Kind = Literal["intel", "blocklist", "label", "deploy", "scan"]
+Kind = Literal["intel", "blocklist", "label", "deploy", "scan", "pivot"]
 ReasonField = Annotated[
     Reason,
     PlainSerializer(str, return_type=str),
@@ -68,6 +71,16 @@ class Change:
     after: Any = None
 
 
+@dataclass(**_VALUE)
+class Origins:
+    """Where a desired item came from: the OpenCTI standard ids of the indicators and
+    observables that rendered to it, and the names of the policies that selected it (both
+    sorted, unique). Recomputed from the source every pass, never stored in Tanium."""
+
+    objects: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
+
+
 @dataclass(**_HOT)
 class PlanItem:
     action: Action
@@ -84,6 +97,9 @@ class PlanItem:
     """What apply writes (the rendered document or entry)."""
     before: dict[str, Any] | None = None
     """What apply expects to find (md5, revision, labels) — checked before each write."""
+    origins: Origins | None = None
+    """The OpenCTI objects and policies behind a desired item (none: a delete, a label, a
+    deploy, or a plan of format 1.0)."""
 
     @property
     def subject(self) -> str:

@@ -16,3 +16,9 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """UTC with milliseconds and `Z` (`2026-11-28T04:04:18.129Z`): how OpenCTI renders a date
+    and how Tanium's alert filters take one."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

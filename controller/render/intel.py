@@ -119,6 +119,7 @@ def render_blocklist(
     labels: tuple[str, ...],
     installation: str | None = None,
     sources: tuple[str, ...] = (),
+    policies: tuple[str, ...] = (),
     priority: int = 0,
 ) -> DesiredBlocklist:
     names = _labels(labels)
@@ -135,5 +136,6 @@ def render_blocklist(
         digest=digest,
         name=clean(file.name, NAME_LIMIT) or file.key,
         sources=sources,
+        policies=policies,
         priority=priority,
     )

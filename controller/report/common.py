@@ -10,7 +10,7 @@ from controller.core.plan import Plan, PlanItem, Skipped
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
 VERB = {"create": "create", "update": "update", "delete": "delete", "no-op": "keep"}
 STYLE = {"create": "green", "update": "yellow", "delete": "red", "no-op": "dim"}
-KIND_ORDER = {"label": 0, "intel": 1, "blocklist": 2, "deploy": 3, "scan": 4}
+KIND_ORDER = {"label": 0, "intel": 1, "blocklist": 2, "deploy": 3, "scan": 4, "pivot": 5}
 ACTION_ORDER = {"create": 0, "update": 1, "delete": 2, "no-op": 3}
 SKIP_LIMIT = 20
 
@@ -62,17 +62,8 @@ def item_title(item: PlanItem) -> str:
 
 
 def policies_of(item: PlanItem) -> tuple[str, ...]:
-    """The policies that produced `item`, when the plan records them (`item.origins`, with a
-    `policies` list, as a mapping or an object); () otherwise."""
-    origins = getattr(item, "origins", None)
-    if origins is None:
-        return ()
-    names = (
-        origins.get("policies") if isinstance(origins, dict) else getattr(origins, "policies", None)
-    )
-    if not isinstance(names, list | tuple):
-        return ()
-    return tuple(str(n) for n in names)
+    """The policies that produced `item` (its origins); () for items no policy made."""
+    return item.origins.policies if item.origins is not None else ()
 
 
 def target_line(plan: Plan, quote: str = "") -> str:
@@ -88,3 +79,18 @@ def target_line(plan: Plan, quote: str = "") -> str:
     if taken is not None:
         parts.append(f"planned against a snapshot of {taken.strftime('%Y-%m-%d %H:%M UTC')}")
     return "Target: " + ", ".join(parts) if parts else ""
+
+
+def origins_note(item: PlanItem) -> str:
+    """`  ← policy-a, policy-b · 16 OpenCTI objects`: where an item came from, in one line's
+    tail (the ids themselves are in the JSON plan's `items[].origins`)."""
+    origins = item.origins
+    if origins is None or not (origins.policies or origins.objects):
+        return ""
+    parts = []
+    if origins.policies:
+        parts.append(", ".join(origins.policies))
+    if origins.objects:
+        count = len(origins.objects)
+        parts.append(f"{count} OpenCTI object{'s' if count != 1 else ''}")
+    return "  ← " + " · ".join(parts)

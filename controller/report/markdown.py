@@ -24,6 +24,7 @@ from controller.report.common import (
     SYMBOL,
     actionable,
     item_title,
+    origins_note,
     policies_of,
     short,
     skipped_by_reason,
@@ -155,9 +156,7 @@ def _item_lines(items: list[PlanItem]) -> list[str]:
     lines = []
     for item in items:
         line = f"{SYMBOL[item.action]} {item.kind:<9} {item_title(item)}"
-        policies = policies_of(item)
-        if policies:
-            line += f"  ‹{', '.join(policies)}›"
+        line += origins_note(item)
         lines.append(line)
         lines.extend(f"!     {c.field}: {short(c.before)} → {short(c.after)}" for c in item.changes)
     return lines

@@ -11,6 +11,7 @@ from controller.report.common import (
     SYMBOL,
     actionable,
     item_title,
+    origins_note,
     short,
     skipped_by_reason,
     summary_line,
@@ -29,6 +30,7 @@ def render_text(plan: Plan) -> Text:
         out.append(f"{item.kind:<9} ", style=style)
         out.append(item_title(item), style="bold" if not item.blocked else "dim")
         out.append(f"  [{item.reason}]", style="cyan")
+        out.append(origins_note(item), style="dim")
         if item.blocked:
             out.append(f"  BLOCKED by {item.guard}", style="bold red")
         out.append("\n")

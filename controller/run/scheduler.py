@@ -38,6 +38,7 @@ from controller.run.metrics import (
 from controller.run.outcome import PassResult, classify, failed
 from controller.run.requests import metered_timing
 from controller.run.windows import writes_allowed
+from controller.writeback.step import sightings_after_pass
 
 log = logging.getLogger("octi_tanium.reconciler")
 DEFAULT_UNREADY_AFTER = 3
@@ -136,6 +137,8 @@ class Reconciler:
             timing=self.timing or metered_timing(),
             fence=self.leadership,
         )
+        if open_:  # alerts → sightings: a step of every pass that may write
+            await sightings_after_pass(outcome, now=datetime.now(UTC), timing=self.timing)
         _observe(outcome)
         return classify(outcome, window_open=open_, source=describe(self.source))
 

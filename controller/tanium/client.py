@@ -24,12 +24,13 @@ import httpx
 from pydantic import SecretStr
 
 from controller.retry import RetryPolicy, Sleep
+from controller.tanium.alerts import TaniumAlerts
 from controller.tanium.settings import TaniumSettings
 from controller.tanium.transport import Transport
 from controller.tanium.writes import TaniumWrites
 
 
-class TaniumClient(TaniumWrites):
+class TaniumClient(TaniumWrites, TaniumAlerts):
     """Reads (`TaniumReads`) and writes (`TaniumWrites`) against one Tanium host.
 
     Use as an async context manager, or call `aclose()`. Test hooks: `http_transport` (e.g.

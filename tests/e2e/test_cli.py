@@ -33,7 +33,7 @@ def test_saved_plan_is_shown_and_applied(tmp_path: Path) -> None:
         )
         assert made.code == 2, made.output
         data = json.loads(out.read_text())
-        assert data["format_version"] == "1.0" and data["summary"]["create"] > 0
+        assert data["format_version"] == "1.1" and data["summary"]["create"] > 0
         shown = box.cli(["show", str(out), "--format", "markdown"])
         assert shown.code == 0 and "### octi-tanium plan" in shown.output
         applied = box.cli(["apply", str(out)])

@@ -6,11 +6,9 @@ record their origins."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,8 +16,8 @@ from controller.core.desired import DesiredState, build_desired
 from controller.core.diagnostics import Position
 from controller.core.diff import make_plan
 from controller.core.model import ActualIntel, ActualState, SourceObject, SourceSnapshot, TaniumId
-from controller.core.plan import Plan, PlanItem, summarize
-from controller.policy.loader import Located, PolicySet
+from controller.core.plan import Origins, Plan, PlanItem, summarize
+from controller.policy.located import Located, PolicySet
 from controller.policy.models import IntelPolicy, SettingsSpec
 from controller.report import render_markdown
 from controller.report.budget import DEFAULT_LIMIT
@@ -145,30 +143,23 @@ def test_a_smaller_limit_is_honoured_and_a_plan_that_fits_is_not_cut() -> None:
     assert f"<b>Delete</b> ({plan.summary.delete:,})" in small
 
 
-@dataclass(slots=True, kw_only=True)
-class _WithOrigins(PlanItem):
-    """A plan item as issue 11 will make it: `origins` names the objects and policies."""
-
-    origins: dict[str, Any] = field(default_factory=dict)
-
-
 def test_items_are_grouped_by_policy_and_reason_when_they_record_origins() -> None:
     items = (
-        _WithOrigins(
+        PlanItem(
             action="delete",
             kind="intel",
             key="k1",
             reason="revoked",
             name="a",
-            origins={"objects": ["x"], "policies": ["malware-hashes"]},
+            origins=Origins(objects=("x",), policies=("malware-hashes",)),
         ),
-        _WithOrigins(
+        PlanItem(
             action="delete",
             kind="intel",
             key="k2",
             reason="revoked",
             name="b",
-            origins={"objects": ["y"], "policies": ["c2-domains"]},
+            origins=Origins(objects=("y",), policies=("c2-domains",)),
         ),
         PlanItem(action="delete", kind="intel", key="k3", reason="expired", name="c"),
     )
@@ -177,7 +168,7 @@ def test_items_are_grouped_by_policy_and_reason_when_they_record_origins() -> No
     assert "**policy c2-domains · revoked (1)**" in text
     assert "**policy malware-hashes · revoked (1)**" in text
     assert "**expired (1)**" in text
-    assert "- intel     a  (k1)  ‹malware-hashes›" in text
+    assert "- intel     a  (k1)  ← malware-hashes · 1 OpenCTI object" in text
     # the summary's counts are the lines shown
     assert text.count("\n- intel ") == plan.summary.delete == 3
 

@@ -17,6 +17,7 @@ from controller.core.plan import (
     Change,
     Guard,
     Inputs,
+    Origins,
     Plan,
     PlanItem,
     Skipped,
@@ -46,6 +47,10 @@ def sample_plan() -> Plan:
             reason="new",
             name="evil.example",
             desired={"key": "domain-name--1"},
+            origins=Origins(
+                objects=("indicator--a1", "indicator--a2", "indicator--a3"),
+                policies=("apt-domains", "phishing"),
+            ),
         ),
         PlanItem(
             action="update",
@@ -54,6 +59,7 @@ def sample_plan() -> Plan:
             reason="labels",
             name="Cobalt Strike beacon",
             tanium_id=12,
+            origins=Origins(objects=("indicator--2",), policies=("c2",)),
             changes=(
                 Change(field="labels", before=["cobalt-strike", "old"], after=["cobalt-strike"]),
             ),
@@ -159,13 +165,41 @@ def test_saved_plan_loads_back_identical(tmp_path: Path) -> None:
 
 def test_plan_json_carries_the_contract_fields() -> None:
     data = json.loads(to_json(sample_plan()))
-    assert data["format_version"] == "1.0"
+    assert data["format_version"] == "1.1"
     assert set(data["summary"]) == {"create", "update", "delete", "no_op", "blocked"}
     assert all({"name", "ok", "detail"} <= set(g) for g in data["guards"])
     for item in data["items"]:
         assert {"action", "kind", "key", "reason", "name"} <= set(item)
     assert {"key", "reason"} <= set(data["skipped"][0])
     assert {"severity", "key", "message"} <= set(data["diagnostics"][0])
+
+
+def test_plan_json_names_the_origins_of_desired_items() -> None:
+    items = json.loads(to_json(sample_plan()))["items"]
+    create = next(i for i in items if i["key"] == "domain-name--1")
+    assert create["origins"] == {
+        "objects": ["indicator--a1", "indicator--a2", "indicator--a3"],
+        "policies": ["apt-domains", "phishing"],
+    }
+    assert next(i for i in items if i["key"] == "label:emotet")["origins"] is None
+
+
+def test_text_and_markdown_name_the_policies_and_count_the_objects() -> None:
+    for text in (render_text_plain(sample_plan()), render_markdown(sample_plan())):
+        line = next(x for x in text.splitlines() if "evil.example" in x)
+        assert "← apt-domains, phishing · 3 OpenCTI objects" in line
+        assert "indicator--a1" not in text  # the ids are in the JSON only
+
+
+def test_a_plan_file_of_format_1_0_still_loads(tmp_path: Path) -> None:
+    data = json.loads(to_json(sample_plan()))
+    data["format_version"] = "1.0"
+    for item in data["items"]:
+        del item["origins"]
+    (tmp_path / "old.json").write_text(json.dumps(data), encoding="utf-8")
+    loaded = load_plan(tmp_path / "old.json")
+    assert loaded.format_version == "1.0"
+    assert all(i.origins is None for i in loaded.items)
 
 
 def test_exit_code_is_three_when_a_guard_withheld_changes() -> None:

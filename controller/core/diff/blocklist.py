@@ -19,6 +19,7 @@ from controller.core.diff.common import (
     create_item,
     delete_item,
     noop_item,
+    origins,
     owned_split,
     payload,
 )
@@ -58,7 +59,7 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
         elif _held_elsewhere(want, have, holder, owner_key, out):
             # keep ours as it is (neither changed nor deleted): its new hash belongs to
             # somebody else's entry, and an upload would merge into it
-            out.items.append(noop_item("blocklist", key, _name(want), have.id, Reason.CONFLICT))
+            out.items.append(noop_item("blocklist", want, have.id, Reason.CONFLICT))
             continue
         if have is None:
             out.items.append(create_item("blocklist", want))
@@ -143,7 +144,7 @@ def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> Pl
     }
     want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
     if have_fields == want_fields:
-        return noop_item("blocklist", want.key, _name(want), have.id)
+        return noop_item("blocklist", want, have.id)
     marker = parse_marker(have.notes)
     hashes_same = all(have_fields[k] == want_fields[k] for k in ("md5", "sha1", "sha256"))
     if marker is not None and marker.key != want.key:
@@ -161,6 +162,7 @@ def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> Pl
         changes=tuple(document_changes(have_fields, want_fields)),
         tanium_id=have.id,
         desired=payload(want),
+        origins=origins(want),
         before={**have_fields, "key": have_key},
     )
 

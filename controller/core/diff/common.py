@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from controller.core.diagnostics import Diagnostic
 from controller.core.model import ActualBlocklist, ActualIntel, DesiredBlocklist, DesiredIntel, Key
-from controller.core.plan import Kind, PlanItem, Skipped
+from controller.core.plan import Kind, Origins, PlanItem, Skipped
 from controller.core.reasons import Reason
 from controller.render.marker import parse_marker
 
@@ -66,7 +66,13 @@ def owned_split(
 
 def payload(desired: DesiredIntel | DesiredBlocklist) -> dict[str, Any]:
     """What apply writes: the rendered object, without the report-only fields."""
-    return desired.model_dump(mode="json", exclude={"sources", "priority"})
+    return desired.model_dump(mode="json", exclude={"sources", "policies", "priority"})
+
+
+def origins(desired: DesiredIntel | DesiredBlocklist) -> Origins:
+    """The OpenCTI objects (not the `static:` names) and the policies behind `desired`."""
+    objects = tuple(s for s in desired.sources if not s.startswith("static:"))
+    return Origins(objects=objects, policies=desired.policies)
 
 
 def create_item(kind: Kind, desired: DesiredIntel | DesiredBlocklist) -> PlanItem:
@@ -77,15 +83,25 @@ def create_item(kind: Kind, desired: DesiredIntel | DesiredBlocklist) -> PlanIte
         reason=Reason.NEW,
         name=desired.name,
         desired=payload(desired),
+        origins=origins(desired),
     )
 
 
 def noop_item(
-    kind: Kind, key: str, name: str, tanium_id: int, reason: Reason = Reason.IN_SYNC
+    kind: Kind,
+    want: DesiredIntel | DesiredBlocklist,
+    tanium_id: int,
+    reason: Reason = Reason.IN_SYNC,
 ) -> PlanItem:
     """Nothing to do for an owned object: in sync, or kept as it is for `reason`."""
     return PlanItem(
-        action="no-op", kind=kind, key=key, reason=reason, name=name, tanium_id=tanium_id
+        action="no-op",
+        kind=kind,
+        key=want.key,
+        reason=reason,
+        name=want.name,
+        tanium_id=tanium_id,
+        origins=origins(want),
     )
 
 

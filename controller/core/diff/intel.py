@@ -20,6 +20,7 @@ from controller.core.diff.common import (
     create_item,
     delete_item,
     noop_item,
+    origins,
     owned_split,
     payload,
 )
@@ -65,7 +66,7 @@ def diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | N
             and have.intel_type == want.intel_type
             and have_keys(have.label_ids) == want_keys(want.labels)
         ):  # the common case, kept tight: 100,000 of these per pass
-            items.append(noop_item("intel", key, want.name, have.id))
+            items.append(noop_item("intel", want, have.id))
         elif have.intel_type != want.intel_type:
             # Tanium cannot change a document's type in place (a PUT of another format makes
             # a new document): create the new one, then delete the old one.
@@ -188,6 +189,7 @@ def _compare(want: DesiredIntel, have: ActualIntel, labels: _LabelIndex) -> Plan
         changes=tuple(changes),
         tanium_id=have.id,
         desired=payload(want),
+        origins=origins(want),
         before=before,
     )
 

@@ -206,5 +206,11 @@ def all_operations() -> tuple[Operation, ...]:
     """Every operation the controller can send (the schema-validation test walks these)."""
     return (
         INDICATORS, OBSERVABLES, MARKINGS, INDICATOR_BY_ID, OBSERVABLE_BY_ID, ABOUT, ME,
-        SIGHTING_ADD, SIGHTINGS, SYSTEM_ADD, IDENTITY_ADD, SYSTEMS,
+        SIGHTING_ADD, SIGHTINGS, SYSTEM_ADD, IDENTITY_ADD, SYSTEMS, *_pivot_operations(),
     )  # fmt: skip
+
+
+def _pivot_operations() -> tuple[Operation, ...]:
+    from controller.sources.opencti.pivot_queries import PIVOT_OPERATIONS
+
+    return PIVOT_OPERATIONS

@@ -26,6 +26,7 @@ from octi_sandbox.opencti.listing import connection
 from octi_sandbox.opencti.mutations import MUTATIONS
 from octi_sandbox.opencti.mutations_knowledge import KNOWLEDGE_MUTATIONS
 from octi_sandbox.opencti.records import Record
+from octi_sandbox.opencti.references import REF_MUTATIONS, REF_QUERIES, attach
 from octi_sandbox.opencti.schema import build_schema
 
 Resolver = Callable[..., Any]
@@ -230,17 +231,31 @@ def emulator_schema() -> GraphQLSchema:
     """A private copy of the real schema with the emulator's resolvers (built once)."""
     schema = build_schema()
     assert schema.query_type is not None and schema.mutation_type is not None
-    mutations: dict[str, Resolver] = {**MUTATIONS, **KNOWLEDGE_MUTATIONS}
-    for root, table in ((schema.query_type, QUERIES), (schema.mutation_type, mutations)):
+    queries = QUERIES | REF_QUERIES
+    mutations: dict[str, Resolver] = {**MUTATIONS, **KNOWLEDGE_MUTATIONS, **REF_MUTATIONS}
+    for edit in ("stixDomainObjectEdit", "stixCyberObservableEdit"):
+        mutations[edit] = _both(KNOWLEDGE_MUTATIONS[edit], REF_MUTATIONS[edit])
+    for root, table in ((schema.query_type, queries), (schema.mutation_type, mutations)):
         for name, field in root.fields.items():
             field.resolve = _guarded(name, field, table.get(name))
     datetime_type = schema.type_map["DateTime"]
     # graphql-core 3.3 calls `coerce_output_value`, 3.2 `serialize`: set both.
     datetime_type.serialize = _serialize_datetime  # type: ignore[attr-defined]
     datetime_type.coerce_output_value = _serialize_datetime  # type: ignore[attr-defined]
+    attach(schema)
     indicator = schema.type_map["Indicator"]
     indicator.fields["observables"].resolve = related("observables")  # type: ignore[attr-defined]
     interface = schema.type_map["StixCyberObservable"]
     for impl in schema.get_implementations(interface).objects:  # type: ignore[arg-type]
         impl.fields["indicators"].resolve = related("indicators")
     return schema
+
+
+def _both(knowledge: Resolver, references: Resolver) -> Resolver:
+    """One `…Edit(id)` root serving both the knowledge edits (fieldPatch, labels, markings,
+    delete) and the external-reference edits."""
+
+    def edit(root: Any, info: Any, **args: Any) -> dict[str, Any]:
+        return {**knowledge(root, info, **args), **references(root, info, **args)}
+
+    return edit
