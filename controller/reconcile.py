@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 from controller.apply import ApplyReport, Executor, check_not_stale
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
-from controller.core.model import ActualState, SourceSnapshot
+from controller.core.model import ActualState, SourceSnapshot, TaniumId
 from controller.core.plan import Inputs, Plan
 from controller.errors import PipelineError
 from controller.policy.loader import LoadResult
@@ -32,6 +32,7 @@ from controller.policy.validate import validate
 from controller.retry import Timing
 from controller.sources.bundle import read_bundle
 from controller.tanium.client import TaniumClient
+from controller.tanium.journal import Journal
 
 __all__ = [
     "Counter",
@@ -197,6 +198,7 @@ def plan_from(
     *,
     now: datetime,
     source: str,
+    stored: Mapping[TaniumId, tuple[str, str]] | None = None,
 ) -> tuple[DesiredState, Plan]:
     """The pure stage: desired state, diff, plan (the cyclic GC paused, see `gc_paused`)."""
     with gc_paused():
@@ -215,6 +217,7 @@ def plan_from(
             incomplete_reasons=snapshot.incomplete_reasons,
             inputs=inputs,
             now=now,
+            stored=stored,
         )
         return desired, plan
 
@@ -257,10 +260,13 @@ async def reconcile(
     with shown.status("Reading Tanium…"):
         async with tanium_client(timing) as client:
             actual = await client.read_state(policies.settings.source)
+            journal = Journal.load(client.url, policies.settings.source)
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
-        desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
+        desired, plan = plan_from(
+            policies, snapshot, actual, now=now, source=str(spec), stored=journal.entries
+        )
     made = Outcome(mode, plan, None, actual, policies, desired, snapshot)
     if on_plan is not None:
         on_plan(plan)
@@ -304,4 +310,13 @@ async def _apply(
                     progress=advance,
                     settings=settings,
                 )
-                return await executor.run(plan)
+                try:
+                    return await executor.run(plan)
+                finally:
+                    journal = Journal.load(client.url, plan.inputs.source_name)
+                    journal.record(
+                        executor.stored,
+                        executor.removed,
+                        present=[d.id for d in actual.intel],
+                    )
+                    journal.save()

@@ -81,6 +81,10 @@ class Executor:
         self.source_id: TaniumId | None = actual.source_id
         self.content_written = False
         self.report = ApplyReport()
+        self.stored: dict[TaniumId, tuple[str, str]] = {}
+        """Intel written this pass: id → (md5 Tanium reported, digest written), for the journal."""
+        self.removed: set[TaniumId] = set()
+        """Intel deleted this pass."""
 
     async def run(self, plan: Plan) -> ApplyReport:
         items = [i for i in plan.items if i.action != "no-op"]

@@ -7,7 +7,7 @@ and assembles the plan value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -16,7 +16,7 @@ from controller.core.diff.blocklist import diff_blocklist
 from controller.core.diff.intel import diff_intel
 from controller.core.diff.labels import label_items
 from controller.core.guards import guards, side_effects
-from controller.core.model import ActualState
+from controller.core.model import ActualState, TaniumId
 from controller.core.plan import Inputs, Plan, Skipped, inventory_fingerprint, summarize
 from controller.policy.models import SettingsSpec, parse_duration
 from controller.render.marker import installation_id
@@ -31,9 +31,11 @@ def make_plan(
     incomplete_reasons: Iterable[str] = (),
     inputs: Inputs | None = None,
     now: datetime | None = None,
+    stored: Mapping[TaniumId, tuple[str, str]] | None = None,
 ) -> Plan:
+    """`stored`: the write journal (see `controller.tanium.journal`), None without one."""
     settled = now - parse_duration(settings.deploy.retry_after) if now is not None else None
-    intel = diff_intel(desired, actual, settled)
+    intel = diff_intel(desired, actual, settled, stored)
     blocklist = diff_blocklist(desired, actual, installation_id(settings.source))
     halves = (intel, blocklist)
     deletes = intel.deletes + blocklist.deletes
