@@ -54,7 +54,7 @@ class TaniumWriter(Protocol):
     async def group_id_by_name(self, name: str) -> TaniumId | None: ...
     async def scan(self, group_id: TaniumId, intel_id: TaniumId) -> int: ...
     async def blocklist_add(self, entries: Sequence[DesiredBlocklist]) -> int: ...
-    async def blocklist_remove(self, entry_id: TaniumId) -> bool: ...
+    async def blocklist_remove(self, entry_id: TaniumId, hashes: Sequence[str] = ()) -> bool: ...
 
 
 class Executor:
@@ -105,6 +105,11 @@ class Executor:
         await side_effects.deploy(self, [i for i in todo if i.kind == "deploy"])
         await side_effects.scans(self, [i for i in todo if i.kind == "scan"])
         return self.report
+
+    def entry_hashes(self, entry_id: TaniumId) -> tuple[str, ...]:
+        """The hashes of a blocklist entry as read (strongest first), to verify its delete."""
+        entry = next((e for e in self.actual.blocklist if e.id == entry_id), None)
+        return tuple(h for h in (entry.sha256, entry.sha1, entry.md5) if h) if entry else ()
 
     def _deletes_now(self, deletes: list[PlanItem]) -> list[PlanItem]:
         """Deletes go last, and not at all where a write they depend on failed: after a

@@ -68,8 +68,10 @@ async def delete(run: Executor, item: PlanItem) -> ItemResult:
     refused = run.ownership.refusal(item)
     if refused:
         return ItemResult(item, "failed", refused)
-    remove = run.client.delete_intel if item.kind == "intel" else run.client.blocklist_remove
-    await remove(TaniumId(item.tanium_id))
+    subject = TaniumId(item.tanium_id)
     if item.kind == "intel":
-        run.removed.add(TaniumId(item.tanium_id))
+        await run.client.delete_intel(subject)
+        run.removed.add(subject)
+    else:
+        await run.client.blocklist_remove(subject, run.entry_hashes(subject))
     return ItemResult(item, "ok", tanium_id=item.tanium_id)

@@ -178,6 +178,9 @@ class ActualState(Frozen):
     intel: tuple[ActualIntel, ...] = ()
     labels: tuple[ActualLabel, ...] = ()
     blocklist: tuple[ActualBlocklist, ...] = ()
+    blocklist_error: str | None = None
+    """Why the Reputation list could not be read (None: it was): the blocklist half of the
+    diff then plans nothing, the intel half proceeds."""
     deploy_known: bool = False
     """Whether `intel/status` could be read (the token may lack the permission)."""
     last_deploy_at: datetime | None = None

@@ -24,6 +24,7 @@ import httpx
 from pydantic import SecretStr
 
 from controller.retry import RetryPolicy, Sleep
+from controller.tanium.reads import TR
 from controller.tanium.settings import TaniumSettings
 from controller.tanium.transport import Transport
 from controller.tanium.writes import TaniumWrites
@@ -72,6 +73,7 @@ class TaniumClient(TaniumWrites):
         )
         self.page_size = page_size
         self.source_filter = source_filter
+        self.intels_path = f"{TR}/intels/"
         self.blocklist_chunk = blocklist_chunk
         self.deploy_wait = deploy_wait
 

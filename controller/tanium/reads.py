@@ -11,7 +11,8 @@ from urllib.parse import quote
 
 from controller.core.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
 from controller.core.timestamps import parse_time
-from controller.tanium.errors import AuthError, NotFoundError, RejectedError
+from controller.render.marker import may_be_ours
+from controller.tanium.errors import AuthError, NotFoundError, RejectedError, TaniumError
 from controller.tanium.mapping import (
     DeployStatus,
     Source,
@@ -39,6 +40,8 @@ class TaniumReads:
     _t: Transport
     page_size: int
     source_filter: bool
+    intels_path: str
+    """The intel collection, `TR/intels/` until the server says it wants no slash."""
     """Send `sourceId=` when listing intel (the result is filtered client-side regardless)."""
 
     # ------------------------------------------------------------------ the actual state
@@ -64,19 +67,30 @@ class TaniumReads:
                 return False, None
             return True, parse_time(status.created_at)
 
+        async def blocklist_or_why() -> tuple[tuple[ActualBlocklist, ...], str | None]:
+            try:
+                return await self.list_blocklist(), None
+            except TaniumError as exc:
+                if exc.fatal:
+                    raise
+                log.warning("the Reputation list is unreadable (%s): blocklist half skipped", exc)
+                return (), str(exc)
+
         intel = asyncio.ensure_future(managed_intel())
         labels = asyncio.ensure_future(self.list_labels())
-        blocklist = asyncio.ensure_future(self.list_blocklist())
+        blocklist = asyncio.ensure_future(blocklist_or_why())
         deployed = asyncio.ensure_future(last_deploy())
         await gather_all([intel, labels, blocklist, deployed])
         source_id, docs = intel.result()
         known, last = deployed.result()
+        entries, unreadable = blocklist.result()
         return ActualState(
             source_id=source_id,
             source_name=source_name,
             intel=docs,
             labels=labels.result(),
-            blocklist=blocklist.result(),
+            blocklist=entries,
+            blocklist_error=unreadable,
             deploy_known=known,
             last_deploy_at=last,
         )
@@ -84,8 +98,36 @@ class TaniumReads:
     async def list_intel(self, source_id: TaniumId) -> tuple[ActualIntel, ...]:
         """All intel documents of one source, by id."""
         params: dict[str, str | int] = {"sourceId": source_id} if self.source_filter else {}
-        raw = await self._all(f"{TR}/intels", params, f"intel of source {source_id}")
-        return self._of_source(raw, source_id, f"{TR}/intels")
+        raw = await self._intel_listing(params, f"intel of source {source_id}")
+        return await self._described(self._of_source(raw, source_id, self.intels_path))
+
+    async def _described(self, docs: tuple[ActualIntel, ...]) -> tuple[ActualIntel, ...]:
+        """The listing with every description our marker may be in. A server whose list items
+        carry no `description` (one public sample) would make every owned document look
+        foreign: those that may be ours (`may_be_ours`) are fetched one by one instead."""
+        missing = [d.id for d in docs if not d.description and may_be_ours(d.intrinsic_id)]
+        if not missing:
+            return docs
+        log.info("%d listed documents carry no description: fetching them", len(missing))
+        fetched = {d.id: d for d in await gather_all([self.get_intel(i) for i in missing])}
+        return tuple(fetched.get(d.id, d) for d in docs)
+
+    async def _intel_listing(self, params: dict[str, str | int], what: str) -> list[Any]:
+        """`GET TR/intels/` as public clients call it (trailing slash); a server answering 404
+        to that form is asked once without the slash, and the working form is kept for every
+        later call of this client (deletes included)."""
+        try:
+            return await self._all(self.intels_path, params, what)
+        except NotFoundError:
+            other = (
+                self.intels_path.rstrip("/")
+                if self.intels_path.endswith("/")
+                else f"{self.intels_path}/"
+            )
+            raw = await self._all(other, params, what)
+            log.info("Tanium serves the intel list as %s", other)
+            self.intels_path = other
+            return raw
 
     async def list_labels(self) -> tuple[ActualLabel, ...]:
         """All labels (`noLimit=true`, paginated anyway if the server ignores it)."""
@@ -133,8 +175,8 @@ class TaniumReads:
         params: dict[str, str | int] = {"name": name}
         if self.source_filter:
             params["sourceId"] = source_id
-        raw = await self._all(f"{TR}/intels", params, f"intel named {name!r}")
-        return tuple(d for d in self._of_source(raw, source_id, f"{TR}/intels") if d.name == name)
+        raw = await self._intel_listing(params, f"intel named {name!r}")
+        return tuple(d for d in self._of_source(raw, source_id, self.intels_path) if d.name == name)
 
     async def find_intel_by_intrinsic_id(
         self, source_id: TaniumId, intrinsic_id: str, *, name: str | None = None

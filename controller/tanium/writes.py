@@ -20,6 +20,7 @@ from controller.tanium.content import (
     entry_json,
     upload_for,
 )
+from controller.tanium.deletes import GONE, TaniumDeletes
 from controller.tanium.errors import (
     ConflictError,
     ProtocolError,
@@ -29,14 +30,12 @@ from controller.tanium.errors import (
 )
 from controller.tanium.mapping import DeployStatus, intel_one, label_one, source_one
 from controller.tanium.pagination import gather_all
-from controller.tanium.reads import REP, TR, TaniumReads
+from controller.tanium.reads import REP, TR
 
 log = logging.getLogger("controller.tanium")
 
-GONE = frozenset({404})
 
-
-class TaniumWrites(TaniumReads):
+class TaniumWrites(TaniumDeletes):
     """Write operations; mixed into `TaniumClient`, which sets these attributes."""
 
     blocklist_chunk: int
@@ -113,13 +112,6 @@ class TaniumWrites(TaniumReads):
                 object_name=doc.name,
             )
         return intel
-
-    async def delete_intel(self, intel_id: TaniumId) -> bool:
-        """Delete a document; False when it was already gone (404), which is success too."""
-        reply = await self._t.request(
-            "DELETE", f"{TR}/intels/", params={"id": intel_id}, ok_statuses=GONE
-        )
-        return reply.status != 404
 
     async def _landed_intel(self, source_id: TaniumId, doc: DesiredIntel) -> ActualIntel | None:
         """After an uncertain create: the document if it is in the source now (same intrinsic
@@ -257,13 +249,6 @@ class TaniumWrites(TaniumReads):
             for chunk in chunks
         )
         return len(entries)
-
-    async def blocklist_remove(self, entry_id: TaniumId) -> bool:
-        """Delete a custom-list entry; False when it was already gone (404)."""
-        reply = await self._t.request(
-            "DELETE", f"{REP}/reputations/custom/{entry_id}", ok_statuses=GONE
-        )
-        return reply.status != 404
 
 
 def _moved(before: DeployStatus, now: DeployStatus) -> bool:

@@ -3,6 +3,8 @@ converges under every answer, over real HTTP."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,3 +71,102 @@ def test_the_controller_converges_under_each_new_switch(switch: dict[str, Any]) 
         assert applied.code == 0, applied.output
         again = box.cli(PLAN)
         assert again.code == 0, again.output
+
+
+def plan_of(box: Sandbox, policies: Path = EVERYTHING) -> dict[str, Any]:
+    result = box.cli(["plan", "--policies", str(policies), "--source", SOURCE, "--format", "json"])
+    data: dict[str, Any] = json.loads(result.output[result.output.index("{") :])
+    return data
+
+
+def test_listings_without_description_still_show_every_owned_document() -> None:
+    with tanium_sandbox(seed="demo", intel_list_description=False) as box:
+        assert box.cli(APPLY).code == 0
+        plan = plan_of(box)
+        intel = [i for i in plan["items"] if i["kind"] == "intel"]
+        assert intel and all(i["action"] == "no-op" and i["reason"] != "conflict" for i in intel)
+
+
+INTEL_ONLY = """\
+apiVersion: octi-tanium/v1
+kind: IntelPolicy
+metadata: {name: everything}
+spec:
+  select: {}
+  target: {intel: {}}
+---
+apiVersion: octi-tanium/v1
+kind: Settings
+metadata: {name: settings}
+spec:
+  source: OpenCTI (octi-tanium)
+  deletionBudget: {max: 10000, maxPercent: 100}
+"""
+
+
+def owned_entries(box: Sandbox) -> list[dict[str, Any]]:
+    return [
+        e for e in box.state()["reputation"] if "octi-tanium:v1" in json.dumps(e, sort_keys=True)
+    ]
+
+
+def test_a_reputation_list_404_leaves_the_intel_half_converged() -> None:
+    with tanium_sandbox(seed="demo", reputation_list_route=False) as box:
+        applied = box.cli(APPLY)
+        assert applied.code == 0, applied.output
+        plan = plan_of(box)
+        assert all(i["action"] == "no-op" for i in plan["items"] if i["kind"] == "intel")
+        assert not [i for i in plan["items"] if i["kind"] == "blocklist"]
+        assert any("blocklist could not be read" in d["message"] for d in plan["diagnostics"])
+        assert not owned_entries(box), "entries uploaded without knowing the list"
+        assert (
+            box.state()["counters"]["requests"].get(
+                "POST /plugin/products/threat-response/api/v1/intel/deploy"
+            )
+            == 1
+        )
+
+
+@pytest.mark.parametrize("by_id", [True, False])
+def test_blocklist_deletes_happen_or_are_never_reported_done(tmp_path: Path, by_id: bool) -> None:
+    policies = tmp_path / "desired"
+    policies.mkdir()
+    (policies / "intel-only.yaml").write_text(INTEL_ONLY, encoding="utf-8")
+    with tanium_sandbox(seed="demo", reputation_delete_by_id=by_id) as box:
+        assert box.cli(APPLY).code == 0
+        assert owned_entries(box)
+        removed = box.cli(
+            ["apply", "--policies", str(policies), "--source", SOURCE, "--auto-approve"]
+        )
+        assert removed.code == 0, removed.output
+        assert not owned_entries(box), "a delete reported done left the entry in place"
+        again = box.cli(
+            ["plan", "--policies", str(policies), "--source", SOURCE, "--detailed-exitcode"]
+        )
+        assert again.code == 0, again.output
+
+
+def test_a_blocklist_delete_that_cannot_happen_is_reported_failed(tmp_path: Path) -> None:
+    policies = tmp_path / "desired"
+    policies.mkdir()
+    (policies / "intel-only.yaml").write_text(INTEL_ONLY, encoding="utf-8")
+    with tanium_sandbox(seed="demo", reputation_delete_by_id=False) as box:
+        assert box.cli(APPLY).code == 0
+        entries = len(owned_entries(box))
+        box.post(
+            "/__sandbox/faults",
+            [
+                {
+                    "kind": "error",
+                    "status": 404,
+                    "method": "POST",
+                    "route": "*/reputations/custom/delete",
+                }
+            ],
+        )
+        removed = box.cli(
+            ["apply", "--policies", str(policies), "--source", SOURCE, "--auto-approve"]
+        )
+        assert removed.code == 1, removed.output
+        assert f"0 deleted, {entries} failed" in removed.output
+        assert len(owned_entries(box)) == entries

@@ -11,6 +11,7 @@ under another key is updated in place rather than replaced.
 from __future__ import annotations
 
 from controller.core.desired import DesiredState
+from controller.core.diagnostics import Diagnostic
 from controller.core.diff.changes import document_changes
 from controller.core.diff.common import (
     DiffResult,
@@ -30,6 +31,20 @@ from controller.render.marker import owned_blocklist_key, parse_marker
 
 def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str) -> DiffResult:
     out = DiffResult()
+    if actual.blocklist_error is not None:
+        # nothing known of the list: no upload (ownership unknown), above all no delete
+        wanted = len(desired.blocklist)
+        out.diagnostics.append(
+            Diagnostic(
+                severity="error" if wanted else "warning",
+                message=(
+                    f"the Reputation blocklist could not be read, so its {wanted} desired "
+                    "entries are neither uploaded nor deleted this pass (the intel half "
+                    f"proceeds): {actual.blocklist_error}"
+                ),
+            )
+        )
+        return out
 
     def current(key: Key, entry: ActualBlocklist) -> bool:
         want = desired.blocklist.get(key)
