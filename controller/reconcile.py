@@ -153,6 +153,19 @@ def tanium_client(timing: Timing | None = None) -> TaniumClient:
     )
 
 
+def _require_connections(spec: SourceSpec) -> None:
+    """Every missing connection setting of this pass, reported at once."""
+    from controller.connection import ConnectionSettings, require_settings
+    from controller.tanium.settings import TaniumSettings
+
+    kinds: list[type[ConnectionSettings]] = [TaniumSettings]
+    if spec.kind == "opencti":
+        from controller.sources.opencti import OpenCTISettings
+
+        kinds.insert(0, OpenCTISettings)
+    require_settings(*kinds)
+
+
 async def fetch_source(
     spec: SourceSpec,
     policies: PolicySet,
@@ -255,6 +268,7 @@ async def reconcile(
         return Outcome("apply", saved, report)
     spec = SourceSpec.parse(source)
     policies = load_checked(policies_dir).policies
+    _require_connections(spec)
     with shown.counters() as counter:
         snapshot = await fetch_source(spec, policies, now=now, progress=counter, timing=timing)
     with shown.status("Reading Tanium…"):

@@ -151,6 +151,9 @@ class ActualIntel(Frozen):
     source_id: TaniumId | None = None
     platforms: tuple[str, ...] = ()
     updated_at: datetime | None = None
+    schema_valid: bool | None = None
+    """Tanium's `isSchemaValid` (None: not reported). False: Tanium stored the document but
+    says it does not validate, so its engine may never match it."""
     content: str | None = None
     """The document's body, when the reader has it (the listing does not carry it): an update
     then shows what moved inside the content, not only the md5."""

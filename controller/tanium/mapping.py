@@ -64,6 +64,9 @@ def _intel_row(d: dict[str, Any]) -> dict[str, Any]:
         "label_ids": d.get("labelIds") or (),
         "source_id": d.get("sourceId"),
         "platforms": d.get("platforms") or (),
+        "schema_valid": d.get("isSchemaValid")
+        if isinstance(d.get("isSchemaValid"), bool)
+        else None,
     }
 
 

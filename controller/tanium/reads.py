@@ -145,7 +145,19 @@ class TaniumReads:
 
     async def list_sources(self) -> list[Source]:
         path = f"{TR}/sources"
-        reply = await self._t.request("GET", path)
+        try:
+            reply = await self._t.request("GET", path)
+        except NotFoundError as exc:  # the first call of a pass: the base URL is wrong
+            wrong = TaniumError(
+                f"TANIUM_URL={self._t.base_url} looks wrong: {path} is not there (404). "
+                "Expected the base URL of the Tanium server, e.g. https://tanium.example.com "
+                "(without /plugin/... or /api/...)",
+                method="GET",
+                path=path,
+                status=404,
+            )
+            wrong.fatal = True
+            raise wrong from exc
         raw = reply.data
         total = reply.total_count()
         if total is not None and isinstance(raw, list) and total > len(raw):

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from controller.connect_errors import explain
 from controller.errors import RemoteError
 from controller.retry import RetryPolicy, Sleep, Timing, parse_retry_after, with_retries
 from controller.tanium.errors import (
@@ -185,6 +186,11 @@ class Transport:
                     method=method,
                     path=shown,
                 ) from exc
+            hint = explain(exc, self.base_url, "TANIUM_URL")
+            if hint is not None:  # retrying cannot fix a wrong URL: say so at once
+                wrong = TaniumError(hint, method=method, path=shown)
+                wrong.fatal = True
+                raise wrong from exc
             failure = TransientError(
                 f"{type(exc).__name__}: {exc}".rstrip(": "),
                 method=method,

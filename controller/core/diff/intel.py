@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from controller.core.desired import DesiredState
+from controller.core.diagnostics import Diagnostic
 from controller.core.diff.changes import document_changes
 from controller.core.diff.common import (
     DiffResult,
@@ -91,6 +92,7 @@ def diff_intel(
             )
         else:
             items.append(_compare(want, have, labels, journal))
+    out.diagnostics.extend(schema_invalid(owned))
     for key, doc in owned.items():
         if key not in desired.intel:
             out.deletes.append(delete_item(key, "intel", doc.id, doc.name, desired.gone.get(key)))
@@ -108,6 +110,23 @@ def same_body(
     """Tanium holds what we last wrote for this content, in its own form: the md5 it reported
     after that write, for the digest we want now (the description carries the marker digest)."""
     return have.md5 == want.md5 or journal.get(have.id) == (have.md5, want.digest)
+
+
+def schema_invalid(owned: Mapping[Key, ActualIntel]) -> list[Diagnostic]:
+    """Owned documents Tanium stored but flags `isSchemaValid: false`: they may never fire."""
+    return [
+        Diagnostic(
+            severity="warning",
+            key=key,
+            message=(
+                f"Tanium flags intel {doc.id} ('{doc.name}') isSchemaValid: false — it is "
+                "stored but its engine may never match it; see the document's Engine Analysis "
+                "tab in Threat Response"
+            ),
+        )
+        for key, doc in sorted(owned.items())
+        if doc.schema_valid is False
+    ]
 
 
 def _holder(key: str, squatted: dict[str, ActualIntel]) -> ActualIntel | None:
