@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 class _Plain(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         self.send_response(404)
         self.end_headers()
 
