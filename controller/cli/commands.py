@@ -296,3 +296,8 @@ def _pass(policies: Path, source: str, *, mode: Mode, **options: Any) -> Outcome
     return asyncio.run(
         reconcile(policies, source, mode=mode, now=_now(), progress=TerminalProgress(), **options)
     )
+
+
+from controller.cli.doctor import doctor  # noqa: E402 - registered after `main` exists
+
+main.add_command(doctor)

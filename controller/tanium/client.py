@@ -24,13 +24,14 @@ import httpx
 from pydantic import SecretStr
 
 from controller.retry import RetryPolicy, Sleep
+from controller.tanium.probes import TaniumProbes
 from controller.tanium.reads import TR
 from controller.tanium.settings import TaniumSettings
 from controller.tanium.transport import Transport
 from controller.tanium.writes import TaniumWrites
 
 
-class TaniumClient(TaniumWrites):
+class TaniumClient(TaniumWrites, TaniumProbes):
     """Reads (`TaniumReads`) and writes (`TaniumWrites`) against one Tanium host.
 
     Use as an async context manager, or call `aclose()`. Test hooks: `http_transport` (e.g.

@@ -207,6 +207,20 @@ class Transport:
         error.maybe_applied = response.status_code != 429
         raise error
 
+    async def send_once(self, method: str, path: str, *, json: Any = None) -> httpx.Response:
+        """One request, not retried, the reply as is (for replies that are not JSON); a
+        connection failure that retrying cannot fix is explained (see `connect_errors`)."""
+        try:
+            return await self._send(method, path, None, json, None, None)
+        except httpx.TransportError as exc:
+            hint = explain(exc, self.base_url, "TANIUM_URL")
+            raise TaniumError(
+                hint or f"{type(exc).__name__}: {exc}", method=method, path=path
+            ) from exc
+
+    def status_error(self, response: httpx.Response, method: str, path: str) -> TaniumError:
+        return self._status_error(response, method, path, None)
+
     async def _send(
         self,
         method: str,
