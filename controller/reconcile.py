@@ -273,7 +273,9 @@ async def reconcile(
         snapshot = await fetch_source(spec, policies, now=now, progress=counter, timing=timing)
     with shown.status("Reading Tanium…"):
         async with tanium_client(timing) as client:
-            actual = await client.read_state(policies.settings.source)
+            actual = await client.read_state(
+                policies.settings.source, policies.settings.adopt.from_sources
+            )
             journal = Journal.load(client.url, policies.settings.source)
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
@@ -305,7 +307,8 @@ async def _apply(
     with lock() if lock is not None else nullcontext():
         async with tanium_client(timing) as client:
             if actual is None:
-                actual = await client.read_state(plan.inputs.source_name)
+                adopt = settings.adopt.from_sources if settings else ()
+                actual = await client.read_state(plan.inputs.source_name, adopt)
                 check_not_stale(plan, actual)
             total = sum(1 for i in plan.items if i.action != "no-op")
             with progress.counters() as counter:

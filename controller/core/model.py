@@ -181,6 +181,9 @@ class ActualState(Frozen):
     intel: tuple[ActualIntel, ...] = ()
     labels: tuple[ActualLabel, ...] = ()
     blocklist: tuple[ActualBlocklist, ...] = ()
+    adoptable: tuple[ActualIntel, ...] = ()
+    """Documents of the sources named in `Settings.adopt.fromSources`, with their content:
+    candidates for migration (never owned)."""
     blocklist_error: str | None = None
     """Why the Reputation list could not be read (None: it was): the blocklist half of the
     diff then plans nothing, the intel half proceeds."""

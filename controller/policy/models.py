@@ -330,6 +330,18 @@ class DeletionBudget(Spec):
     """Allow deleting everything when the desired set is empty."""
 
 
+class AdoptSettings(Spec):
+    """Migration from OpenCTI's Tanium connector: take over what it left in Tanium."""
+
+    from_sources: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = ()
+    """Intel sources whose documents matching a desired item (the same values, or the same
+    YARA / Signal content) are replaced by octi-tanium's: ours created, theirs deleted
+    (reason `migrated`). Documents matching nothing desired are never touched."""
+    blocklist: bool = False
+    """Take over, in place, Reputation blocklist entries without an octi-tanium marker whose
+    hashes are those of a desired file (reason `adopted`)."""
+
+
 class DeploySettings(Spec):
     """Intel DB deployment after intel changes."""
 
@@ -383,6 +395,8 @@ class SettingsSpec(Spec):
     """The `run` schedule."""
     concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     """Parallel requests to Tanium."""
+    adopt: AdoptSettings = AdoptSettings()
+    """Migration from OpenCTI's Tanium connector (see docs/migration.md)."""
 
 
 # --------------------------------------------------------------------------- documents

@@ -64,6 +64,7 @@ def _intel_row(d: dict[str, Any]) -> dict[str, Any]:
         "label_ids": d.get("labelIds") or (),
         "source_id": d.get("sourceId"),
         "platforms": d.get("platforms") or (),
+        "content": d.get("contents") if isinstance(d.get("contents"), str) else None,
         "schema_valid": d.get("isSchemaValid")
         if isinstance(d.get("isSchemaValid"), bool)
         else None,

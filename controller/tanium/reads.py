@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -46,7 +47,7 @@ class TaniumReads:
 
     # ------------------------------------------------------------------ the actual state
 
-    async def read_state(self, source_name: str) -> ActualState:
+    async def read_state(self, source_name: str, adopt_sources: Sequence[str] = ()) -> ActualState:
         """Everything the diff needs, read concurrently; never partial (raises instead).
 
         The source is looked up by exact name and never created here: when it is absent the
@@ -77,10 +78,11 @@ class TaniumReads:
                 return (), str(exc)
 
         intel = asyncio.ensure_future(managed_intel())
+        adoptable = asyncio.ensure_future(self.adoptable_intel(adopt_sources, source_name))
         labels = asyncio.ensure_future(self.list_labels())
         blocklist = asyncio.ensure_future(blocklist_or_why())
         deployed = asyncio.ensure_future(last_deploy())
-        await gather_all([intel, labels, blocklist, deployed])
+        await gather_all([intel, labels, blocklist, deployed, adoptable])
         source_id, docs = intel.result()
         known, last = deployed.result()
         entries, unreadable = blocklist.result()
@@ -91,6 +93,7 @@ class TaniumReads:
             labels=labels.result(),
             blocklist=entries,
             blocklist_error=unreadable,
+            adoptable=adoptable.result(),
             deploy_known=known,
             last_deploy_at=last,
         )
@@ -128,6 +131,17 @@ class TaniumReads:
             log.info("Tanium serves the intel list as %s", other)
             self.intels_path = other
             return raw
+
+    async def adoptable_intel(self, names: Sequence[str], managed: str) -> tuple[ActualIntel, ...]:
+        """Every document, with its content, of the sources named `names` (never the managed
+        one): what `Settings.adopt.fromSources` may migrate."""
+        wanted = set(names) - {managed}
+        if not wanted:
+            return ()
+        ids = sorted(s.id for s in await self.list_sources() if s.name in wanted)
+        listed = [d for i in ids for d in await self.list_intel(i)]
+        full = await gather_all([self.get_intel(d.id) for d in listed])
+        return tuple(sorted(full, key=lambda d: d.id))
 
     async def list_labels(self) -> tuple[ActualLabel, ...]:
         """All labels (`noLimit=true`, paginated anyway if the server ignores it)."""

@@ -29,7 +29,11 @@ from controller.core.reasons import Reason
 from controller.render.marker import owned_blocklist_key, parse_marker
 
 
-def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str) -> DiffResult:
+def diff_blocklist(
+    desired: DesiredState, actual: ActualState, installation: str, adopt: bool = False
+) -> DiffResult:
+    """`adopt` (`Settings.adopt.blocklist`): unowned entries holding only a desired file's
+    hashes are taken over in place (reason `adopted`) instead of reported as conflicts."""
     out = DiffResult()
     if actual.blocklist_error is not None:
         # nothing known of the list: no upload (ownership unknown), above all no delete
@@ -65,6 +69,11 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
     for key, want in desired.blocklist.items():
         have = owned.get(key)
         if have is None:
+            adopted = _adoptable(want, holder, owner_key) if adopt else None
+            if adopted is not None:
+                owner_key[adopted.id] = key
+                out.items.append(_adopt(want, adopted))
+                continue
             found = _overlapping(want, holder, owner_key, taken, out)
             if found is False:
                 continue
@@ -111,6 +120,44 @@ def _held_elsewhere(
         _conflict(want, value, entry, "our entry is kept as it is", out)
         return True
     return False
+
+
+def adoptable(want: DesiredBlocklist, entry: ActualBlocklist) -> bool:
+    """An entry octi-tanium may take over for `want`: on the blacklist, and holding no hash
+    but `want`'s (so taking it over removes nothing else from the list)."""
+    wanted = {h for h in (want.md5, want.sha1, want.sha256) if h}
+    return entry.list == "blacklist" and bool(_hashes(entry)) and set(_hashes(entry)) <= wanted
+
+
+def _adoptable(
+    want: DesiredBlocklist, holder: dict[str, ActualBlocklist], owner_key: dict[TaniumId, Key]
+) -> ActualBlocklist | None:
+    for value in (want.sha256, want.sha1, want.md5):
+        entry = holder.get(value) if value else None
+        if entry is not None and entry.id not in owner_key and adoptable(want, entry):
+            return entry
+    return None
+
+
+def _adopt(want: DesiredBlocklist, entry: ActualBlocklist) -> PlanItem:
+    have_fields = {
+        "md5": entry.md5.lower(),
+        "sha1": entry.sha1.lower(),
+        "sha256": entry.sha256.lower(),
+        "notes": entry.notes,
+    }
+    want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
+    return PlanItem(
+        action="update",
+        kind="blocklist",
+        key=want.key,
+        reason=Reason.ADOPTED,
+        name=want.name,
+        changes=tuple(document_changes(have_fields, want_fields)),
+        tanium_id=entry.id,
+        desired=payload(want),
+        before=have_fields,
+    )
 
 
 def _overlapping(

@@ -15,6 +15,7 @@ from controller.core.desired import DesiredState
 from controller.core.diff.blocklist import diff_blocklist
 from controller.core.diff.intel import diff_intel
 from controller.core.diff.labels import label_items
+from controller.core.diff.migrate import migrations
 from controller.core.guards import guards, side_effects
 from controller.core.model import ActualState, TaniumId
 from controller.core.plan import Inputs, Plan, Skipped, inventory_fingerprint, summarize
@@ -36,13 +37,16 @@ def make_plan(
     """`stored`: the write journal (see `controller.tanium.journal`), None without one."""
     settled = now - parse_duration(settings.deploy.retry_after) if now is not None else None
     intel = diff_intel(desired, actual, settled, stored)
-    blocklist = diff_blocklist(desired, actual, installation_id(settings.source))
+    blocklist = diff_blocklist(
+        desired, actual, installation_id(settings.source), settings.adopt.blocklist
+    )
     halves = (intel, blocklist)
-    deletes = intel.deletes + blocklist.deletes
+    migrated = migrations(desired, actual)
+    deletes = intel.deletes + blocklist.deletes + migrated
     checks = guards(
         deletes,
         desired,
-        sum(h.owned for h in halves),
+        sum(h.owned for h in halves) + len(migrated),
         sum(h.owned_from_source for h in halves),
         settings,
         complete,
