@@ -201,12 +201,15 @@ def _contribute(
     files: dict[Key, _Merge],
     state: DesiredState,
 ) -> None:
-    took = False
+    took = urls_off = False
     for located in chosen:
         spec = _spec(located)
         target = spec.target
         if target.intel is not None:
             for candidate in conversion.intel:
+                if not target.intel.urls and URL_TERM in candidate.payload:
+                    urls_off = True
+                    continue
                 merge = intel.setdefault(candidate.key, _Merge(candidate))
                 merge.labels.update(obj.labels, target.intel.labels)
                 merge.platforms.update(target.intel.platforms)
@@ -226,6 +229,8 @@ def _contribute(
     if not took:
         wanted = ", ".join(sorted({t for p in chosen for t in _targets(_spec(p))}))
         got = "blocklist entries" if conversion.files else "intel documents"
+        if urls_off:
+            wanted, got = "intel with `urls: false`", "a URL document (unverified on Tanium)"
         state.skipped.append(
             SkippedObject(
                 obj.standard_id,
@@ -234,6 +239,10 @@ def _contribute(
                 f"renders to {got}, but the selecting policies only target {wanted}",
             )
         )
+
+
+URL_TERM = '"UrlHistoryItem/URL"'
+"""How a URL term appears in an OpenIOC candidate's payload (canonical JSON)."""
 
 
 def _targets(spec: IntelPolicySpec) -> list[str]:

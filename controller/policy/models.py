@@ -183,6 +183,10 @@ class IntelTarget(Spec):
     """Extra Tanium labels on every document this policy produces (OpenCTI labels are kept)."""
     platforms: tuple[Platform, ...] = ()
     """Restrict the documents to these platforms; empty = what the indicator says, else all."""
+    urls: bool = True
+    """Sync URL documents. No public Tanium source confirms the OpenIOC term URLs are matched
+    on (`UrlHistoryItem/URL`): set false until `octi-tanium doctor` or a test on your tenant
+    confirms them (docs/sync-matrix.md)."""
 
 
 class BlocklistTarget(Spec):

@@ -170,3 +170,27 @@ def test_a_blocklist_delete_that_cannot_happen_is_reported_failed(tmp_path: Path
         assert removed.code == 1, removed.output
         assert f"0 deleted, {entries} failed" in removed.output
         assert len(owned_entries(box)) == entries
+
+
+URLS_OFF = """\
+apiVersion: octi-tanium/v1
+kind: IntelPolicy
+metadata: {name: no-urls}
+spec:
+  select: {}
+  target: {intel: {urls: false}}
+"""
+
+
+def test_url_documents_can_be_turned_off_per_policy(tmp_path: Path) -> None:
+    policies = tmp_path / "desired"
+    policies.mkdir()
+    (policies / "no-urls.yaml").write_text(URLS_OFF, encoding="utf-8")
+    with tanium_sandbox() as box:
+        with_urls = box.plan_json(EVERYTHING, SOURCE)
+        assert [i for i in with_urls["items"] if i["key"].startswith("url--")]
+        plan = box.plan_json(policies, SOURCE)
+        assert not [i for i in plan["items"] if "UrlHistoryItem" in json.dumps(i)]
+        skipped = [s for s in plan["skipped"] if "URL document" in s.get("detail", "")]
+        assert skipped and all(s["reason"] == "no-target" for s in skipped)
+        assert [i for i in plan["items"] if i["key"].startswith("ipv4-addr--")]
