@@ -29,10 +29,12 @@ from controller.policy.loader import LoadResult
 from controller.policy.located import PolicySet
 from controller.policy.models import SettingsSpec
 from controller.policy.validate import validate
+from controller.render.terms import describe
 from controller.retry import Timing
 from controller.sources.bundle import read_bundle
 from controller.tanium.client import TaniumClient
 from controller.tanium.journal import Journal
+from controller.tanium.terms import tenant_terms
 
 __all__ = [
     "Counter",
@@ -212,11 +214,13 @@ def plan_from(
     now: datetime,
     source: str,
     stored: Mapping[TaniumId, tuple[str, str]] | None = None,
+    terms: Mapping[str, str] | None = None,
 ) -> tuple[DesiredState, Plan]:
     """The pure stage: desired state, diff, plan (the cyclic GC paused, see `gc_paused`)."""
     with gc_paused():
-        desired = build_desired(policies, snapshot, now=now)
+        desired = build_desired(policies, snapshot, now=now, terms=terms)
         inputs = Inputs(
+            openioc_terms=describe(terms or {}),
             policy_revision=policies.revision,
             query_hash=snapshot.query_hash or hashlib.sha256(source.encode()).hexdigest()[:16],
             snapshot_time=snapshot.snapshot_time,
@@ -277,11 +281,18 @@ async def reconcile(
                 policies.settings.source, policies.settings.adopt.from_sources
             )
             journal = Journal.load(client.url, policies.settings.source)
+            terms = await tenant_terms(client, client.url)
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
         desired, plan = plan_from(
-            policies, snapshot, actual, now=now, source=str(spec), stored=journal.entries
+            policies,
+            snapshot,
+            actual,
+            now=now,
+            source=str(spec),
+            stored=journal.entries,
+            terms=terms,
         )
     made = Outcome(mode, plan, None, actual, policies, desired, snapshot)
     if on_plan is not None:

@@ -8,7 +8,7 @@ the union of labels and targets. Quotas evict the lowest-priority items, visibly
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,7 +67,14 @@ class _Merge:
     modified: str = ""
 
 
-def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetime) -> DesiredState:
+def build_desired(
+    policies: PolicySet,
+    snapshot: SourceSnapshot,
+    *,
+    now: datetime,
+    terms: Mapping[str, str] | None = None,
+) -> DesiredState:
+    """`terms`: the tenant's OpenIOC terms (see `controller.render.terms`); None: defaults."""
     state = DesiredState()
     exclusions = ExclusionIndex.build(policies.exclusions)
     intel: dict[Key, _Merge] = {}
@@ -108,7 +115,7 @@ def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetim
     installation = installation_id(policies.settings.source)
     for key, merge in intel.items():
         assert isinstance(merge.candidate, IntelCandidate)
-        state.intel[key] = _finish_intel(merge)
+        state.intel[key] = _finish_intel(merge, terms)
     for key, merge in files.items():
         assert isinstance(merge.candidate, FileCandidate)
         state.blocklist[key] = _finish_file(merge, installation)
@@ -428,7 +435,7 @@ def _desc(stamp: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in stamp)
 
 
-def _finish_intel(merge: _Merge) -> DesiredIntel:
+def _finish_intel(merge: _Merge, terms: Mapping[str, str] | None = None) -> DesiredIntel:
     candidate = merge.candidate
     assert isinstance(candidate, IntelCandidate)
     platforms = tuple(sorted(set(candidate.platforms) | merge.platforms))
@@ -442,7 +449,7 @@ def _finish_intel(merge: _Merge) -> DesiredIntel:
             candidate.payload,
             platforms,
         )
-    doc = render_intel(candidate)
+    doc = render_intel(candidate, terms)
     return doc.model_copy(
         update={
             "labels": merge_labels(merge.labels),

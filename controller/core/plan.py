@@ -123,6 +123,9 @@ class Inputs:
     inventory_fingerprint: str = ""
     source_name: str = ""
     source: str = ""
+    openioc_terms: str = ""
+    """The tenant's OpenIOC terms the documents were rendered with (`renderer=tenant;…`,
+    learned from its quick-add); empty: the renderer's own terms."""
 
 
 @dataclass(**_VALUE, repr=False)

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from controller.doctor.model import Check, fail, ok, skip
-from controller.doctor.terms import compare_terms, sample_values, searches_by_value
+from controller.doctor.terms import compare_terms
+from controller.render.terms import emitted_terms, sample_values
 from controller.tanium.client import TaniumClient
 from controller.tanium.deletes import other_form
 from controller.tanium.errors import NotFoundError, TaniumError
@@ -147,11 +148,11 @@ async def _reputation(client: TaniumClient, source_name: str) -> list[Check]:
 
 async def _quick_add(client: TaniumClient, source_name: str) -> list[Check]:
     before = await _doc_count(client)
-    emitted: dict[str, str] = {}
-    for type_name, values in sample_values().items():
-        xml = await client.quick_add(type_name, list(values.values()))
-        emitted.update(_terms_by_sample(xml, values))
-    checks = [compare_terms(emitted)]
+    xml = {
+        type_name: await client.quick_add(type_name, list(values.values()))
+        for type_name, values in sample_values().items()
+    }
+    checks = [compare_terms(emitted_terms(xml))]
     after = await _doc_count(client)
     name = "quick-add stores nothing"
     if before is None or after is None:
@@ -168,12 +169,6 @@ async def _quick_add(client: TaniumClient, source_name: str) -> list[Check]:
             )
         )
     return checks
-
-
-def _terms_by_sample(xml: str, values: dict[str, str]) -> dict[str, str]:
-    """Sample kind → the search term quick-add used for that sample's value."""
-    found = searches_by_value(xml)
-    return {kind: found[value.lower()] for kind, value in values.items() if value.lower() in found}
 
 
 async def _doc_count(client: TaniumClient) -> int | None:

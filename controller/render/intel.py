@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from controller.core.model import DesiredBlocklist, DesiredIntel
 from controller.render.marker import Marker, digest_of, with_marker
 from controller.render.openioc import render_openioc
+from controller.render.terms import translate_payload
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
 from controller.render.types import FileCandidate, IntelCandidate
 
@@ -61,7 +63,12 @@ def render_signal(
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
-def render_intel(candidate: IntelCandidate) -> DesiredIntel:
+def render_intel(candidate: IntelCandidate, terms: Mapping[str, str] | None = None) -> DesiredIntel:
+    """`terms`: the tenant's OpenIOC terms, {renderer term: tenant term} (`render.terms`)."""
+    if terms and candidate.intel_type == "openioc":
+        translated = translate_payload(candidate.payload, terms)
+        if translated != candidate.payload:
+            candidate = replace(candidate, payload=translated)
     name, description = rendered_text(candidate)
     digest = digest_of(
         {

@@ -19,13 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from controller.core.model import TaniumId
 from controller.lease.config import state_dir
+from controller.state_files import write_json_atomically
 
 log = logging.getLogger("controller.tanium")
 
@@ -79,24 +78,11 @@ class Journal:
 
     def save(self) -> None:
         """Replace the file atomically (a crash leaves the old journal or the new one)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = {
-            "format_version": FORMAT_VERSION,
-            "documents": {
-                str(i): {"md5": md5, "digest": digest}
-                for i, (md5, digest) in sorted(self.entries.items())
-            },
+        documents = {
+            str(i): {"md5": md5, "digest": digest}
+            for i, (md5, digest) in sorted(self.entries.items())
         }
-        fd, tmp = tempfile.mkstemp(prefix=".journal-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(body, out, indent=1, sort_keys=True)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomically(self.path, {"format_version": FORMAT_VERSION, "documents": documents})
 
 
 def _parse(raw: object, path: Path) -> dict[TaniumId, Stored]:
