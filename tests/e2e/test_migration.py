@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.harness import TOKEN, Sandbox, tanium_sandbox
+from tests.e2e.test_convergence import converge
 from tests.e2e.test_switches import DEMO
 
 TR = "/plugin/products/threat-response/api/v1"
@@ -89,14 +90,7 @@ def test_a_connector_user_migrates_without_double_documents(tmp_path: Path) -> N
         assert not [i for i in plan["items"] if i.get("tanium_id") == theirs[UNRELATED_IP]]
         assert any(i["reason"] == "adopted" for i in plan["items"] if i["kind"] == "blocklist")
 
-        applied = box.cli(
-            ["apply", "--policies", str(policies), "--source", SOURCE, "--auto-approve"]
-        )
-        assert applied.code == 0, applied.output
-        again = box.cli(
-            ["plan", "--policies", str(policies), "--source", SOURCE, "--detailed-exitcode"]
-        )
-        assert again.code == 0, again.output
+        converge(box, policies, SOURCE)
 
         state = box.state()
         ids = {d["id"] for d in state["intels"]}

@@ -140,13 +140,7 @@ def _adoptable(
 
 
 def _adopt(want: DesiredBlocklist, entry: ActualBlocklist) -> PlanItem:
-    have_fields = {
-        "md5": entry.md5.lower(),
-        "sha1": entry.sha1.lower(),
-        "sha256": entry.sha256.lower(),
-        "notes": entry.notes,
-    }
-    want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
+    have_fields, want_fields = _fields(entry), _wanted(want)
     return PlanItem(
         action="update",
         kind="blocklist",
@@ -195,14 +189,21 @@ def _conflict(
     conflict(out, want.key, want.name, why)
 
 
-def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> PlanItem:
-    have_fields = {
-        "md5": have.md5.lower(),
-        "sha1": have.sha1.lower(),
-        "sha256": have.sha256.lower(),
-        "notes": have.notes,
+def _fields(entry: ActualBlocklist) -> dict[str, str]:
+    return {
+        "md5": entry.md5.lower(),
+        "sha1": entry.sha1.lower(),
+        "sha256": entry.sha256.lower(),
+        "notes": entry.notes,
     }
-    want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
+
+
+def _wanted(want: DesiredBlocklist) -> dict[str, str]:
+    return {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
+
+
+def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> PlanItem:
+    have_fields, want_fields = _fields(have), _wanted(want)
     if have_fields == want_fields:
         return noop_item("blocklist", want.key, want.name, have.id)
     marker = parse_marker(have.notes)
