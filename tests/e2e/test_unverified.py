@@ -51,28 +51,6 @@ def test_normalisation_really_changes_what_the_server_stores() -> None:
         assert lost.code == 2, lost.output  # without the journal: one rewrite each
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "switch",
-    [
-        {"intel_list_description": False},
-        {"trailing_slash": "required"},
-        {"trailing_slash": "forbidden"},
-        {"openioc_strict": True},
-        {"deploy_busy_message": "Bad Request", "deploy_duration_seconds": 0.2},
-        {"reputation_notes_field": "comment"},
-        {"reputation_delete_by_id": False},
-    ],
-    ids=lambda s: "=".join(map(str, next(iter(s.items())))),
-)
-def test_the_controller_converges_under_each_new_switch(switch: dict[str, Any]) -> None:
-    with tanium_sandbox(seed="demo", **switch) as box:
-        applied = box.cli(APPLY)
-        assert applied.code == 0, applied.output
-        again = box.cli(PLAN)
-        assert again.code == 0, again.output
-
-
 def plan_of(box: Sandbox, policies: Path = EVERYTHING) -> dict[str, Any]:
     result = box.cli(["plan", "--policies", str(policies), "--source", SOURCE, "--format", "json"])
     data: dict[str, Any] = json.loads(result.output[result.output.index("{") :])
