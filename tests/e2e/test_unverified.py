@@ -172,3 +172,26 @@ def test_url_documents_can_be_turned_off_per_policy(tmp_path: Path) -> None:
         skipped = [s for s in plan["skipped"] if "URL document" in s.get("detail", "")]
         assert skipped and all(s["reason"] == "no-target" for s in skipped)
         assert [i for i in plan["items"] if i["key"].startswith("ipv4-addr--")]
+
+
+def test_a_busy_deploy_is_recognised_by_its_status_not_its_words() -> None:
+    """Issue #3593 shows a bare "Bad Request" while another deploy runs: wait, deploy again."""
+    import asyncio
+
+    from controller.retry import RetryPolicy
+    from controller.tanium.client import TaniumClient
+    from tests.e2e.harness import TOKEN
+
+    with tanium_sandbox(deploy_duration_seconds=0.5, deploy_busy_message="Bad Request") as box:
+
+        async def twice() -> tuple[int, int]:
+            retry = RetryPolicy(base_delay=0.2, max_delay=0.3)
+            async with TaniumClient(box.url, TOKEN, retry=retry) as client:
+                return await client.deploy(), await client.deploy()
+
+        first, second = asyncio.run(twice())
+        assert first and second and first != second
+        counters = box.state()["counters"]
+        assert counters["deploys"] == 2
+        sent = counters["requests"]["POST /plugin/products/threat-response/api/v1/intel/deploy"]
+        assert sent >= 3, "the second deploy was never refused as busy"
