@@ -134,3 +134,16 @@ def require_settings(*kinds: type[ConnectionSettings]) -> None:
         found.extend(problems)
     if first is not None:
         raise first(f"{'; '.join(found)}: {SANDBOX_HINT}")
+
+
+def require_connections(*, opencti: bool) -> None:
+    """Every missing connection setting of a pass (Tanium, and OpenCTI when it is the
+    source), reported at once."""
+    from controller.tanium.settings import TaniumSettings
+
+    kinds: list[type[ConnectionSettings]] = [TaniumSettings]
+    if opencti:
+        from controller.sources.opencti import OpenCTISettings
+
+        kinds.insert(0, OpenCTISettings)
+    require_settings(*kinds)

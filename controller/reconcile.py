@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from controller.apply import ApplyReport, Executor, check_not_stale
+from controller.connection import require_connections
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
 from controller.core.model import ActualState, SourceSnapshot, TaniumId
@@ -155,19 +156,6 @@ def tanium_client(timing: Timing | None = None) -> TaniumClient:
     )
 
 
-def _require_connections(spec: SourceSpec) -> None:
-    """Every missing connection setting of this pass, reported at once."""
-    from controller.connection import ConnectionSettings, require_settings
-    from controller.tanium.settings import TaniumSettings
-
-    kinds: list[type[ConnectionSettings]] = [TaniumSettings]
-    if spec.kind == "opencti":
-        from controller.sources.opencti import OpenCTISettings
-
-        kinds.insert(0, OpenCTISettings)
-    require_settings(*kinds)
-
-
 async def fetch_source(
     spec: SourceSpec,
     policies: PolicySet,
@@ -272,7 +260,7 @@ async def reconcile(
         return Outcome("apply", saved, report)
     spec = SourceSpec.parse(source)
     policies = load_checked(policies_dir).policies
-    _require_connections(spec)
+    require_connections(opencti=spec.kind == "opencti")
     with shown.counters() as counter:
         snapshot = await fetch_source(spec, policies, now=now, progress=counter, timing=timing)
     with shown.status("Reading Tanium…"):
@@ -341,10 +329,4 @@ async def _apply(
                 try:
                     return await executor.run(plan)
                 finally:
-                    journal = Journal.load(client.url, plan.inputs.source_name)
-                    journal.record(
-                        executor.stored,
-                        executor.removed,
-                        present=[d.id for d in actual.intel],
-                    )
-                    journal.save()
+                    Journal.update(client.url, plan.inputs.source_name, executor, actual)

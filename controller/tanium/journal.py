@@ -21,8 +21,9 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Protocol
 
-from controller.core.model import TaniumId
+from controller.core.model import ActualState, TaniumId
 from controller.lease.config import state_dir
 from controller.state_files import write_json_atomically
 
@@ -31,6 +32,13 @@ log = logging.getLogger("controller.tanium")
 FORMAT_VERSION = 1
 Stored = tuple[str, str]
 """(md5 Tanium reported after our write, digest of the desired content we wrote)."""
+
+
+class JournalFeed(Protocol):
+    """What an apply wrote (the executor): Tanium id → stored md5 and digest; ids deleted."""
+
+    stored: dict[TaniumId, Stored]
+    removed: set[TaniumId]
 
 
 def journal_path(tanium_url: str, source_name: str, directory: Path | None = None) -> Path:
@@ -75,6 +83,16 @@ class Journal:
         for intel_id in removed:
             self.entries.pop(intel_id, None)
         self.entries.update(written)
+
+    @classmethod
+    def update(
+        cls, tanium_url: str, source_name: str, written: JournalFeed, actual: ActualState
+    ) -> None:
+        """After an apply: this pass's writes and deletes (`written`, the executor) on top of
+        the journal on disk, documents Tanium no longer lists forgotten."""
+        journal = cls.load(tanium_url, source_name)
+        journal.record(written.stored, written.removed, present=[d.id for d in actual.intel])
+        journal.save()
 
     def save(self) -> None:
         """Replace the file atomically (a crash leaves the old journal or the new one)."""
