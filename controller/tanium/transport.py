@@ -187,12 +187,12 @@ class Transport:
                     path=shown,
                 ) from exc
             hint = explain(exc, self.base_url, "TANIUM_URL")
-            if hint is not None:  # retrying cannot fix a wrong URL: say so at once
-                wrong = TaniumError(hint, method=method, path=shown)
+            if hint is not None and hint.permanent:  # retrying cannot fix a wrong URL
+                wrong = TaniumError(hint.message, method=method, path=shown)
                 wrong.fatal = True
                 raise wrong from exc
             failure = TransientError(
-                f"{type(exc).__name__}: {exc}".rstrip(": "),
+                hint.message if hint else f"{type(exc).__name__}: {exc}".rstrip(": "),
                 method=method,
                 path=shown,
                 object_name=object_name,
@@ -215,7 +215,7 @@ class Transport:
         except httpx.TransportError as exc:
             hint = explain(exc, self.base_url, "TANIUM_URL")
             raise TaniumError(
-                hint or f"{type(exc).__name__}: {exc}", method=method, path=path
+                hint.message if hint else f"{type(exc).__name__}: {exc}", method=method, path=path
             ) from exc
 
     def status_error(self, response: httpx.Response, method: str, path: str) -> TaniumError:

@@ -69,9 +69,11 @@ def test_an_unknown_host_is_explained_at_once() -> None:
     assert "does not resolve" in str(error) and sent == 1
 
 
-def test_a_refused_connection_is_explained_at_once() -> None:
+def test_a_refused_connection_is_explained_and_retried() -> None:
+    """A server restarting refuses connections for a moment: retried, then explained."""
     error, sent = failure(f"http://127.0.0.1:{free_port()}")
-    assert "connection refused" in str(error) and sent == 1
+    assert "connection refused" in str(error) and "check the port" in str(error)
+    assert sent == 6 and error.temporary
 
 
 def test_a_wrong_base_url_says_what_was_expected() -> None:
