@@ -3,12 +3,11 @@ that breaks an assumption, and never writes (the emulator's request log proves i
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Sandbox, tanium_sandbox
+from tests.e2e.harness import Sandbox, json_of, tanium_sandbox
 
 READ_ONLY = {"POST /plugin/products/threat-response/api/v1/intels/quick-add"}
 """The one non-GET doctor sends: quick-add builds a document and stores nothing."""
@@ -18,7 +17,7 @@ def doctor(box: Sandbox, fmt: str = "json") -> tuple[int, Any]:
     result = box.cli(["doctor", "--format", fmt], env={"OPENCTI_URL": ""})
     if fmt != "json":
         return result.code, result.output
-    return result.code, json.loads(result.output)
+    return result.code, json_of(result.output)
 
 
 def failing(report: dict[str, Any]) -> list[str]:
@@ -86,7 +85,7 @@ def test_doctor_checks_opencti_when_configured() -> None:
         result = box.cli(
             ["doctor", "--format", "json"], env={"OPENCTI_URL": url, "OPENCTI_TOKEN": DEFAULT_TOKEN}
         )
-        report = json.loads(result.output)
+        report = json_of(result.output)
         assert result.code == 0, report
         names = [c["name"] for c in report["checks"] if c["product"] == "OpenCTI"]
         assert any(n.startswith("every query and mutation validates") for n in names)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Sandbox, tanium_sandbox
+from tests.e2e.harness import Sandbox, json_of, tanium_sandbox
 from tests.e2e.test_convergence import EVERYTHING
 from tests.e2e.test_switches import DEMO
 
@@ -53,8 +53,7 @@ def test_normalisation_really_changes_what_the_server_stores() -> None:
 
 def plan_of(box: Sandbox, policies: Path = EVERYTHING) -> dict[str, Any]:
     result = box.cli(["plan", "--policies", str(policies), "--source", SOURCE, "--format", "json"])
-    data: dict[str, Any] = json.loads(result.output[result.output.index("{") :])
-    return data
+    return json_of(result.output)
 
 
 def test_listings_without_description_still_show_every_owned_document() -> None:
