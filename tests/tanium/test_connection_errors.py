@@ -96,3 +96,22 @@ def test_401_names_the_token_setting_and_403_the_permission() -> None:
         with pytest.raises(AuthError) as caught:
             asyncio.run(deploy())
         assert "deploy intel" in str(caught.value)
+
+
+def test_opencti_explains_https_to_a_plain_http_port_at_once() -> None:
+    from controller.sources.opencti.client import GraphQLClient
+    from controller.sources.opencti.errors import OpenCTIError
+    from controller.sources.opencti.queries import ABOUT
+    from controller.sources.opencti.settings import OpenCTISettings
+
+    with plain_http() as port:
+        settings = OpenCTISettings(url=f"https://127.0.0.1:{port}", token="t", retry_backoff=0.001)
+
+        async def about() -> None:
+            async with GraphQLClient(settings) as client:
+                await client.execute(ABOUT)
+
+        with pytest.raises(OpenCTIError) as caught:
+            asyncio.run(about())
+    assert "OPENCTI_URL" in str(caught.value) and "does not answer TLS" in str(caught.value)
+    assert caught.value.fatal
