@@ -62,19 +62,29 @@ class ConnectionSettings(BaseSettings):
             raise cls.error(f"invalid {cls.product} settings: {problems}") from None
         return settings.resolved()
 
+    def problems(self) -> list[str]:
+        """Every missing or malformed URL/token setting (all of them, not the first)."""
+        prefix = self._prefix()
+        found = []
+        if not self.url:
+            found.append(f"{prefix}URL is not set")
+        elif not self.url.startswith(("http://", "https://")):
+            found.append(
+                f"{prefix}URL must start with https:// (or http:// for the sandbox): {self.url!r}"
+            )
+        if not self.token.get_secret_value() and self.token_file is None:
+            found.append(f"{prefix}TOKEN is not set (nor {prefix}TOKEN_FILE)")
+        return found
+
     def resolved(self) -> Self:
         """These settings with the token read from `token_file` when needed; checks both are set."""
         prefix = self._prefix()
-        if not self.url:
-            raise self.error(f"{prefix}URL is not set: {SANDBOX_HINT}")
-        if not self.url.startswith(("http://", "https://")):
-            raise self.error(
-                f"{prefix}URL must start with https:// (or http:// for the sandbox): {self.url!r}"
-            )
+        found = self.problems()
+        if found:
+            raise self.error(f"{'; '.join(found)}: {SANDBOX_HINT}")
         if self.token.get_secret_value():
             return self
-        if self.token_file is None:
-            raise self.error(f"{prefix}TOKEN is not set (nor {prefix}TOKEN_FILE): {SANDBOX_HINT}")
+        assert self.token_file is not None
         try:
             token = self.token_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
@@ -104,3 +114,36 @@ class ConnectionSettings(BaseSettings):
                     f"{self._prefix()}CA_BUNDLE={self.ca_bundle} cannot be loaded: {exc}"
                 ) from None
         return True
+
+
+def require_settings(*kinds: type[ConnectionSettings]) -> None:
+    """Check the connection settings of every product a command needs, and report every
+    problem at once (not the first of the first product)."""
+    found: list[str] = []
+    first: type[UserError] | None = None
+    for kind in kinds:
+        try:
+            problems = kind().problems()
+        except ValidationError as exc:
+            problems = [
+                f"{kind._prefix()}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in exc.errors(include_input=False)
+            ]
+        if problems and first is None:
+            first = kind.error
+        found.extend(problems)
+    if first is not None:
+        raise first(f"{'; '.join(found)}: {SANDBOX_HINT}")
+
+
+def require_connections(*, opencti: bool) -> None:
+    """Every missing connection setting of a pass (Tanium, and OpenCTI when it is the
+    source), reported at once."""
+    from controller.tanium.settings import TaniumSettings
+
+    kinds: list[type[ConnectionSettings]] = [TaniumSettings]
+    if opencti:
+        from controller.sources.opencti import OpenCTISettings
+
+        kinds.insert(0, OpenCTISettings)
+    require_settings(*kinds)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -21,11 +21,12 @@ from typing import Literal, Protocol
 
 from controller.apply import ApplyReport, Executor, check_not_stale
 from controller.apply.executor import Fence
+from controller.connection import require_connections
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
 from controller.core.diff.changes import needs_body
 from controller.core.foreign import unowned_objects
-from controller.core.model import ActualState, SourceSnapshot
+from controller.core.model import ActualState, SourceSnapshot, TaniumId
 from controller.core.plan import Inputs, Plan
 from controller.core.unused import with_policy_warnings
 from controller.errors import PipelineError
@@ -33,10 +34,13 @@ from controller.policy.loader import LoadResult
 from controller.policy.located import PolicySet
 from controller.policy.models import SettingsSpec
 from controller.policy.validate import validate
+from controller.render.terms import describe
 from controller.retry import Timing
 from controller.sources.bundle import read_bundle
 from controller.tanium.bodies import describe_content_changes
 from controller.tanium.client import TaniumClient
+from controller.tanium.journal import Journal
+from controller.tanium.terms import cached_terms, tenant_terms
 from controller.target import ActualSpec, check_target, live_url, read_actual, with_target
 from controller.writeback.pivot import pivot_after_apply, pivot_after_saved_apply, with_pivot
 
@@ -206,11 +210,14 @@ def plan_from(
     *,
     now: datetime,
     source: str,
+    stored: Mapping[TaniumId, tuple[str, str]] | None = None,
+    terms: Mapping[str, str] | None = None,
 ) -> tuple[DesiredState, Plan]:
     """The pure stage: desired state, diff, plan (the cyclic GC paused, see `gc_paused`)."""
     with gc_paused():
-        desired = build_desired(policies, snapshot, now=now)
+        desired = build_desired(policies, snapshot, now=now, terms=terms)
         inputs = Inputs(
+            openioc_terms=describe(terms or {}),
             policy_revision=policies.revision,
             query_hash=snapshot.query_hash or hashlib.sha256(source.encode()).hexdigest()[:16],
             snapshot_time=snapshot.snapshot_time,
@@ -224,8 +231,18 @@ def plan_from(
             incomplete_reasons=snapshot.incomplete_reasons,
             inputs=inputs,
             now=now,
+            stored=stored,
         )
         return desired, plan
+
+
+async def _tenant_terms(spec: ActualSpec, url: str, timing: Timing | None) -> dict[str, str]:
+    """The tenant's OpenIOC terms: learned from its quick-add when Tanium is live, else the
+    ones learned earlier (a plan against a snapshot asks nothing)."""
+    if spec.path is not None:
+        return cached_terms(url)
+    async with tanium_client(timing) as client:
+        return await tenant_terms(client, url)
 
 
 # ---------------------------------------------------------------------------- the driver
@@ -274,16 +291,31 @@ async def reconcile(
         )
     checked = load_checked(policies_dir)
     policies = checked.policies
+    if actual_spec.path is None:
+        require_connections(opencti=spec.kind == "opencti")
     with shown.counters() as counter:
         snapshot = await fetch_source(spec, policies, now=now, progress=counter, timing=timing)
     with shown.status("Reading Tanium…"):
         actual, taken, url = await read_actual(
-            actual_spec, policies.settings.source, lambda: tanium_client(timing)
+            actual_spec,
+            policies.settings.source,
+            lambda: tanium_client(timing),
+            adopt=policies.settings.adopt.from_sources,
         )
+        journal = Journal.load(url, policies.settings.source)
+        terms = await _tenant_terms(actual_spec, url, timing)
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
-        desired, plan = plan_from(policies, snapshot, actual, now=now, source=str(spec))
+        desired, plan = plan_from(
+            policies,
+            snapshot,
+            actual,
+            now=now,
+            source=str(spec),
+            stored=journal.entries,
+            terms=terms,
+        )
     plan = replace(with_target(plan, url, taken), unowned_objects=unowned_objects(actual))
     warnings = [d for d in checked.diagnostics if d.severity != "error"]
     plan = with_policy_warnings(plan, warnings, policies, snapshot, now=now)
@@ -322,7 +354,8 @@ async def _apply(
             if actual is None:
                 managed = settings.source if settings is not None else plan.inputs.source_name
                 check_target(plan, live_url(), managed)
-                actual = await client.read_state(plan.inputs.source_name)
+                adopt = settings.adopt.from_sources if settings else ()
+                actual = await client.read_state(plan.inputs.source_name, adopt)
                 check_not_stale(plan, actual)
             # every item the executor reports: changes, blocked ones, labels, deploys, scans
             total = sum(1 for i in plan.items if i.action != "no-op")
@@ -343,4 +376,7 @@ async def _apply(
                     settings=settings,
                     fence=fence,
                 )
-                return await executor.run(plan)
+                try:
+                    return await executor.run(plan)
+                finally:
+                    Journal.update(client.url, plan.inputs.source_name, executor, actual)

@@ -9,7 +9,7 @@ taken; `apply` refuses a plan made for another target (`check_target`) before th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -51,14 +51,18 @@ def live_url() -> str:
 
 
 async def read_actual(
-    spec: ActualSpec, source_name: str, client: Callable[[], TaniumClient]
+    spec: ActualSpec,
+    source_name: str,
+    client: Callable[[], TaniumClient],
+    *,
+    adopt: Sequence[str] = (),
 ) -> tuple[ActualState, Snapshot | None, str]:
     """Tanium's owned inventory (live, or from the snapshot), the snapshot when there is one,
     and the Tanium URL it describes."""
     if spec.path is None:
         url = live_url()
         async with client() as tanium:
-            return await tanium.read_state(source_name), None, url
+            return await tanium.read_state(source_name, adopt), None, url
     snapshot = read_snapshot(spec.path)
     if snapshot.source != source_name:
         raise PipelineError(

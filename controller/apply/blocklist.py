@@ -29,7 +29,11 @@ async def write(run: Executor, items: list[PlanItem]) -> None:
             continue
         if item.action == "update":  # Reputation may merge or append uploads: replace
             removed, _ = await run.attempt(
-                partial(run.client.blocklist_remove, TaniumId(item.tanium_id or 0)),
+                partial(
+                    run.client.blocklist_remove,
+                    TaniumId(item.tanium_id or 0),
+                    run.entry_hashes(TaniumId(item.tanium_id or 0)),
+                ),
                 [item],
                 "could not remove the entry to replace: ",
             )

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from controller.core.diff.blocklist import adoptable
 from controller.core.diff.changes import document_changes
 from controller.core.guards import counted_deletes, within_budget
-from controller.core.model import ActualBlocklist, ActualIntel, ActualState, TaniumId
+from controller.core.model import (
+    ActualBlocklist,
+    ActualIntel,
+    ActualState,
+    DesiredBlocklist,
+    TaniumId,
+)
 from controller.core.plan import Change, Plan, PlanItem, inventory_fingerprint
+from controller.core.reasons import Reason
 from controller.errors import UserError
 from controller.policy.models import SettingsSpec
 from controller.render.marker import installation_id, owned_blocklist_key, owned_intel_key
@@ -100,6 +108,8 @@ class Ownership:
     def refusal(self, item: PlanItem) -> str | None:
         """Why `item` must not touch its Tanium object (None: it is ours, under that key)."""
         base = item.subject
+        if item.reason in (Reason.MIGRATED, Reason.ADOPTED):
+            return self._takeover_refusal(item)
         if item.kind == "blocklist" and item.before and item.before.get("key"):
             base = str(item.before["key"])  # updated in place under its previous key
         if item.kind == "intel":
@@ -112,6 +122,24 @@ class Ownership:
             f"Tanium object {item.tanium_id} is not an octi-tanium object with key {base} in "
             "the managed source: refusing to touch it"
         )
+
+    def _takeover_refusal(self, item: PlanItem) -> str | None:
+        """A migrated document must be one of the adopted sources'; an adopted entry must
+        still be unowned and hold only the desired file's hashes."""
+        target = TaniumId(item.tanium_id or 0)
+        if item.reason == Reason.MIGRATED:
+            if any(d.id == target for d in self.actual.adoptable):
+                return None
+            return f"intel {target} is not in a source of Settings.adopt.fromSources: refusing"
+        entry = next((e for e in self.actual.blocklist if e.id == target), None)
+        if (
+            entry is not None
+            and target not in self.entries()
+            and item.desired
+            and adoptable(DesiredBlocklist.model_validate(item.desired), entry)
+        ):
+            return None
+        return f"Reputation entry {target} can no longer be adopted (changed or taken): refusing"
 
     def foreign_hashes(self) -> dict[str, ActualBlocklist]:
         """Every hash held by a Reputation entry we do not own."""
@@ -127,11 +155,14 @@ class Ownership:
 
 def foreign_clash(item: PlanItem, foreign: dict[str, ActualBlocklist]) -> str | None:
     """Why uploading `item` would merge into somebody else's entry (None: it would not)."""
+    adopting = item.tanium_id if item.reason == Reason.ADOPTED else None
     clash = next(
         (
             foreign[h]
             for k in ("md5", "sha1", "sha256")
-            if (h := str((item.desired or {}).get(k) or "")) and h in foreign
+            if (h := str((item.desired or {}).get(k) or ""))
+            and h in foreign
+            and foreign[h].id != adopting
         ),
         None,
     )

@@ -70,7 +70,7 @@ class TaniumWriter(Protocol):
     async def group_id_by_name(self, name: str) -> TaniumId | None: ...
     async def scan(self, group_id: TaniumId, intel_id: TaniumId) -> int: ...
     async def blocklist_add(self, entries: Sequence[DesiredBlocklist]) -> int: ...
-    async def blocklist_remove(self, entry_id: TaniumId) -> bool: ...
+    async def blocklist_remove(self, entry_id: TaniumId, hashes: Sequence[str] = ()) -> bool: ...
 
 
 class Executor:
@@ -100,6 +100,10 @@ class Executor:
         self.source_id: TaniumId | None = actual.source_id
         self.content_written = False
         self.report = ApplyReport()
+        self.stored: dict[TaniumId, tuple[str, str]] = {}
+        """Intel written this pass: id → (md5 Tanium reported, digest written), for the journal."""
+        self.removed: set[TaniumId] = set()
+        """Intel deleted this pass."""
 
     async def run(self, plan: Plan) -> ApplyReport:
         # pivot items are OpenCTI's: written after the executor (controller.writeback.pivot)
@@ -134,6 +138,11 @@ class Executor:
         """The next write batch is about to start: the fence may stop the apply here."""
         if self.fence is not None:
             await self.fence.before_batch()
+
+    def entry_hashes(self, entry_id: TaniumId) -> tuple[str, ...]:
+        """The hashes of a blocklist entry as read (strongest first), to verify its delete."""
+        entry = next((e for e in self.actual.blocklist if e.id == entry_id), None)
+        return tuple(h for h in (entry.sha256, entry.sha1, entry.md5) if h) if entry else ()
 
     def _deletes_now(self, deletes: list[PlanItem]) -> list[PlanItem]:
         """Deletes go last, and not at all where a write they depend on failed: after a

@@ -41,6 +41,7 @@ async def write(run: Executor, item: PlanItem) -> ItemResult:
         created = await run.client.create_intel(run.source_id, doc)
         run.content_written = True
         run.intel_ids[item.key] = created.id
+        run.stored[created.id] = (created.md5, doc.digest)
         await labels.sync(run, created.id, (), doc.labels)
         return ItemResult(item, "ok", tanium_id=created.id)
     assert item.tanium_id is not None
@@ -55,6 +56,7 @@ async def write(run: Executor, item: PlanItem) -> ItemResult:
     if item.reason != "labels":
         current = await run.client.update_intel(intel_id, doc, current.intrinsic_id)
         run.content_written = True
+        run.stored[current.id] = (current.md5, doc.digest)
     run.intel_ids[item.key] = current.id
     await labels.sync(run, current.id, current.label_ids, doc.labels)
     return ItemResult(item, "ok", tanium_id=current.id)
@@ -66,6 +68,10 @@ async def delete(run: Executor, item: PlanItem) -> ItemResult:
     refused = run.ownership.refusal(item)
     if refused:
         return ItemResult(item, "failed", refused)
-    remove = run.client.delete_intel if item.kind == "intel" else run.client.blocklist_remove
-    await remove(TaniumId(item.tanium_id))
+    subject = TaniumId(item.tanium_id)
+    if item.kind == "intel":
+        await run.client.delete_intel(subject)
+        run.removed.add(subject)
+    else:
+        await run.client.blocklist_remove(subject, run.entry_hashes(subject))
     return ItemResult(item, "ok", tanium_id=item.tanium_id)

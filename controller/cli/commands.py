@@ -386,3 +386,7 @@ from controller.cli.inventory import snapshot, state  # noqa: E402
 
 main.add_command(snapshot)
 main.add_command(state)
+
+from controller.cli.doctor import doctor  # noqa: E402 - registered after `main` exists
+
+main.add_command(doctor)

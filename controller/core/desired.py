@@ -8,7 +8,7 @@ the union of labels and targets. Quotas evict the lowest-priority items, visibly
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -72,7 +72,14 @@ class _Merge:
     """A contributing policy has `drift: correct` (static intel always does)."""
 
 
-def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetime) -> DesiredState:
+def build_desired(
+    policies: PolicySet,
+    snapshot: SourceSnapshot,
+    *,
+    now: datetime,
+    terms: Mapping[str, str] | None = None,
+) -> DesiredState:
+    """`terms`: the tenant's OpenIOC terms (see `controller.render.terms`); None: defaults."""
     state = DesiredState()
     exclusions = ExclusionIndex.build(policies.exclusions)
     intel: dict[Key, _Merge] = {}
@@ -113,7 +120,7 @@ def build_desired(policies: PolicySet, snapshot: SourceSnapshot, *, now: datetim
     installation = installation_id(policies.settings.source)
     for key, merge in intel.items():
         assert isinstance(merge.candidate, IntelCandidate)
-        state.intel[key] = _finish_intel(merge)
+        state.intel[key] = _finish_intel(merge, terms)
     for key, merge in files.items():
         assert isinstance(merge.candidate, FileCandidate)
         state.blocklist[key] = _finish_file(merge, installation)
@@ -207,12 +214,15 @@ def _contribute(
     files: dict[Key, _Merge],
     state: DesiredState,
 ) -> None:
-    took = False
+    took = urls_off = False
     for located in chosen:
         spec = _spec(located)
         target = spec.target
         if target.intel is not None:
             for candidate in conversion.intel:
+                if not target.intel.urls and URL_TERM in candidate.payload:
+                    urls_off = True
+                    continue
                 merge = intel.setdefault(candidate.key, _Merge(candidate))
                 merge.labels.update(obj.labels, target.intel.labels)
                 merge.platforms.update(target.intel.platforms)
@@ -232,6 +242,8 @@ def _contribute(
     if not took:
         wanted = ", ".join(sorted({t for p in chosen for t in _targets(_spec(p))}))
         got = "blocklist entries" if conversion.files else "intel documents"
+        if urls_off:
+            wanted, got = "intel with `urls: false`", "a URL document (unverified on Tanium)"
         state.skipped.append(
             SkippedObject(
                 obj.standard_id,
@@ -240,6 +252,10 @@ def _contribute(
                 f"renders to {got}, but the selecting policies only target {wanted}",
             )
         )
+
+
+URL_TERM = '"UrlHistoryItem/URL"'
+"""How a URL term appears in an OpenIOC candidate's payload (canonical JSON)."""
 
 
 def _targets(spec: IntelPolicySpec) -> list[str]:
@@ -433,7 +449,7 @@ def _desc(stamp: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in stamp)
 
 
-def _finish_intel(merge: _Merge) -> DesiredIntel:
+def _finish_intel(merge: _Merge, terms: Mapping[str, str] | None = None) -> DesiredIntel:
     candidate = merge.candidate
     assert isinstance(candidate, IntelCandidate)
     platforms = tuple(sorted(set(candidate.platforms) | merge.platforms))
@@ -449,6 +465,7 @@ def _finish_intel(merge: _Merge) -> DesiredIntel:
         )
     return render_intel(
         candidate,
+        terms,
         labels=merge_labels(merge.labels),
         scan_groups=tuple(sorted(merge.scan_groups)),
         sources=tuple(sorted(merge.sources)),

@@ -154,6 +154,9 @@ class ActualIntel(Frozen):
     source_id: TaniumId | None = None
     platforms: tuple[str, ...] = ()
     updated_at: datetime | None = None
+    schema_valid: bool | None = None
+    """Tanium's `isSchemaValid` (None: not reported). False: Tanium stored the document but
+    says it does not validate, so its engine may never match it."""
     content: str | None = None
     """The document's body, when the reader has it (the listing does not carry it): an update
     then shows what moved inside the content, not only the md5."""
@@ -181,6 +184,12 @@ class ActualState(Frozen):
     intel: tuple[ActualIntel, ...] = ()
     labels: tuple[ActualLabel, ...] = ()
     blocklist: tuple[ActualBlocklist, ...] = ()
+    adoptable: tuple[ActualIntel, ...] = ()
+    """Documents of the sources named in `Settings.adopt.fromSources`, with their content:
+    candidates for migration (never owned)."""
+    blocklist_error: str | None = None
+    """Why the Reputation list could not be read (None: it was): the blocklist half of the
+    diff then plans nothing, the intel half proceeds."""
     deploy_known: bool = False
     """Whether `intel/status` could be read (the token may lack the permission)."""
     last_deploy_at: datetime | None = None

@@ -146,6 +146,9 @@ class Inputs:
     snapshot_taken_at: datetime | None = None
     """Set when the plan was made against a snapshot of Tanium (`plan --actual snapshot:FILE`)
     rather than the live inventory: when the snapshot was taken."""
+    openioc_terms: str = ""
+    """The tenant's OpenIOC terms the documents were rendered with (`renderer=tenant;…`,
+    learned from its quick-add); empty: the renderer's own terms."""
 
 
 @dataclass(**_VALUE, repr=False)

@@ -43,6 +43,12 @@ class Reason(StrEnum):
     QUOTA = "quota"
     MERGED = "merged"
     """A file key folded into another file sharing a hash."""
+    MIGRATED = "migrated"
+    """A document of a source named in `Settings.adopt.fromSources` (OpenCTI's connector)
+    holding only desired values or content: replaced by octi-tanium's own."""
+    ADOPTED = "adopted"
+    """A blocklist entry without our marker holding a desired file's hashes, taken over in
+    place (`Settings.adopt.blocklist`)."""
     ORPHAN = "orphan"
     """Reserved by the design (documents of a renamed source); not emitted yet."""
     # skipped only

@@ -183,6 +183,10 @@ class IntelTarget(Spec):
     """Extra Tanium labels on every document this policy produces (OpenCTI labels are kept)."""
     platforms: tuple[Platform, ...] = ()
     """Restrict the documents to these platforms; empty = what the indicator says, else all."""
+    urls: bool = True
+    """Sync URL documents. No public Tanium source confirms the OpenIOC term URLs are matched
+    on (`UrlHistoryItem/URL`): set false until `octi-tanium doctor` or a test on your tenant
+    confirms them (docs/sync-matrix.md)."""
 
 
 class BlocklistTarget(Spec):
@@ -336,6 +340,18 @@ class DeletionBudget(Spec):
     """Allow deleting everything when the desired set is empty."""
 
 
+class AdoptSettings(Spec):
+    """Migration from OpenCTI's Tanium connector: take over what it left in Tanium."""
+
+    from_sources: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = ()
+    """Intel sources whose documents matching a desired item (the same values, or the same
+    YARA / Signal content) are replaced by octi-tanium's: ours created, theirs deleted
+    (reason `migrated`). Documents matching nothing desired are never touched."""
+    blocklist: bool = False
+    """Take over, in place, Reputation blocklist entries without an octi-tanium marker whose
+    hashes are those of a desired file (reason `adopted`)."""
+
+
 class DeploySettings(Spec):
     """Intel DB deployment after intel changes."""
 
@@ -436,6 +452,8 @@ class SettingsSpec(Spec):
     """The `run` schedule."""
     concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     """Parallel requests to Tanium."""
+    adopt: AdoptSettings = AdoptSettings()
+    """Migration from OpenCTI's Tanium connector (see docs/migration.md)."""
 
 
 # --------------------------------------------------------------------------- documents

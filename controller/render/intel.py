@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from controller.core.model import DesiredBlocklist, DesiredIntel
 from controller.render.marker import Marker, digest_of, with_marker
 from controller.render.openioc import render_openioc
+from controller.render.terms import translate_payload
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
 from controller.render.types import FileCandidate, IntelCandidate
 
@@ -62,9 +64,16 @@ def render_signal(
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
-def render_intel(candidate: IntelCandidate, **merged: Any) -> DesiredIntel:
-    """The document; `merged` are the fields merging adds (labels, scan_groups, sources,
-    priority), set here rather than by a copy of the finished model."""
+def render_intel(
+    candidate: IntelCandidate, terms: Mapping[str, str] | None = None, **merged: Any
+) -> DesiredIntel:
+    """The document. `terms`: the tenant's OpenIOC terms, {renderer term: tenant term}
+    (`render.terms`); `merged` are the fields merging adds (labels, scan_groups, sources,
+    policies, priority), set here rather than by a copy of the finished model."""
+    if terms and candidate.intel_type == "openioc":
+        translated = translate_payload(candidate.payload, terms)
+        if translated != candidate.payload:
+            candidate = replace(candidate, payload=translated)
     name, description = rendered_text(candidate)
     digest = digest_of(
         {

@@ -81,6 +81,18 @@ def intrinsic_ids_for(key: str) -> frozenset[str]:
     return frozenset({key, safe, f"{safe}.yara", f"{safe}.ioc", f"{safe}.stix", f"{key}.yara"})
 
 
+_OUR_INTRINSIC = re.compile(
+    r"(?:[a-z0-9-]+--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|static[:_].+)"
+    r"(?:\.(?:ioc|yara|stix))?"
+)
+
+
+def may_be_ours(intrinsic_id: str | None) -> bool:
+    """Whether a document with this intrinsic id may be one we rendered (a key, or a file name
+    made of one; None: a YARA document on a server that reports no intrinsic id)."""
+    return intrinsic_id is None or _OUR_INTRINSIC.fullmatch(intrinsic_id) is not None
+
+
 def owned_intel_key(doc: ActualIntel) -> Key | None:
     """The key of a document we own, or None when its marker is absent or inconsistent."""
     marker = parse_marker(doc.description)

@@ -3,7 +3,9 @@
 The payload is canonical JSON of a tree: nodes `{"op": "AND"|"OR", "items": [...]}` and terms
 `{"term": "FileItem/Md5sum", "type": "md5", "condition": "is", "value": "…"}`. The XML is
 built from that tree alone, so equal payloads give equal bytes. Element ids are uuid5 of the
-key and the node's position; there is no timestamp.
+key and the node's position. `last-modified` and `authored_date`, which every public OpenIOC
+sample and Tanium's quick-add output carry, hold the fixed `AUTHORED` instant: never the
+clock, so the bytes (and their md5) change only when the content does.
 
 The document is written as text (what lxml's pretty printer gives, byte for byte: a property
 test compares the two); lxml builds it only when a string holds a character XML cannot carry,
@@ -25,6 +27,9 @@ IOC_NS = "http://schemas.mandiant.com/2010/ioc"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 AUTHOR = "octi-tanium"
+AUTHORED = "2000-01-01T00:00:00"
+"""`last-modified` / `authored_date`: a fixed instant (a date from the clock would rewrite every
+document on every pass; one from the source objects would change with unrelated edits)."""
 
 Tree = dict[str, Any]
 
@@ -132,10 +137,12 @@ def _element(tag: str, text: str, indent: str) -> str:
 def _render_text(key: str, name: str, description: str, tree: Tree) -> str:
     out = [
         "<?xml version='1.0' encoding='UTF-8'?>\n",
-        f'<ioc xmlns="{IOC_NS}" xmlns:xsi="{XSI_NS}" xmlns:xsd="{XSD_NS}" id="{_attr(key)}">\n',
+        f'<ioc xmlns="{IOC_NS}" xmlns:xsi="{XSI_NS}" xmlns:xsd="{XSD_NS}" id="{_attr(key)}" '
+        f'last-modified="{AUTHORED}">\n',
         _element("short_description", name, "  "),
         _element("description", description, "  "),
         _element("authored_by", AUTHOR, "  "),
+        _element("authored_date", AUTHORED, "  "),
         "  <links/>\n",
         "  <definition>\n",
     ]
@@ -173,11 +180,17 @@ def render_openioc_lxml(key: str, name: str, description: str, payload: str) -> 
     """The same document built with lxml: the reference the text writer is tested against."""
     tree = json.loads(payload)
     ioc = etree.Element(
-        f"{{{IOC_NS}}}ioc", {"id": key}, nsmap={None: IOC_NS, "xsi": XSI_NS, "xsd": XSD_NS}
+        f"{{{IOC_NS}}}ioc",
+        {"id": key, "last-modified": AUTHORED},
+        nsmap={None: IOC_NS, "xsi": XSI_NS, "xsd": XSD_NS},
     )
-    for tag, text in (("short_description", name), ("description", description)):
+    for tag, text in (
+        ("short_description", name),
+        ("description", description),
+        ("authored_by", AUTHOR),
+        ("authored_date", AUTHORED),
+    ):
         etree.SubElement(ioc, f"{{{IOC_NS}}}{tag}").text = text
-    etree.SubElement(ioc, f"{{{IOC_NS}}}authored_by").text = AUTHOR
     etree.SubElement(ioc, f"{{{IOC_NS}}}links")
     definition = etree.SubElement(ioc, f"{{{IOC_NS}}}definition")
     _indicator(definition, key, root(tree), "0")

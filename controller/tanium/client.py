@@ -25,12 +25,14 @@ from pydantic import SecretStr
 
 from controller.retry import RetryPolicy, Sleep
 from controller.tanium.alerts import TaniumAlerts
+from controller.tanium.probes import TaniumProbes
+from controller.tanium.reads import TR
 from controller.tanium.settings import TaniumSettings
 from controller.tanium.transport import Transport
 from controller.tanium.writes import TaniumWrites
 
 
-class TaniumClient(TaniumWrites, TaniumAlerts):
+class TaniumClient(TaniumWrites, TaniumAlerts, TaniumProbes):
     """Reads (`TaniumReads`) and writes (`TaniumWrites`) against one Tanium host.
 
     Use as an async context manager, or call `aclose()`. Test hooks: `http_transport` (e.g.
@@ -73,6 +75,7 @@ class TaniumClient(TaniumWrites, TaniumAlerts):
         )
         self.page_size = page_size
         self.source_filter = source_filter
+        self.intels_path = f"{TR}/intels/"
         self.blocklist_chunk = blocklist_chunk
         self.deploy_wait = deploy_wait
 

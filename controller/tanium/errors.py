@@ -149,6 +149,21 @@ def server_reason(body: str) -> str:
     return body.strip()[:200]
 
 
+def permission_for(method: str, path: str) -> str:
+    """The Tanium permission a route needs, in the console's words (best effort)."""
+    if "/intel/deploy" in path:
+        return "deploy intel (Threat Response: Intel DB deploy)"
+    if "on-demand-scans" in path or "quick-scans" in path:
+        return "start on-demand scans (Threat Response)"
+    if "/reputation/" in path:
+        return "read the Reputation custom list" if method == "GET" else "write Reputation lists"
+    if "/api/v2/groups" in path:
+        return "read computer groups"
+    if method == "GET":
+        return "read Threat Response intel"
+    return "write Threat Response intel (documents, labels, sources)"
+
+
 def error_for_status(
     status: int,
     reason: str,
@@ -164,13 +179,16 @@ def error_for_status(
     if status == 401:
         cls = AuthError
         reason = (
-            f"unauthorized ({reason}): the token is unknown or expired, or this host's IP "
-            "address is not in api_token_trusted_ip_address_list nor in the token's trusted "
-            "IP addresses"
+            f"unauthorized ({reason}): TANIUM_TOKEN (or TANIUM_TOKEN_FILE) is unknown or "
+            "expired, or this host's IP address is not in api_token_trusted_ip_address_list "
+            "nor in the token's trusted IP addresses"
         )
     elif status == 403:
         cls = AuthError
-        reason = f"forbidden ({reason}): the token's user lacks the permission for this route"
+        reason = (
+            f"forbidden ({reason}): the user of TANIUM_TOKEN lacks the permission to "
+            f"{permission_for(method, path)}; grant it to the token's user (or its role)"
+        )
     elif status == 404:
         cls = NotFoundError
     elif status == 409:

@@ -64,6 +64,10 @@ def _intel_row(d: dict[str, Any]) -> dict[str, Any]:
         "label_ids": d.get("labelIds") or (),
         "source_id": d.get("sourceId"),
         "platforms": d.get("platforms") or (),
+        "content": d.get("contents") if isinstance(d.get("contents"), str) else None,
+        "schema_valid": d.get("isSchemaValid")
+        if isinstance(d.get("isSchemaValid"), bool)
+        else None,
     }
 
 
@@ -78,8 +82,17 @@ def _entry_row(d: dict[str, Any]) -> dict[str, Any]:
         "md5": _hex(d.get("md5")),
         "sha1": _hex(d.get("sha1")),
         "sha256": _hex(d.get("sha256")),
-        "notes": _text(d.get("notes")),
+        "notes": _text(d.get("notes")) or _notes_elsewhere(d),
     }
+
+
+def _notes_elsewhere(d: dict[str, Any]) -> str:
+    """The notes when the server lists them under another name (unverified: no public client
+    has read the list): the one string field carrying our marker, else ""."""
+    return next(
+        (v for k, v in sorted(d.items()) if isinstance(v, str) and "[octi-tanium:v1 " in v),
+        "",
+    )
 
 
 _INTEL = TypeAdapter(list[ActualIntel])

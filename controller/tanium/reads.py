@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from controller.core.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
 from controller.core.timestamps import parse_time
-from controller.tanium.errors import AuthError, NotFoundError, RejectedError
+from controller.render.marker import may_be_ours
+from controller.tanium.errors import AuthError, NotFoundError, RejectedError, TaniumError
 from controller.tanium.mapping import (
     DeployStatus,
     Source,
@@ -39,11 +41,13 @@ class TaniumReads:
     _t: Transport
     page_size: int
     source_filter: bool
+    intels_path: str
+    """The intel collection, `TR/intels/` until the server says it wants no slash."""
     """Send `sourceId=` when listing intel (the result is filtered client-side regardless)."""
 
     # ------------------------------------------------------------------ the actual state
 
-    async def read_state(self, source_name: str) -> ActualState:
+    async def read_state(self, source_name: str, adopt_sources: Sequence[str] = ()) -> ActualState:
         """Everything the diff needs, read concurrently; never partial (raises instead).
 
         The source is looked up by exact name and never created here: when it is absent the
@@ -64,19 +68,32 @@ class TaniumReads:
                 return False, None
             return True, parse_time(status.created_at)
 
+        async def blocklist_or_why() -> tuple[tuple[ActualBlocklist, ...], str | None]:
+            try:
+                return await self.list_blocklist(), None
+            except TaniumError as exc:
+                if exc.fatal:
+                    raise
+                log.warning("the Reputation list is unreadable (%s): blocklist half skipped", exc)
+                return (), str(exc)
+
         intel = asyncio.ensure_future(managed_intel())
+        adoptable = asyncio.ensure_future(self.adoptable_intel(adopt_sources, source_name))
         labels = asyncio.ensure_future(self.list_labels())
-        blocklist = asyncio.ensure_future(self.list_blocklist())
+        blocklist = asyncio.ensure_future(blocklist_or_why())
         deployed = asyncio.ensure_future(last_deploy())
-        await gather_all([intel, labels, blocklist, deployed])
+        await gather_all([intel, labels, blocklist, deployed, adoptable])
         source_id, docs = intel.result()
         known, last = deployed.result()
+        entries, unreadable = blocklist.result()
         return ActualState(
             source_id=source_id,
             source_name=source_name,
             intel=docs,
             labels=labels.result(),
-            blocklist=blocklist.result(),
+            blocklist=entries,
+            blocklist_error=unreadable,
+            adoptable=adoptable.result(),
             deploy_known=known,
             last_deploy_at=last,
         )
@@ -84,8 +101,47 @@ class TaniumReads:
     async def list_intel(self, source_id: TaniumId) -> tuple[ActualIntel, ...]:
         """All intel documents of one source, by id."""
         params: dict[str, str | int] = {"sourceId": source_id} if self.source_filter else {}
-        raw = await self._all(f"{TR}/intels", params, f"intel of source {source_id}")
-        return self._of_source(raw, source_id, f"{TR}/intels")
+        raw = await self._intel_listing(params, f"intel of source {source_id}")
+        return await self._described(self._of_source(raw, source_id, self.intels_path))
+
+    async def _described(self, docs: tuple[ActualIntel, ...]) -> tuple[ActualIntel, ...]:
+        """The listing with every description our marker may be in. A server whose list items
+        carry no `description` (one public sample) would make every owned document look
+        foreign: those that may be ours (`may_be_ours`) are fetched one by one instead."""
+        missing = [d.id for d in docs if not d.description and may_be_ours(d.intrinsic_id)]
+        if not missing:
+            return docs
+        log.info("%d listed documents carry no description: fetching them", len(missing))
+        fetched = {d.id: d for d in await gather_all([self.get_intel(i) for i in missing])}
+        return tuple(fetched.get(d.id, d) for d in docs)
+
+    async def _intel_listing(self, params: dict[str, str | int], what: str) -> list[Any]:
+        """`GET TR/intels/` as public clients call it (trailing slash); a server answering 404
+        to that form is asked once without the slash, and the working form is kept for every
+        later call of this client (deletes included)."""
+        try:
+            return await self._all(self.intels_path, params, what)
+        except NotFoundError:
+            other = (
+                self.intels_path.rstrip("/")
+                if self.intels_path.endswith("/")
+                else f"{self.intels_path}/"
+            )
+            raw = await self._all(other, params, what)
+            log.info("Tanium serves the intel list as %s", other)
+            self.intels_path = other
+            return raw
+
+    async def adoptable_intel(self, names: Sequence[str], managed: str) -> tuple[ActualIntel, ...]:
+        """Every document, with its content, of the sources named `names` (never the managed
+        one): what `Settings.adopt.fromSources` may migrate."""
+        wanted = set(names) - {managed}
+        if not wanted:
+            return ()
+        ids = sorted(s.id for s in await self.list_sources() if s.name in wanted)
+        listed = [d for i in ids for d in await self.list_intel(i)]
+        full = await gather_all([self.get_intel(d.id) for d in listed])
+        return tuple(sorted(full, key=lambda d: d.id))
 
     async def list_labels(self) -> tuple[ActualLabel, ...]:
         """All labels (`noLimit=true`, paginated anyway if the server ignores it)."""
@@ -103,7 +159,19 @@ class TaniumReads:
 
     async def list_sources(self) -> list[Source]:
         path = f"{TR}/sources"
-        reply = await self._t.request("GET", path)
+        try:
+            reply = await self._t.request("GET", path)
+        except NotFoundError as exc:  # the first call of a pass: the base URL is wrong
+            wrong = TaniumError(
+                f"TANIUM_URL={self._t.base_url} looks wrong: {path} is not there (404). "
+                "Expected the base URL of the Tanium server, e.g. https://tanium.example.com "
+                "(without /plugin/... or /api/...)",
+                method="GET",
+                path=path,
+                status=404,
+            )
+            wrong.fatal = True
+            raise wrong from exc
         raw = reply.data
         total = reply.total_count()
         if total is not None and isinstance(raw, list) and total > len(raw):
@@ -133,8 +201,8 @@ class TaniumReads:
         params: dict[str, str | int] = {"name": name}
         if self.source_filter:
             params["sourceId"] = source_id
-        raw = await self._all(f"{TR}/intels", params, f"intel named {name!r}")
-        return tuple(d for d in self._of_source(raw, source_id, f"{TR}/intels") if d.name == name)
+        raw = await self._intel_listing(params, f"intel named {name!r}")
+        return tuple(d for d in self._of_source(raw, source_id, self.intels_path) if d.name == name)
 
     async def find_intel_by_intrinsic_id(
         self, source_id: TaniumId, intrinsic_id: str, *, name: str | None = None

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from controller.connect_errors import explain
 from controller.errors import RemoteError
 from controller.retry import RetryPolicy, Sleep, Timing, parse_retry_after, with_retries
 from controller.tanium.errors import (
@@ -185,8 +186,13 @@ class Transport:
                     method=method,
                     path=shown,
                 ) from exc
+            hint = explain(exc, self.base_url, "TANIUM_URL")
+            if hint is not None and hint.permanent:  # retrying cannot fix a wrong URL
+                wrong = TaniumError(hint.message, method=method, path=shown)
+                wrong.fatal = True
+                raise wrong from exc
             failure = TransientError(
-                f"{type(exc).__name__}: {exc}".rstrip(": "),
+                hint.message if hint else f"{type(exc).__name__}: {exc}".rstrip(": "),
                 method=method,
                 path=shown,
                 object_name=object_name,
@@ -200,6 +206,20 @@ class Transport:
         error = self._status_error(response, method, shown, object_name)
         error.maybe_applied = response.status_code != 429
         raise error
+
+    async def send_once(self, method: str, path: str, *, json: Any = None) -> httpx.Response:
+        """One request, not retried, the reply as is (for replies that are not JSON); a
+        connection failure that retrying cannot fix is explained (see `connect_errors`)."""
+        try:
+            return await self._send(method, path, None, json, None, None)
+        except httpx.TransportError as exc:
+            hint = explain(exc, self.base_url, "TANIUM_URL")
+            raise TaniumError(
+                hint.message if hint else f"{type(exc).__name__}: {exc}", method=method, path=path
+            ) from exc
+
+    def status_error(self, response: httpx.Response, method: str, path: str) -> TaniumError:
+        return self._status_error(response, method, path, None)
 
     async def _send(
         self,

@@ -20,6 +20,7 @@ from controller.tanium.content import (
     entry_json,
     upload_for,
 )
+from controller.tanium.deletes import GONE, TaniumDeletes
 from controller.tanium.errors import (
     ConflictError,
     ProtocolError,
@@ -29,14 +30,12 @@ from controller.tanium.errors import (
 )
 from controller.tanium.mapping import DeployStatus, intel_one, label_one, source_one
 from controller.tanium.pagination import gather_all
-from controller.tanium.reads import REP, TR, TaniumReads
+from controller.tanium.reads import REP, TR
 
 log = logging.getLogger("controller.tanium")
 
-GONE = frozenset({404})
 
-
-class TaniumWrites(TaniumReads):
+class TaniumWrites(TaniumDeletes):
     """Write operations; mixed into `TaniumClient`, which sets these attributes."""
 
     blocklist_chunk: int
@@ -114,13 +113,6 @@ class TaniumWrites(TaniumReads):
             )
         return intel
 
-    async def delete_intel(self, intel_id: TaniumId) -> bool:
-        """Delete a document; False when it was already gone (404), which is success too."""
-        reply = await self._t.request(
-            "DELETE", f"{TR}/intels/", params={"id": intel_id}, ok_statuses=GONE
-        )
-        return reply.status != 404
-
     async def _landed_intel(self, source_id: TaniumId, doc: DesiredIntel) -> ActualIntel | None:
         """After an uncertain create: the document if it is in the source now (same intrinsic
         id, or same name and content digest)."""
@@ -190,7 +182,9 @@ class TaniumWrites(TaniumReads):
     async def deploy(self) -> int:
         """Deploy the Intel DB once; returns the task id (0 when the reply was lost).
 
-        A 400 "deploy in progress" waits (backoff, up to `deploy_wait` seconds in total) and
+        A 400 (the call has no body, so it refuses the server's state, not our input: issue
+        #3593 shows a bare "Bad Request" while another deploy runs; the wording is not relied
+        on) waits (backoff, up to `deploy_wait` seconds in total) and
         deploys again. After a lost reply, `intel/status` is compared with its value before the
         call: if it moved, the deploy landed and completed. Otherwise the deploy is sent again;
         a "deploy in progress" answer then means the lost one is running (one writer at a time:
@@ -217,7 +211,7 @@ class TaniumWrites(TaniumReads):
                     raise
                 failure = exc
             except RejectedError as exc:
-                if not _busy(exc.reason):
+                if exc.status != 400:
                     raise
                 if lost:
                     log.info("POST %s: the deploy whose reply was lost is running", path)
@@ -276,13 +270,6 @@ class TaniumWrites(TaniumReads):
         )
         return len(entries)
 
-    async def blocklist_remove(self, entry_id: TaniumId) -> bool:
-        """Delete a custom-list entry; False when it was already gone (404)."""
-        reply = await self._t.request(
-            "DELETE", f"{REP}/reputations/custom/{entry_id}", ok_statuses=GONE
-        )
-        return reply.status != 404
-
 
 def _moved(before: DeployStatus, now: DeployStatus) -> bool:
     return (now.current_revision, now.modified_at, now.created_at) != (
@@ -290,11 +277,6 @@ def _moved(before: DeployStatus, now: DeployStatus) -> bool:
         before.modified_at,
         before.created_at,
     )
-
-
-def _busy(reason: str) -> bool:
-    text = reason.lower()
-    return "progress" in text or "running" in text or "already" in text
 
 
 def _task_id(data: Any, path: str) -> int:

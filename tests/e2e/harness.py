@@ -61,8 +61,15 @@ class Sandbox:
             ["plan", "--policies", str(policies), "--source", source, "--format", "json"]
         )
         assert result.code == 0, result.output
-        data: dict[str, Any] = json.loads(result.output[result.output.index("{") :])
-        return data
+        return json_of(result.output)
+
+
+def json_of(output: str) -> dict[str, Any]:
+    """The JSON document of a command's output: from the first line opening with `{` (log
+    lines on stderr may come first, and may hold braces themselves)."""
+    start = 0 if output.startswith("{") else output.index("\n{") + 1
+    data: dict[str, Any] = json.loads(output[start:])
+    return data
 
 
 @contextmanager

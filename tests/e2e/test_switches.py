@@ -35,6 +35,18 @@ SWITCHES: list[dict[str, Any]] = [
     {"duplicate_source_names": "conflict"},
     {"signal_mitre_attack": "ignore"},
     {"deploy_while_running": "queue"},
+    # the facts no working client confirms (issue 14; tests/e2e/test_unverified.py goes deeper)
+    {"intel_content_normalization": "whitespace"},
+    {"intel_content_normalization": "xml"},
+    {"intel_list_description": False},
+    {"trailing_slash": "required"},
+    {"trailing_slash": "forbidden"},
+    {"openioc_strict": True},
+    {"deploy_busy_message": "Service busy"},
+    {"reputation_notes_field": "comment"},
+    {"reputation_delete_by_id": False},
+    {"reputation_list_route": False},
+    {"quick_add_terms": "alternate"},
 ]
 
 

@@ -20,7 +20,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_missing_url_says_what_to_do() -> None:
-    with pytest.raises(OpenCTISettingsError, match="OPENCTI_URL is not set: export it"):
+    with pytest.raises(
+        OpenCTISettingsError,
+        match=r"OPENCTI_URL is not set; OPENCTI_TOKEN is not set .*: export it",
+    ):
         OpenCTISettings.from_env()
 
 

@@ -76,7 +76,7 @@ def test_an_opencti_outage_is_a_failed_pass_and_turns_readiness_off(tmp_path: Pa
             assert all(line["level"] == "ERROR" for line in failed), failed
             assert "pass" in failed[0], "every line of a pass carries its id"
             assert f"OpenCTI at {url} answered incompletely" in str(failed[0]["message"])
-            assert "connection failed" in str(failed[0]["message"]), "the cause is named"
+            assert "connection refused" in str(failed[0]["message"]), "the cause is named"
             metrics = run.metrics()
             assert last_success(metrics) == good, "a failed pass is not a success"
             assert 'octi_tanium_passes_total{outcome="failed"}' in metrics

@@ -35,7 +35,7 @@ class WriteServer:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        route = f"{request.method} {request.url.path}"
+        route = f"{request.method} {request.url.path.rstrip('/')}"  # `intels/` as `intels`
         if self.fail_before.get(route, 0) > 0:
             self.fail_before[route] -= 1
             return httpx.Response(500, json={"text": "Internal Server Error"})
@@ -46,7 +46,7 @@ class WriteServer:
         return response
 
     def answer(self, request: httpx.Request) -> httpx.Response:
-        method, path, q = request.method, request.url.path, request.url.params
+        method, path, q = request.method, request.url.path.rstrip("/"), request.url.params
         if path == f"{TR}/intels" and method == "GET":
             found = [d for d in self.docs.values() if q.get("name", "") in d["name"]]
             return reply(found, meta={"totalCount": len(found)})
@@ -74,7 +74,7 @@ class WriteServer:
         if path == f"{TR}/intel/deploy":
             if self.deploy_busy > 0:
                 self.deploy_busy -= 1
-                return httpx.Response(400, json={"text": "A deploy is already in progress"})
+                return httpx.Response(400, json={"text": "Bad Request"})  # #3593
             self.deploys += 1
             self.revision += 1
             return reply({"taskId": 100 + self.deploys})
@@ -86,7 +86,7 @@ class WriteServer:
         return reply({"id": 55})
 
     def sent(self, method: str, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and r.url.path == path]
+        return [r for r in self.requests if r.method == method and r.url.path.rstrip("/") == path]
 
 
 def create(server: Callable[[httpx.Request], httpx.Response], doc: Any, **options: Any) -> Any:
@@ -294,7 +294,7 @@ def test_deploy_gives_up_waiting_after_deploy_wait() -> None:
     async def scenario(client: TaniumClient) -> Any:
         return await client.deploy()
 
-    with pytest.raises(RejectedError, match="in progress"):
+    with pytest.raises(RejectedError, match="Bad Request"):
         run(server, scenario, deploy_wait=1.0)
     assert server.deploys == 0
 
@@ -338,7 +338,7 @@ def test_deletes_treat_404_as_already_gone() -> None:
         return await client.delete_intel(TaniumId(5)), await client.blocklist_remove(TaniumId(404))
 
     assert run(server, scenario) == (True, False)
-    (deleted,) = server.sent("DELETE", f"{TR}/intels/")
+    (deleted,) = server.sent("DELETE", f"{TR}/intels")
     assert deleted.url.params["id"] == "5"
 
 

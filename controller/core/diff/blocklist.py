@@ -11,6 +11,7 @@ under another key is updated in place rather than replaced.
 from __future__ import annotations
 
 from controller.core.desired import DesiredState
+from controller.core.diagnostics import Diagnostic
 from controller.core.diff.changes import document_changes
 from controller.core.diff.common import (
     DiffResult,
@@ -30,8 +31,26 @@ from controller.core.reasons import Reason
 from controller.render.marker import owned_blocklist_key, parse_marker
 
 
-def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str) -> DiffResult:
+def diff_blocklist(
+    desired: DesiredState, actual: ActualState, installation: str, adopt: bool = False
+) -> DiffResult:
+    """`adopt` (`Settings.adopt.blocklist`): unowned entries holding only a desired file's
+    hashes are taken over in place (reason `adopted`) instead of reported as conflicts."""
     out = DiffResult()
+    if actual.blocklist_error is not None:
+        # nothing known of the list: no upload (ownership unknown), above all no delete
+        wanted = len(desired.blocklist)
+        out.diagnostics.append(
+            Diagnostic(
+                severity="error" if wanted else "warning",
+                message=(
+                    f"the Reputation blocklist could not be read, so its {wanted} desired "
+                    "entries are neither uploaded nor deleted this pass (the intel half "
+                    f"proceeds): {actual.blocklist_error}"
+                ),
+            )
+        )
+        return out
 
     def current(key: Key, entry: ActualBlocklist) -> bool:
         want = desired.blocklist.get(key)
@@ -52,6 +71,11 @@ def diff_blocklist(desired: DesiredState, actual: ActualState, installation: str
     for key, want in desired.blocklist.items():
         have = owned.get(key)
         if have is None:
+            adopted = _adoptable(want, holder, owner_key) if adopt else None
+            if adopted is not None:
+                owner_key[adopted.id] = key
+                out.items.append(_adopt(want, adopted))
+                continue
             found = _overlapping(want, holder, owner_key, taken, out)
             if found is False:
                 continue
@@ -100,6 +124,38 @@ def _held_elsewhere(
     return False
 
 
+def adoptable(want: DesiredBlocklist, entry: ActualBlocklist) -> bool:
+    """An entry octi-tanium may take over for `want`: on the blacklist, and holding no hash
+    but `want`'s (so taking it over removes nothing else from the list)."""
+    wanted = {h for h in (want.md5, want.sha1, want.sha256) if h}
+    return entry.list == "blacklist" and bool(_hashes(entry)) and set(_hashes(entry)) <= wanted
+
+
+def _adoptable(
+    want: DesiredBlocklist, holder: dict[str, ActualBlocklist], owner_key: dict[TaniumId, Key]
+) -> ActualBlocklist | None:
+    for value in (want.sha256, want.sha1, want.md5):
+        entry = holder.get(value) if value else None
+        if entry is not None and entry.id not in owner_key and adoptable(want, entry):
+            return entry
+    return None
+
+
+def _adopt(want: DesiredBlocklist, entry: ActualBlocklist) -> PlanItem:
+    have_fields, want_fields = _fields(entry), _wanted(want)
+    return PlanItem(
+        action="update",
+        kind="blocklist",
+        key=want.key,
+        reason=Reason.ADOPTED,
+        name=want.name,
+        changes=tuple(document_changes(have_fields, want_fields)),
+        tanium_id=entry.id,
+        desired=payload(want),
+        before=have_fields,
+    )
+
+
 def _overlapping(
     want: DesiredBlocklist,
     holder: dict[str, ActualBlocklist],
@@ -135,14 +191,21 @@ def _conflict(
     conflict(out, want.key, _name(want), why)
 
 
-def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> PlanItem:
-    have_fields = {
-        "md5": have.md5.lower(),
-        "sha1": have.sha1.lower(),
-        "sha256": have.sha256.lower(),
-        "notes": have.notes,
+def _fields(entry: ActualBlocklist) -> dict[str, str]:
+    return {
+        "md5": entry.md5.lower(),
+        "sha1": entry.sha1.lower(),
+        "sha256": entry.sha256.lower(),
+        "notes": entry.notes,
     }
-    want_fields = {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
+
+
+def _wanted(want: DesiredBlocklist) -> dict[str, str]:
+    return {"md5": want.md5, "sha1": want.sha1, "sha256": want.sha256, "notes": want.notes}
+
+
+def _compare(want: DesiredBlocklist, have: ActualBlocklist, have_key: Key) -> PlanItem:
+    have_fields, want_fields = _fields(have), _wanted(want)
     if have_fields == want_fields:
         return noop_item("blocklist", want, have.id)
     marker = parse_marker(have.notes)

@@ -7,11 +7,13 @@ objects (a present, consistent marker) are ever planned for change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from controller.core.desired import DesiredState
+from controller.core.diagnostics import Diagnostic
 from controller.core.diff.changes import document_changes
 from controller.core.diff.common import (
     DiffResult,
@@ -31,7 +33,16 @@ from controller.core.reasons import Reason
 from controller.render.marker import MARKER_RE, intrinsic_ids_for, owned_intel_key, parse_marker
 
 
-def diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | None) -> DiffResult:
+def diff_intel(
+    desired: DesiredState,
+    actual: ActualState,
+    settled: datetime | None,
+    stored: Mapping[TaniumId, tuple[str, str]] | None = None,
+) -> DiffResult:
+    """`stored`: the write journal, Tanium id → (md5 Tanium reported after our last write,
+    digest we wrote), for servers that store another form of our bytes (`same_body`)."""
+    journal = stored or {}
+
     def right_type(key: Key, doc: ActualIntel) -> bool:
         want = desired.intel.get(key)
         return want is not None and want.intel_type == doc.intel_type
@@ -60,7 +71,7 @@ def diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | N
                 )
                 conflict(out, key, want.name, why)
         elif (
-            have.md5 == want.md5
+            (have.md5 == want.md5 or same_body(have, want, journal))
             and have.description == want.description
             and have.name == want.name
             and have.intel_type == want.intel_type
@@ -81,7 +92,8 @@ def diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | N
                 delete_item(CopyKey(key, have.id), "intel", have.id, have.name, Reason.REPLACED)
             )
         else:
-            items.append(_compare(want, have, labels))
+            items.append(_compare(want, have, labels, journal))
+    out.diagnostics.extend(schema_invalid(owned))
     for key, doc in owned.items():
         if key not in desired.intel:
             out.deletes.append(delete_item(key, "intel", doc.id, doc.name, desired.gone.get(key)))
@@ -91,6 +103,31 @@ def diff_intel(desired: DesiredState, actual: ActualState, settled: datetime | N
         copy = CopyKey(of, doc.id)
         out.deletes.append(delete_item(copy, "intel", doc.id, doc.name, Reason.DUPLICATE))
     return out
+
+
+def same_body(
+    have: ActualIntel, want: DesiredIntel, journal: Mapping[TaniumId, tuple[str, str]]
+) -> bool:
+    """Tanium holds what we last wrote for this content, in its own form: the md5 it reported
+    after that write, for the digest we want now (the description carries the marker digest)."""
+    return have.md5 == want.md5 or journal.get(have.id) == (have.md5, want.digest)
+
+
+def schema_invalid(owned: Mapping[Key, ActualIntel]) -> list[Diagnostic]:
+    """Owned documents Tanium stored but flags `isSchemaValid: false`: they may never fire."""
+    return [
+        Diagnostic(
+            severity="warning",
+            key=key,
+            message=(
+                f"Tanium flags intel {doc.id} ('{doc.name}') isSchemaValid: false — it is "
+                "stored but its engine may never match it; see the document's Engine Analysis "
+                "tab in Threat Response"
+            ),
+        )
+        for key, doc in sorted(owned.items())
+        if doc.schema_valid is False
+    ]
 
 
 def _holder(key: str, squatted: dict[str, ActualIntel]) -> ActualIntel | None:
@@ -133,22 +170,28 @@ def _visible(doc_fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _compare(want: DesiredIntel, have: ActualIntel, labels: _LabelIndex) -> PlanItem:
+def _compare(
+    want: DesiredIntel,
+    have: ActualIntel,
+    labels: _LabelIndex,
+    journal: Mapping[TaniumId, tuple[str, str]],
+) -> PlanItem:
     """An owned document of the desired type that differs: what changed, and why."""
+    same = same_body(have, want, journal)
     content_equal = (
-        have.md5 == want.md5
+        same
         and have.name == want.name
         and have.description == want.description
         and have.intel_type == want.intel_type
     )
     labels_equal = labels.have_keys(have.label_ids) == labels.want_keys(want.labels)
     # the content itself when the read carried it (compared parsed), else its md5
-    body = have.content is not None and have.md5 != want.md5
+    body = have.content is not None and not same
     have_fields = {
         "type": have.intel_type,
         "name": have.name,
         "description": have.description,
-        "content": have.content if body else have.md5,
+        "content": have.content if body else (want.md5 if same else have.md5),
     }
     want_fields = {
         "type": want.intel_type,

@@ -7,7 +7,7 @@ and assembles the plan value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -16,8 +16,9 @@ from controller.core.diagnostics import Diagnostic
 from controller.core.diff.blocklist import diff_blocklist
 from controller.core.diff.intel import diff_intel
 from controller.core.diff.labels import label_items
+from controller.core.diff.migrate import migrations
 from controller.core.guards import guards, side_effects
-from controller.core.model import ActualState
+from controller.core.model import ActualState, TaniumId
 from controller.core.plan import (
     Inputs,
     Plan,
@@ -40,16 +41,21 @@ def make_plan(
     incomplete_reasons: Iterable[str] = (),
     inputs: Inputs | None = None,
     now: datetime | None = None,
+    stored: Mapping[TaniumId, tuple[str, str]] | None = None,
 ) -> Plan:
+    """`stored`: the write journal (see `controller.tanium.journal`), None without one."""
     settled = now - parse_duration(settings.deploy.retry_after) if now is not None else None
-    intel = diff_intel(desired, actual, settled)
-    blocklist = diff_blocklist(desired, actual, installation_id(settings.source))
+    intel = diff_intel(desired, actual, settled, stored)
+    blocklist = diff_blocklist(
+        desired, actual, installation_id(settings.source), settings.adopt.blocklist
+    )
     halves = (intel, blocklist)
-    deletes = intel.deletes + blocklist.deletes
+    migrated = migrations(desired, actual)
+    deletes = intel.deletes + blocklist.deletes + migrated
     checks = guards(
         deletes,
         desired,
-        sum(h.owned for h in halves),
+        sum(h.owned for h in halves) + len(migrated),
         sum(h.owned_from_source for h in halves),
         settings,
         complete,

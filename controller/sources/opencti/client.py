@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from controller.connect_errors import explain
 from controller.errors import RemoteError
 from controller.retry import Sleep, Timing, parse_retry_after, with_retries
 from controller.sources.opencti.errors import (
@@ -160,10 +161,14 @@ class GraphQLClient:
                 applied=applied,
             ) from None
         except httpx.TransportError as exc:
+            hint = explain(exc, self.settings.url, "OPENCTI_URL")
+            if hint is not None and hint.permanent:  # retrying cannot fix a wrong URL
+                wrong = OpenCTIProtocolError(hint.message, operation=operation.name)
+                wrong.fatal = True
+                raise wrong from None
             applied = not isinstance(exc, httpx.ConnectError)
-            raise _retryable(
-                f"connection failed ({type(exc).__name__}: {exc})", applied=applied
-            ) from None
+            reason = hint.message if hint else f"connection failed ({type(exc).__name__}: {exc})"
+            raise _retryable(reason, applied=applied) from None
         return self._interpret(operation, response)
 
     def _interpret(self, operation: Operation, response: httpx.Response) -> JSON:

@@ -91,6 +91,21 @@ class TaniumConfig(BaseModel):
     """[U] DELETE of an unknown intel id: 404, or 200 without effect."""
     quick_add_legacy_types: bool = True
     """[U] quick-add accepts `ip_or_host` / `file_hash` besides the 4.x names."""
+    intel_list_description: bool = True
+    """[U] Items of `GET /intels` carry `description` (one public sample has none); the single
+    `GET /intels/{id}` always does."""
+    intel_content_normalization: Literal["none", "whitespace", "xml"] = "none"
+    """[U] What Tanium stores of an uploaded body (and hashes into `md5`): the bytes as sent;
+    trailing whitespace stripped per line, CRLF folded, no final newline; or XML re-serialised."""
+    trailing_slash: Literal["either", "required", "forbidden"] = "either"
+    """[U] The intel collection `TR/intels` answers with and without a trailing slash (public
+    clients send `intels/`), only with it, or only without it (404 otherwise)."""
+    openioc_strict: bool = False
+    """[U] Reject (400) OpenIOC documents missing what every public sample carries:
+    `last-modified` on the root and `authored_date` in the metadata."""
+    quick_add_terms: Literal["default", "alternate"] = "default"
+    """[U] The OpenIOC search terms quick-add emits: the renderer's current ones, or another
+    set (a tenant whose engine matches other terms)."""
 
     # ------------------------------------------------------------------ labels
     duplicate_label: Literal["bad_request", "conflict"] = "bad_request"
@@ -105,6 +120,8 @@ class TaniumConfig(BaseModel):
     deploy_duration_seconds: float = Field(default=0.0, ge=0)
     deploy_while_running: Literal["reject", "queue"] = "reject"
     """[U] A deploy while one runs: 400 (issue #3593), or queued after it."""
+    deploy_busy_message: str = "Bad Request"
+    """[U] The text of that 400: issue #3593 shows only "Bad Request"."""
     unknown_group: Literal["not_found", "null"] = "not_found"
     """[U] GET /api/v2/groups/by-name/{unknown}: 404, or 200 `{"data": null}`."""
 
@@ -116,6 +133,15 @@ class TaniumConfig(BaseModel):
     """[U] `upload?append=false` replaces the whole custom list, or appends anyway."""
     reputation_uppercase_keys: Literal["reject", "accept"] = "reject"
     """[U] Keys `MD5`/`SHA-1`/`SHA-256` are unknown (entry without hashes → 400), or accepted."""
+    reputation_list_route: bool = True
+    """[U] `GET REP/reputations/custom` lists the custom entries; False: 404 (no public client
+    has been seen reading it)."""
+    reputation_notes_field: str = Field(default="notes", min_length=1)
+    """[U] The name under which an entry's notes are stored and listed (uploads may use either
+    `notes` or this name)."""
+    reputation_delete_by_id: bool = True
+    """[U] `DELETE REP/reputations/custom/{id}` exists; False: 404 (the only delete route with
+    public evidence takes hashes: `POST .../delete`)."""
 
     # ------------------------------------------------------------------ faults
     fault_seed: int | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote
@@ -80,8 +81,11 @@ def parse_upload(upload: Upload, config: TaniumConfig) -> ParsedIntel:
     if kind == "tanium-signal":
         return parse_signal(upload.body, config)
     if kind == "yara":
-        return parse_yara(upload, config)
+        return parse_yara(_normalized(upload, config, xml=False), config)
     root = _parse_xml(upload.body)
+    if config.intel_content_normalization != "none":
+        upload = _normalized(upload, config, xml=True)
+        root = _parse_xml(upload.body)
     local = etree.QName(root).localname
     if kind == "xml":
         kind = {"STIX_Package": "stix", "ioc": "openioc", "OpenIOC": "openioc"}.get(local, "")
@@ -89,7 +93,33 @@ def parse_upload(upload: Upload, config: TaniumConfig) -> ParsedIntel:
             raise IntelFormatError(f"unrecognized XML document: root element <{local}>")
     if kind == "stix":
         return _parse_stix(root, upload, config)
+    if config.openioc_strict:
+        _check_openioc_fields(root)
     return _parse_openioc(root, upload)
+
+
+def _normalized(upload: Upload, config: TaniumConfig, *, xml: bool) -> Upload:
+    """The body as the server stores it (switch `intel_content_normalization`)."""
+    mode = config.intel_content_normalization
+    if mode == "none":
+        return upload
+    if mode == "xml" and xml:
+        root = _parse_xml(upload.body)
+        body: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    else:
+        lines = upload.body.replace(b"\r\n", b"\n").split(b"\n")
+        body = b"\n".join(line.rstrip() for line in lines).rstrip()
+    return replace(upload, body=body)
+
+
+def _check_openioc_fields(root: Any) -> None:
+    """`openioc_strict`: what every public OpenIOC sample (and quick-add's output) carries."""
+    if etree.QName(root).localname != "ioc":
+        return
+    if not root.get("last-modified"):
+        raise IntelFormatError("OpenIOC: the root element has no 'last-modified' attribute")
+    if root.find("{*}authored_date") is None:
+        raise IntelFormatError("OpenIOC: the document has no <authored_date>")
 
 
 def _text(body: bytes) -> str:

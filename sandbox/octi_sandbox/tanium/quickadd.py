@@ -27,24 +27,42 @@ DEFAULT_DESCRIPTIONS = {
 }
 _HASH_TERMS = {32: ("Md5sum", "md5"), 40: ("Sha1sum", "sha1"), 64: ("Sha256sum", "sha256")}
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+ALTERNATE_TERMS = {
+    "FileItem/Md5sum": "FileItem/FileMd5",
+    "FileItem/Sha1sum": "FileItem/FileSha1",
+    "FileItem/Sha256sum": "FileItem/FileSha256",
+    "Network/DNS": "DnsEntryItem/Host",
+    "PortItem/remoteIP": "Network/RemoteIP",
+}
+"""Switch `quick_add_terms=alternate`: a tenant whose quick-add emits other search terms."""
 
 
-def _term(kind: str, value: str) -> tuple[str, str, str, str]:
+def _term(kind: str, value: str, alternate: bool = False) -> tuple[str, str, str, str]:
     """(context document, search path, content type, value) of one value."""
     if kind == "hashes":
         term = _HASH_TERMS.get(len(value))
         if term is None or not _HEX.match(value):
             raise bad_request(f"{value!r} is not an MD5, SHA-1 or SHA-256 hash")
-        return "FileItem", f"FileItem/{term[0]}", term[1], value.lower()
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return "Network", "Network/DNS", "string", value
-    return "PortItem", "PortItem/remoteIP", "IP", value
+        search, content_type, value = f"FileItem/{term[0]}", term[1], value.lower()
+    else:
+        try:
+            ipaddress.ip_address(value)
+            search, content_type = "PortItem/remoteIP", "IP"
+        except ValueError:
+            search, content_type = "Network/DNS", "string"
+    if alternate:
+        search = ALTERNATE_TERMS[search]
+    return search.split("/", 1)[0], search, content_type, value
 
 
 def openioc(
-    name: str, description: str, kind: str, values: list[str], exact: bool, now: str
+    name: str,
+    description: str,
+    kind: str,
+    values: list[str],
+    exact: bool,
+    now: str,
+    alternate: bool = False,
 ) -> bytes:
     """The OpenIOC 1.0 document quick-add answers; raises a 400 for an invalid value."""
     ioc_id = str(uuid.uuid4())
@@ -63,7 +81,7 @@ def openioc(
         definition, f"{{{IOC_NS}}}Indicator", operator="OR", id=str(uuid.uuid4())
     )
     for value in values:
-        document, search, content_type, content = _term(kind, value)
+        document, search, content_type, content = _term(kind, value, alternate)
         item = etree.SubElement(
             indicator,
             f"{{{IOC_NS}}}IndicatorItem",
@@ -96,5 +114,6 @@ def quick_add(ctx: Ctx) -> Reply:
     if not isinstance(description, str) or not description:
         description = DEFAULT_DESCRIPTIONS[kind]
     exact = bool(body.get("exact", False))
-    xml = openioc(name or values[-1], description, kind, values, exact, ctx.state.now())
+    alternate = ctx.config.quick_add_terms == "alternate"
+    xml = openioc(name or values[-1], description, kind, values, exact, ctx.state.now(), alternate)
     return Reply(None, raw=xml, media_type="application/xml")

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .config import TaniumConfig
 from .models import ReputationEntry
 from .routing import REP, RouteTable
 from .state import TaniumState
@@ -38,7 +39,7 @@ class HashUpload:
     notes: str
 
 
-def _entry(item: Any, position: int, uppercase: bool) -> HashUpload:
+def _entry(item: Any, position: int, uppercase: bool, notes_field: str = "notes") -> HashUpload:
     if not isinstance(item, dict):
         raise bad_request(f"entry {position} must be a JSON object")
     fields = dict(item)
@@ -59,7 +60,7 @@ def _entry(item: Any, position: int, uppercase: bool) -> HashUpload:
     list_name = fields.get("list") or "blacklist"
     if list_name not in LISTS:
         raise bad_request(f"entry {position}: 'list' must be one of: {', '.join(LISTS)}")
-    notes = fields.get("notes") or ""
+    notes = fields.get(notes_field) or fields.get("notes") or ""
     uploaded = fields.get("uploadedHash") or None
     if not isinstance(notes, str) or not (uploaded is None or isinstance(uploaded, str)):
         raise bad_request(f"entry {position}: 'notes' and 'uploadedHash' must be strings")
@@ -116,7 +117,8 @@ def upload(ctx: Ctx) -> Reply:
     if not isinstance(body, list):
         raise bad_request("the request body must be a JSON array of entries")
     uppercase = ctx.config.reputation_uppercase_keys == "accept"
-    entries = [_entry(item, n, uppercase) for n, item in enumerate(body)]
+    notes = ctx.config.reputation_notes_field
+    entries = [_entry(item, n, uppercase, notes) for n, item in enumerate(body)]
     state = ctx.state
     if append == "false" and ctx.config.reputation_replace == "replace":
         state.reputation.clear()
@@ -127,9 +129,18 @@ def upload(ctx: Ctx) -> Reply:
     return Reply({"count": len(entries)})
 
 
+def _listed(entry: dict[str, Any], config: TaniumConfig) -> dict[str, Any]:
+    """An entry as listed: its notes under the configured field name."""
+    if config.reputation_notes_field != "notes":
+        entry[config.reputation_notes_field] = entry.pop("notes")
+    return entry
+
+
 @table.route(REP, "GET")
 def search(ctx: Ctx) -> Reply:
     state, config = ctx.state, ctx.config
+    if not config.reputation_list_route:
+        raise not_found()
     limit = ctx.limit(config.reputation_page_default, config.reputation_page_max)
     offset = ctx.query_int("offset", 0)
     term = (ctx.query_one("search") or "").strip().lower()
@@ -150,7 +161,7 @@ def search(ctx: Ctx) -> Reply:
     wanted = ctx.query_one("list")
     if wanted:
         ids = [i for i in ids if state.reputation[i].list_name == wanted]
-    data = [state.reputation[i].to_json() for i in ids[offset : offset + limit]]
+    data = [_listed(state.reputation[i].to_json(), config) for i in ids[offset : offset + limit]]
     meta = page_meta(len(state.reputation), len(ids)) if config.list_meta else None
     return Reply(data, meta=meta)
 
@@ -158,7 +169,7 @@ def search(ctx: Ctx) -> Reply:
 @table.route(REP + "/{id:int}", "DELETE", access="reputation:write")
 def delete_one(ctx: Ctx) -> Reply:
     entry_id = ctx.path_int("id")
-    if entry_id not in ctx.state.reputation:
+    if not ctx.config.reputation_delete_by_id or entry_id not in ctx.state.reputation:
         raise not_found()
     _remove(ctx.state, entry_id)
     return Reply({"deleted": [entry_id]})

@@ -112,6 +112,9 @@ def list_intels(ctx: Ctx) -> Reply:
     offset = ctx.query_int("offset", 0)
     ids = filtered_ids(state, config, flt)
     data = [state.doc_json(state.docs[i]) for i in ids[offset : offset + limit]]
+    if not config.intel_list_description:
+        for item in data:
+            item.pop("description", None)
     meta = page_meta(len(state.docs), len(ids)) if config.list_meta else None
     return Reply(data, meta=meta)
 

@@ -63,7 +63,7 @@ def deploy(ctx: Ctx) -> Reply:
     start = now
     if state.deployments and now < state.deployments[-1].finished:
         if config.deploy_while_running == "reject":
-            raise bad_request("an intel deployment is already in progress")
+            raise bad_request(config.deploy_busy_message)
         start = state.deployments[-1].finished
     finish = start + config.deploy_duration_seconds
     wall = state.clock()

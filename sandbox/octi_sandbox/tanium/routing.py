@@ -63,6 +63,8 @@ class Endpoint:
             try:
                 if self.detect3 and not emulator.config.detect3_routes:
                     raise not_found()
+                if not _slash_allowed(emulator.config.trailing_slash, self.template, scope):
+                    raise not_found()
                 authorize(ctx, self.access)
                 reply = self.handler(ctx)
             except ApiError as exc:
@@ -80,6 +82,18 @@ class Endpoint:
 
 
 TR = "/plugin/products/threat-response/api/v1"
+SLASH_SWITCHED = frozenset({TR + "/intels"})
+"""The routes switch `trailing_slash` governs: the intel collection public clients call as
+`intels/`."""
+
+
+def _slash_allowed(mode: str, template: str, scope: Scope) -> bool:
+    if mode == "either" or template not in SLASH_SWITCHED:
+        return True
+    slashed = str(scope["path"]).endswith("/")
+    return slashed if mode == "required" else not slashed
+
+
 D3 = "/plugin/products/detect3/api/v1"
 REP = "/plugin/products/reputation/v3/reputations/custom"
 

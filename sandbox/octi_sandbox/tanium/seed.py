@@ -48,10 +48,12 @@ ENCODED_POWERSHELL_SIGNAL = {
 }
 
 DEMO_OPENIOC = b"""<?xml version="1.0" encoding="UTF-8"?>
-<ioc xmlns="http://schemas.mandiant.com/2010/ioc" id="b5c1a3e2-6f0d-4a8e-9c11-3b2f7d5e8a01">
+<ioc xmlns="http://schemas.mandiant.com/2010/ioc" id="b5c1a3e2-6f0d-4a8e-9c11-3b2f7d5e8a01"
+     last-modified="2024-03-11T09:30:00">
   <short_description>Cobalt Strike default named pipes</short_description>
   <description>Named pipes used by default Cobalt Strike beacons.</description>
   <authored_by>SOC</authored_by>
+  <authored_date>2024-03-11T09:30:00</authored_date>
   <definition>
     <Indicator operator="OR" id="e0a8c2f4-1b3d-4e5f-8a9b-0c1d2e3f4a5b">
       <IndicatorItem id="c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f" condition="contains">

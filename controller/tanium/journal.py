@@ -1,0 +1,126 @@
+"""The write journal: what Tanium reported storing after each of our writes, kept on disk.
+
+Tanium may store a document in another form than the bytes we sent (XML re-serialised, line
+endings or trailing whitespace folded): its `md5` then never equals the md5 of our rendering,
+and a comparison of the two alone would rewrite — and redeploy — that document on every pass.
+After each successful create or update the executor records, per Tanium id, the md5 the
+server reported and the digest of the desired content; the diff (`controller.core.diff.intel`)
+treats a document as in sync when its md5 is either ours or the recorded one for the same
+digest.
+
+The journal only ever saves writes: ownership is recovered from Tanium alone (the marker).
+Losing the file costs at most one rewrite per document Tanium normalises, after which it is
+recorded again. One file per Tanium URL and managed source, under `$OCTI_TANIUM_STATE_DIR/
+journal/`, replaced atomically (write to a temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from controller.core.model import ActualState, TaniumId
+from controller.lease.config import state_dir
+from controller.state_files import write_json_atomically
+from controller.tanium.snapshot import public_url
+
+log = logging.getLogger("controller.tanium")
+
+FORMAT_VERSION = 1
+Stored = tuple[str, str]
+"""(md5 Tanium reported after our write, digest of the desired content we wrote)."""
+
+
+class JournalFeed(Protocol):
+    """What an apply wrote (the executor): Tanium id → stored md5 and digest; ids deleted."""
+
+    stored: dict[TaniumId, Stored]
+    removed: set[TaniumId]
+
+
+def journal_path(tanium_url: str, source_name: str, directory: Path | None = None) -> Path:
+    """The journal file of one Tanium host and managed source."""
+    url = public_url(tanium_url)  # one file whatever the spelling of the URL
+    scope = hashlib.sha256(f"{url}\0{source_name}".encode()).hexdigest()
+    return (directory or state_dir()) / "journal" / f"{scope[:24]}.json"
+
+
+class Journal:
+    """The stored md5 per Tanium id; `load`, `record`, `save`."""
+
+    def __init__(self, path: Path, entries: Mapping[TaniumId, Stored] | None = None) -> None:
+        self.path = path
+        self.entries: dict[TaniumId, Stored] = dict(entries or {})
+
+    @classmethod
+    def load(cls, tanium_url: str, source_name: str, directory: Path | None = None) -> Journal:
+        """The journal on disk; empty when missing or unreadable (logged: it costs rewrites,
+        never correctness)."""
+        path = journal_path(tanium_url, source_name, directory)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(path)
+        except (OSError, ValueError) as exc:
+            log.warning("write journal %s unreadable (%s): starting a new one", path, exc)
+            return cls(path)
+        return cls(path, _parse(raw, path))
+
+    def record(
+        self,
+        written: Mapping[TaniumId, Stored],
+        removed: Iterable[TaniumId] = (),
+        *,
+        present: Iterable[TaniumId] | None = None,
+    ) -> None:
+        """Add this pass's writes, forget deleted documents and (with `present`, the ids Tanium
+        listed) documents that no longer exist."""
+        if present is not None:
+            keep = set(present)
+            self.entries = {i: s for i, s in self.entries.items() if i in keep}
+        for intel_id in removed:
+            self.entries.pop(intel_id, None)
+        self.entries.update(written)
+
+    @classmethod
+    def update(
+        cls, tanium_url: str, source_name: str, written: JournalFeed, actual: ActualState
+    ) -> None:
+        """After an apply: this pass's writes and deletes (`written`, the executor) on top of
+        the journal on disk, documents Tanium no longer lists forgotten."""
+        journal = cls.load(tanium_url, source_name)
+        journal.record(written.stored, written.removed, present=[d.id for d in actual.intel])
+        journal.save()
+
+    def save(self) -> None:
+        """Replace the file atomically (a crash leaves the old journal or the new one)."""
+        documents = {
+            str(i): {"md5": md5, "digest": digest}
+            for i, (md5, digest) in sorted(self.entries.items())
+        }
+        write_json_atomically(self.path, {"format_version": FORMAT_VERSION, "documents": documents})
+
+
+def _parse(raw: object, path: Path) -> dict[TaniumId, Stored]:
+    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
+        log.warning("write journal %s has an unknown format: starting a new one", path)
+        return {}
+    documents = raw.get("documents")
+    if not isinstance(documents, dict):
+        log.warning("write journal %s has an unknown format: starting a new one", path)
+        return {}
+    out: dict[TaniumId, Stored] = {}
+    for key, value in documents.items():
+        if (
+            isinstance(key, str)
+            and key.isdigit()
+            and isinstance(value, dict)
+            and isinstance(value.get("md5"), str)
+            and isinstance(value.get("digest"), str)
+        ):
+            out[TaniumId(int(key))] = (value["md5"], value["digest"])
+    return out
