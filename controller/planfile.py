@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -16,6 +15,7 @@ from controller.core.plan import (
     with_copy_keys,
 )
 from controller.errors import UserError
+from controller.jsonfile import first_problem, read_json
 
 
 class PlanFileError(UserError):
@@ -27,12 +27,7 @@ def save_plan(plan: Plan, path: Path) -> None:
 
 
 def load_plan(path: Path) -> Plan:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PlanFileError(f"cannot read plan {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(f"{path}:{exc.lineno}:{exc.colno}: not a plan file: {exc.msg}") from exc
+    data = read_json(path, what="plan file", error=PlanFileError)
     version = data.get("format_version") if isinstance(data, dict) else None
     if version not in READABLE_VERSIONS:
         raise PlanFileError(
@@ -42,7 +37,5 @@ def load_plan(path: Path) -> Plan:
     try:
         plan = PLAN_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PlanFileError(f"{path}: invalid plan at {where}: {first['msg']}") from exc
+        raise PlanFileError(f"{path}: invalid plan {first_problem(exc)}") from exc
     return with_copy_keys(plan)

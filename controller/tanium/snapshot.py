@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from controller.core.model import ActualState
 from controller.core.plan import inventory_fingerprint
 from controller.errors import UserError
+from controller.jsonfile import first_problem, read_json
 
 SNAPSHOT_FORMAT: Final = "octi-tanium/snapshot/v1"
 
@@ -73,17 +74,12 @@ def write_snapshot(snapshot: Snapshot, path: Path) -> None:
 
 
 def read_snapshot(path: Path) -> Snapshot:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SnapshotError(
-            f"cannot read snapshot {path}: {exc.strerror}; make one with "
-            "`octi-tanium snapshot --out FILE`"
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise SnapshotError(
-            f"{path}:{exc.lineno}:{exc.colno}: not a snapshot (invalid JSON: {exc.msg})"
-        ) from exc
+    data = read_json(
+        path,
+        what="snapshot",
+        error=SnapshotError,
+        hint="; make one with `octi-tanium snapshot --out FILE`",
+    )
     if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise SnapshotError(
@@ -93,9 +89,7 @@ def read_snapshot(path: Path) -> Snapshot:
     try:
         snapshot = Snapshot.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SnapshotError(f"{path}: invalid snapshot at {where}: {first['msg']}") from exc
+        raise SnapshotError(f"{path}: invalid snapshot {first_problem(exc)}") from exc
     if inventory_fingerprint(snapshot.state) != snapshot.fingerprint:
         raise SnapshotError(
             f"{path}: the inventory does not match its fingerprint (the file was edited); "
