@@ -100,7 +100,10 @@ def load_policies(root: Path) -> LoadResult:
                 )
             )
             continue
-        digest.update(path.as_posix().encode() + b"\0" + raw + b"\0")
+        # The revision names each file relative to the policies root: the same policies give
+        # the same revision wherever they are checked out (a laptop, CI, a container).
+        relative = path.relative_to(base) if path.is_relative_to(base) else path
+        digest.update(relative.as_posix().encode() + b"\0" + raw + b"\0")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

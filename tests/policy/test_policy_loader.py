@@ -453,3 +453,12 @@ def test_static_intel_needs_one_content(tmp_path: Path, spec: str, message: str)
 def test_the_summary_line_says_success_when_there_is_no_error(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", policy("one", "select: {patternTypes: [sigma]}\ntarget: {intel: {}}"))
     assert format_text(validate(tmp_path)).endswith("Success! 1 file valid, 1 warning.")
+
+
+def test_the_policy_revision_does_not_depend_on_where_the_policies_are(tmp_path: Path) -> None:
+    for place in ("here", "elsewhere/deeper"):
+        write(tmp_path / place, "a.yaml", policy("p", TARGET))
+    here = load_policies(tmp_path / "here").policies.revision
+    assert here == load_policies(tmp_path / "elsewhere" / "deeper").policies.revision
+    (tmp_path / "here" / "a.yaml").rename(tmp_path / "here" / "b.yaml")
+    assert load_policies(tmp_path / "here").policies.revision != here  # names still count
