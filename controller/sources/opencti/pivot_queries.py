@@ -26,45 +26,28 @@ REFERENCE_DELETE = Operation(
     "mutation",
 )
 
-ATTACH_TO_DOMAIN_OBJECT = Operation(
-    "OctiTaniumReferenceAttachSDO",
-    """mutation OctiTaniumReferenceAttachSDO($id: ID!, $input: StixRefRelationshipAddInput!) {
-  stixDomainObjectEdit(id: $id) { relationAdd(input: $input) { id } }
-}""",
-    "stixDomainObjectEdit",
-    "mutation",
-)
 
-ATTACH_TO_OBSERVABLE = Operation(
-    "OctiTaniumReferenceAttachSCO",
-    """mutation OctiTaniumReferenceAttachSCO($id: ID!, $input: StixRefRelationshipAddInput!) {
-  stixCyberObservableEdit(id: $id) { relationAdd(input: $input) { id } }
-}""",
-    "stixCyberObservableEdit",
-    "mutation",
-)
+def _edit(name: str, root: str, variables: str, call: str) -> Operation:
+    """`<root>(id: $id) { <call> }`: one attach or detach on an object of `root`'s kind."""
+    return Operation(
+        name,
+        f"""mutation {name}($id: ID!, {variables}) {{
+  {root}(id: $id) {{ {call} {{ id }} }}
+}}""",
+        root,
+        "mutation",
+    )
 
-DETACH_FROM_DOMAIN_OBJECT = Operation(
-    "OctiTaniumReferenceDetachSDO",
-    """mutation OctiTaniumReferenceDetachSDO($id: ID!, $toId: StixRef!) {
-  stixDomainObjectEdit(id: $id) {
-    relationDelete(toId: $toId, relationship_type: "external-reference") { id }
-  }
-}""",
-    "stixDomainObjectEdit",
-    "mutation",
-)
 
-DETACH_FROM_OBSERVABLE = Operation(
-    "OctiTaniumReferenceDetachSCO",
-    """mutation OctiTaniumReferenceDetachSCO($id: ID!, $toId: StixRef!) {
-  stixCyberObservableEdit(id: $id) {
-    relationDelete(toId: $toId, relationship_type: "external-reference") { id }
-  }
-}""",
-    "stixCyberObservableEdit",
-    "mutation",
+_ATTACH = ("$input: StixRefRelationshipAddInput!", "relationAdd(input: $input)")
+_DETACH = (
+    "$toId: StixRef!",
+    'relationDelete(toId: $toId, relationship_type: "external-reference")',
 )
+ATTACH_TO_DOMAIN_OBJECT = _edit("OctiTaniumReferenceAttachSDO", "stixDomainObjectEdit", *_ATTACH)
+ATTACH_TO_OBSERVABLE = _edit("OctiTaniumReferenceAttachSCO", "stixCyberObservableEdit", *_ATTACH)
+DETACH_FROM_DOMAIN_OBJECT = _edit("OctiTaniumReferenceDetachSDO", "stixDomainObjectEdit", *_DETACH)
+DETACH_FROM_OBSERVABLE = _edit("OctiTaniumReferenceDetachSCO", "stixCyberObservableEdit", *_DETACH)
 
 REFERENCES = Operation(
     "OctiTaniumReferences",
