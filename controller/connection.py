@@ -8,10 +8,13 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import ssl
 from pathlib import Path
 from typing import ClassVar, Self
 
+import httpx
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings
 
@@ -103,17 +106,35 @@ class ConnectionSettings(BaseSettings):
         )
 
     def verify(self) -> ssl.SSLContext | bool:
-        """What to give httpx as `verify`: a context trusting `ca_bundle`, or the boolean."""
+        """What to give httpx as `verify`: a context trusting `ca_bundle` (or, by default,
+        what httpx trusts: `SSL_CERT_FILE`, `SSL_CERT_DIR`, else certifi), or False.
+
+        The context is built once per trust store and shared by every client: building one
+        loads the whole CA bundle (~30 ms of CPU), and a pass opens a dozen clients. A
+        bundle changed on disk (size or mtime) is loaded again."""
         if not self.verify_tls:
             return False
         if self.ca_bundle is not None:
             try:
-                return ssl.create_default_context(cafile=str(self.ca_bundle))
+                stat = self.ca_bundle.stat()
+                return _ca_context(str(self.ca_bundle), stat.st_mtime_ns, stat.st_size)
             except (OSError, ssl.SSLError) as exc:
                 raise self.error(
                     f"{self._prefix()}CA_BUNDLE={self.ca_bundle} cannot be loaded: {exc}"
                 ) from None
-        return True
+        return _default_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=8)
+def _ca_context(path: str, mtime_ns: int, size: int) -> ssl.SSLContext:
+    """A context trusting the bundle at `path` as it was at (`mtime_ns`, `size`)."""
+    return ssl.create_default_context(cafile=path)
+
+
+@functools.lru_cache(maxsize=4)
+def _default_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """httpx's own default (`verify=True`) for these `SSL_CERT_FILE` / `SSL_CERT_DIR`."""
+    return httpx.create_ssl_context(verify=True, trust_env=True)
 
 
 def require_settings(*kinds: type[ConnectionSettings]) -> None:

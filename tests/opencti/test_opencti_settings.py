@@ -69,7 +69,11 @@ def test_malformed_values_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_tls_verification_is_on_by_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("OPENCTI_URL", "https://opencti.example")
     monkeypatch.setenv("OPENCTI_TOKEN", "t")
-    assert OpenCTISettings.from_env().verify() is True
+    default = OpenCTISettings.from_env().verify()
+    assert isinstance(default, ssl.SSLContext)
+    assert default.verify_mode == ssl.CERT_REQUIRED and default.check_hostname
+    assert default.cert_store_stats()["x509_ca"] > 0  # httpx's default trust store (certifi)
+    assert OpenCTISettings.from_env().verify() is default  # built once, shared by every client
     monkeypatch.setenv("OPENCTI_VERIFY_TLS", "false")
     assert OpenCTISettings.from_env().verify() is False
     monkeypatch.setenv("OPENCTI_VERIFY_TLS", "true")
@@ -78,4 +82,25 @@ def test_tls_verification_is_on_by_default(monkeypatch: pytest.MonkeyPatch, tmp_
         OpenCTISettings.from_env().verify()
     certifi = pytest.importorskip("certifi")
     monkeypatch.setenv("OPENCTI_CA_BUNDLE", certifi.where())
-    assert isinstance(OpenCTISettings.from_env().verify(), ssl.SSLContext)
+    pinned = OpenCTISettings.from_env().verify()
+    assert isinstance(pinned, ssl.SSLContext) and pinned is not default
+    assert OpenCTISettings.from_env().verify() is pinned
+
+
+def test_a_ca_bundle_changed_on_disk_is_loaded_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    certifi = pytest.importorskip("certifi")
+    bundle = tmp_path / "ca.pem"
+    text = Path(certifi.where()).read_text(encoding="ascii")
+    first = text.split("-----END CERTIFICATE-----", 1)[0] + "-----END CERTIFICATE-----\n"
+    bundle.write_text(first, encoding="ascii")
+    monkeypatch.setenv("OPENCTI_URL", "https://opencti.example")
+    monkeypatch.setenv("OPENCTI_TOKEN", "t")
+    monkeypatch.setenv("OPENCTI_CA_BUNDLE", str(bundle))
+    before = OpenCTISettings.from_env().verify()
+    assert isinstance(before, ssl.SSLContext) and before.cert_store_stats()["x509_ca"] == 1
+    bundle.write_text(text, encoding="ascii")  # rotated: more CAs, another size
+    after = OpenCTISettings.from_env().verify()
+    assert isinstance(after, ssl.SSLContext) and after is not before
+    assert after.cert_store_stats()["x509_ca"] > 1

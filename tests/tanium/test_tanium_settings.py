@@ -25,7 +25,8 @@ def test_url_and_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     settings = TaniumSettings.from_env()
     assert settings.url == "https://tenant-api.example.com"
     assert settings.token.get_secret_value() == TOKEN
-    assert settings.verify() is True
+    verify = settings.verify()
+    assert isinstance(verify, ssl.SSLContext) and verify.verify_mode == ssl.CERT_REQUIRED
     assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
 
 
