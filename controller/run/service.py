@@ -3,7 +3,9 @@
 - The `--listen` socket is bound before anything else: a busy port is a one-line `UserError`
   (exit 1) before any pass.
 - Passes: APScheduler runs one at start, then each one `schedule.interval` (+ jitter) after the
-  previous one ended, re-read from the policies at every pass; never two at once.
+  previous one ended, re-read from the policies at every pass; never two at once. Passes the
+  live stream asks for (`stream_hook`) take turns with them, and each one moves the next
+  scheduled pass to an interval after it.
 - SIGTERM / SIGINT: a pass that is writing finishes its write batch and stops before the next
   (`Leadership.before_batch`); one that is not writing yet is cancelled; the lease is given
   back; the process exits 0. uvicorn's own signal handling (it re-raises the signal, exit 143)
@@ -18,6 +20,7 @@ import errno
 import logging
 import signal
 import socket
+import time
 from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 
@@ -69,30 +72,36 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.current: asyncio.Task[PassResult] | asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
-        self.again = False
-        """A stream event arrived during the pass in flight: the next pass starts at once."""
+        self.turn = asyncio.Lock()
+        """Scheduled and stream-triggered passes take turns: never two at once."""
+        self.ended = float("-inf")
+        """When (monotonic) the last pass ended."""
 
     async def one_pass(self) -> None:
-        """The scheduled job: a pass, then the next one scheduled from the schedule it read."""
-        if self.stopped.is_set():
-            return
-        self.current = asyncio.current_task()
-        self.again = False
-        try:
-            await self.reconciler.tick()
-        finally:
-            self.current = None
-        if not self.stopped.is_set():
-            now = datetime.now(UTC)
-            self.schedule(now if self.again else now + self.delay())
+        """The scheduled job: a pass, then the next one scheduled from the schedule it read
+        (none when a stream-triggered pass ended while this one waited its turn: that pass
+        has scheduled the next one already)."""
+        await self._pass(scheduled=True)
 
     async def triggered(self) -> None:
-        """A pass asked for by the live stream: now, or right after the pass in flight (one
-        job id: passes never overlap, and a burst of events is one pass)."""
-        if self.current is not None:
-            self.again = True
-        elif not self.stopped.is_set():
-            self.schedule(datetime.now(UTC))
+        """A pass asked for by the live stream: now, or right after the pass in flight.
+        Returns when it has ended, so the trigger knows whether a pass is in flight (events
+        meanwhile make one more pass, not one each: `controller.run.trigger`)."""
+        await self._pass(scheduled=False)
+
+    async def _pass(self, *, scheduled: bool) -> None:
+        asked = time.monotonic()
+        async with self.turn:
+            if self.stopped.is_set() or (scheduled and self.ended > asked):
+                return
+            self.current = asyncio.current_task()
+            try:
+                await self.reconciler.tick()
+            finally:
+                self.current = None
+                self.ended = time.monotonic()
+            if not self.stopped.is_set():
+                self.schedule(datetime.now(UTC) + self.delay())
 
     def delay(self) -> timedelta:
         """Interval (+ jitter) from the schedule the last pass read; a standby replica tries

@@ -19,7 +19,7 @@ from controller.policy.located import PolicySet
 from controller.policy.models import IntelPolicy
 from controller.reconcile import load_checked
 from controller.run.metrics import STREAM_EVENTS, STREAM_PASSES, STREAM_UP
-from controller.run.trigger import PassTrigger
+from controller.run.trigger import DEBOUNCE, PassTrigger
 from controller.sources.opencti.settings import OpenCTISettings
 from controller.sources.opencti.stream import StreamEvent, StreamListener
 
@@ -43,7 +43,7 @@ def stream_tasks(
     policies: Path,
     source: str,
     *,
-    debounce: float = 1.0,
+    debounce: float = DEBOUNCE,
     settings: OpenCTISettings | None = None,
 ) -> tuple[PassTrigger, StreamListener] | None:
     """The trigger and the listener for `source` (None for a bundle source or no OpenCTI)."""
