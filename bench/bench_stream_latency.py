@@ -5,7 +5,8 @@ to every request of both), the `everything` policy, and in this process the reco
 as `run` wires it (`controller.run.service.Service`: the scheduled passes, the live-stream
 listener, the trigger, stream-triggered passes taking turns with the scheduled ones).
 Measures, from the moment the create answered to the moment the document is listed by Tanium:
-`--singles` creates one at a time (the next one as soon as the previous one is listed), then
+`--singles` creates one at a time (the next one as soon as the previous one is listed, or
+`--gap` seconds after its pass ended), then
 a burst of `--burst` creates posted as fast as the emulator takes them.
 
 For the singles, where the time went: `stream` (create answered → event received by the
@@ -18,7 +19,7 @@ more than a quarter of the time (the full list is large: polling it flat out wou
 emulator the reconciler talks to); the printed resolution is the longest gap between polls.
 
     python -m bench.bench_stream_latency [--singles 200] [--burst 5000] [--quick]
-        [--latency-ms 5] [--debounce SECONDS (default: the trigger's)]
+        [--latency-ms 5] [--debounce SECONDS (default: the trigger's)] [--gap SECONDS]
 
 Another checkout's code with this bench: `PYTHONPATH=/tmp/base python bench/bench_stream_latency.py`
 (the bench only uses `Reconciler`, `Service`, `stream_tasks` and the `Progress` protocol).
@@ -183,6 +184,11 @@ async def scenario(args: argparse.Namespace, env: dict[str, str]) -> None:
             split = breakdown(started, listed, events, recorder.passes)
             if split is not None:
                 stages.append(split)
+            while args.gap:  # the reconciler idle for `gap` seconds before the next change
+                end = recorder.passes[-1].end
+                if end is not None and time.perf_counter() - end >= args.gap:
+                    break
+                await asyncio.sleep(0.02)
         first_burst_pass = len(recorder.passes)
         created: dict[str, float] = {}
         for i in range(args.burst):
@@ -258,6 +264,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", type=int, default=5000)
     parser.add_argument("--latency-ms", type=float, default=5.0)
     parser.add_argument("--debounce", type=float, default=None)
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=0.0,
+        help="seconds between a single's pass ending and the next create (0: the next one as "
+        "soon as the previous one is listed, while its pass is still running)",
+    )
     parser.add_argument("--quick", action="store_true", help="20 singles, a burst of 200")
     args = parser.parse_args(argv)
     if args.quick:
