@@ -226,14 +226,15 @@ class World:
 
 
 labels = st.lists(st.sampled_from(LABELS), unique=True, max_size=2)
+creates = st.tuples(
+    st.just("create"),
+    st.sampled_from(["indicator", "ip", "domain"]),
+    labels,
+    st.integers(0, 100),
+    st.integers(1, 30),
+)
 steps = st.one_of(
-    st.tuples(
-        st.just("create"),
-        st.sampled_from(["indicator", "ip", "domain"]),
-        labels,
-        st.integers(0, 100),
-        st.integers(1, 30),
-    ),
+    creates,
     st.tuples(
         st.just("patch"),
         st.integers(0, 50),
@@ -276,7 +277,7 @@ def apply_step(world: World, step: tuple[Any, ...]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    seed=st.lists(steps.filter(lambda s: s[0] == "create"), min_size=1, max_size=6),
+    seed=st.lists(creates, min_size=1, max_size=6),
     changes=st.lists(steps, min_size=1, max_size=8),
 )
 def test_incremental_fetches_equal_full_fetches_over_random_changes(
@@ -306,6 +307,10 @@ def test_incremental_fetches_equal_full_fetches_over_random_changes(
 
 
 # ---------------------------------------------------------------------------- unit behaviour
+
+
+def id_listings(world: World, family: str = "Indicator") -> int:
+    return world.state.requests[f"operation:OctiTanium{family}Ids"]
 
 
 def seeded(world: World, n: int = 3) -> None:
@@ -389,8 +394,11 @@ def test_deletions_and_merges_come_from_the_id_listing(world: World) -> None:
     seeded(world)
     incremental(world.url)
     world.delete(0)
+    before = id_listings(world, "Indicator") + id_listings(world, "Observable")
     got, report = incremental(world.url)
     assert (report.kind, report.changed, report.removed) == ("incremental", 0, 1)
+    after = id_listings(world, "Indicator") + id_listings(world, "Observable")
+    assert after - before == 5  # changed + count per family, and one listing of every id
     same(got, full(world.url))
     world.merge(0, 1)
     got, report = incremental(world.url)
@@ -416,9 +424,12 @@ def test_an_object_leaving_a_policy_filter_leaves_the_snapshot(world: World) -> 
     world.create("indicator", ["malware"], 80, 30)
     before, _ = incremental(world.url)
     assert any(o.entity_type == "Indicator" for o in before.objects)
-    world.label(0, "malware", False)  # the indicator (sorted first) loses its only label
+    world.label(0, "malware", False)  # the indicator loses its only label
+    before = id_listings(world)
     got, report = incremental(world.url)
     assert report.kind == "incremental" and report.removed == 1
+    # told by the listing of what changed: no listing of every id (changed + count only)
+    assert id_listings(world) - before == 2
     assert not any(o.entity_type == "Indicator" for o in got.objects)
     same(got, full(world.url))
 
