@@ -33,6 +33,7 @@ from controller.sources.opencti.incremental import (
     forget,
     snapshot_path,
 )
+from controller.sources.opencti.incremental import _memory as memory
 from controller.sources.opencti.settings import OpenCTISettingsError
 from tests.opencti.conftest import NOW, policy_set, settings_for
 
@@ -469,3 +470,18 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OCTI_TANIUM_INCREMENTAL_OVERLAP", "5s")
     options = IncrementalSettings.from_env(default=False)
     assert options.enabled and options.overlap == timedelta(seconds=5)
+
+
+def test_a_restart_reads_the_changes_since_the_files_older_mark(world: World) -> None:
+    seeded(world)
+    incremental(world.url)  # full: the file is written
+    path = snapshot_path(settings_for(world.url).url)
+    written = path.read_bytes()
+    world.patch(0, "x_opencti_score", "99")
+    incremental(world.url)  # incremental: in memory only
+    assert path.read_bytes() == written
+    world.delete(1)
+    memory.clear()  # a restarted process
+    got, report = incremental(world.url)
+    assert (report.kind, report.changed, report.removed) == ("incremental", 1, 1)
+    same(got, full(world.url))
