@@ -33,7 +33,10 @@ from controller.sources.opencti.incremental import (
     forget,
     snapshot_path,
 )
+from controller.sources.opencti.incremental import _decode as decode
+from controller.sources.opencti.incremental import _encode as encode
 from controller.sources.opencti.incremental import _memory as memory
+from controller.sources.opencti.mapping import indicator_from_node, observable_from_node
 from controller.sources.opencti.settings import OpenCTISettingsError
 from tests.opencti.conftest import NOW, policy_set, settings_for
 
@@ -273,7 +276,7 @@ def apply_step(world: World, step: tuple[Any, ...]) -> None:
 
 
 @settings(
-    max_examples=30,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -485,3 +488,75 @@ def test_a_restart_reads_the_changes_since_the_files_older_mark(world: World) ->
     got, report = incremental(world.url)
     assert (report.kind, report.changed, report.removed) == ("incremental", 1, 1)
     same(got, full(world.url))
+
+
+def test_stored_objects_read_back_equal_to_the_mapped_ones() -> None:
+    indicator = indicator_from_node(
+        {
+            "id": "i1",
+            "standard_id": "indicator--1",
+            "entity_type": "Indicator",
+            "name": "n é",
+            "pattern": "[ipv4-addr:value = '1.2.3.4']",
+            "valid_until": "2027-01-01T00:00:00.123456+02:00",
+            "x_mitre_platforms": ["windows"],
+            "objectLabel": [{"value": "a"}, {"value": "b"}],
+            "objectMarking": [{"definition": "TLP:GREEN"}],
+            "created": "2026-01-01T00:00:00Z",
+        }
+    )
+    observable = observable_from_node(
+        {
+            "id": "o1",
+            "standard_id": "file--1",
+            "entity_type": "StixFile",
+            "hashes": [{"algorithm": "SHA-256", "hash": "a" * 64}],
+            "x_opencti_score": 5,
+            "updated_at": "2026-01-02T00:00:00.000Z",
+        }
+    )
+    for obj in (indicator, observable):
+        back = decode(encode(obj))
+        assert back == obj and back.model_dump() == obj.model_dump()
+        assert back.__pydantic_fields_set__ == obj.__pydantic_fields_set__
+        assert back.__pydantic_extra__ == obj.__pydantic_extra__
+        assert back.__pydantic_private__ == obj.__pydantic_private__
+        assert type(back.valid_until) is type(obj.valid_until)
+        assert back.valid_until == obj.valid_until
+        if obj.valid_until is not None:
+            assert back.valid_until.utcoffset() == obj.valid_until.utcoffset()
+
+
+def test_the_driver_reads_incrementally_for_run_and_in_full_for_plan_unless_asked(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controller.reconcile import SourceSpec, fetch_source
+    from controller.run.metrics import SOURCE_FETCHES
+
+    seeded(world)
+    monkeypatch.setenv("OPENCTI_URL", world.url)
+    monkeypatch.setenv("OPENCTI_TOKEN", DEFAULT_TOKEN)
+    path = snapshot_path(world.url)
+    spec = SourceSpec.parse("opencti")
+
+    def fetch(incremental: bool) -> SourceSnapshot:
+        return asyncio.run(fetch_source(spec, POLICIES, now=NOW, incremental=incremental))
+
+    def counted(kind: str) -> float:
+        return SOURCE_FETCHES.labels(kind)._value.get()
+
+    plain = fetch(False)  # plan / apply: a full fetch, no local snapshot
+    assert not path.exists()
+    fulls, incrementals = counted("full"), counted("incremental")
+    same(fetch(True), plain)  # run: the first is full and writes the snapshot
+    assert path.exists()
+    world.patch(0, "x_opencti_score", "99")
+    got = fetch(True)
+    assert (counted("full"), counted("incremental")) == (fulls + 1, incrementals + 1)
+    same(got, fetch(False))
+    monkeypatch.setenv("OCTI_TANIUM_INCREMENTAL", "off")
+    fetch(True)
+    assert counted("incremental") == incrementals + 1
+    monkeypatch.setenv("OCTI_TANIUM_INCREMENTAL", "on")
+    fetch(False)
+    assert counted("incremental") == incrementals + 2
