@@ -31,6 +31,7 @@ from controller.sources.opencti.incremental import (
     IncrementalSettings,
     fetch_reported,
     forget,
+    hint_gone,
     snapshot_path,
 )
 from controller.sources.opencti.incremental import _decode as decode
@@ -38,6 +39,7 @@ from controller.sources.opencti.incremental import _encode as encode
 from controller.sources.opencti.incremental import _memory as memory
 from controller.sources.opencti.mapping import indicator_from_node, observable_from_node
 from controller.sources.opencti.settings import OpenCTISettingsError
+from controller.sources.opencti.stream import parse_event
 from tests.opencti.conftest import NOW, policy_set, settings_for
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
@@ -560,3 +562,26 @@ def test_the_driver_reads_incrementally_for_run_and_in_full_for_plan_unless_aske
     monkeypatch.setenv("OCTI_TANIUM_INCREMENTAL", "on")
     fetch(False)
     assert counted("incremental") == incrementals + 2
+
+
+def test_stream_events_spare_the_listing_of_every_id(world: World) -> None:
+    seeded(world)
+    incremental(world.url)
+    world.delete(0)
+    world.merge(0, 1)
+    url = settings_for(world.url).url
+    for event in world.state.events.events:
+        parsed = parse_event(event.id, event.topic, json.dumps(event.data))
+        if parsed is not None and parsed.gone:
+            hint_gone(url, parsed.gone)
+    topics = {e.topic for e in world.state.events.events}
+    assert {"delete", "merge"} <= topics
+    before = id_listings(world, "Indicator") + id_listings(world, "Observable")
+    got, report = incremental(world.url)
+    assert (report.kind, report.removed) == ("incremental", 2)
+    after = id_listings(world, "Indicator") + id_listings(world, "Observable")
+    assert after - before == 4  # changed + count per family: no listing of every id
+    same(got, full(world.url))
+    hint_gone(url, ["not-an-object"])  # a hint never removes what was not deleted
+    again, _ = incremental(world.url)
+    same(again, full(world.url))

@@ -12,8 +12,9 @@ One pass, for each listing the policies need (`plan_for`: the same queries as a 
    filters (a changed object the listing no longer returns has left it: removed), and the
    listing's `globalCount`;
 3. when the snapshot then holds more objects than the listing matches, something was deleted
-   or merged away: the ids the listing matches now (id-only pages of 5,000) say which; if it
-   holds fewer, the changes missed something and the pass becomes a full fetch.
+   or merged away: the ids `run`'s live stream saw go (`hint_gone`) are dropped first, and if
+   the counts still differ, the ids the listing matches now (id-only pages of 5,000) say
+   which; if it holds fewer, the changes missed something and the pass becomes a full fetch.
 
 The overlap (default 60 s) covers what `updated_at` alone cannot: an object written a moment
 before the mark was read but not yet searchable (Elasticsearch refreshes about every second),
@@ -42,7 +43,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -173,6 +174,19 @@ _observers: list[Callable[[FetchReport], None]] = []
 def observe(callback: Callable[[FetchReport], None]) -> None:
     """Call `callback` with the report of every fetch this module makes (`run`'s metrics)."""
     _observers.append(callback)
+
+
+# ---------------------------------------------------------------------------- stream hints
+
+_gone: dict[str, set[str]] = {}
+
+
+def hint_gone(url: str, internal_ids: Iterable[str]) -> None:
+    """The live stream saw these objects deleted or merged away (`run`'s stream hook; `url`
+    as `OpenCTISettings.url` spells it): the next incremental fetch of `url` drops them
+    without listing every id, when the counts then agree. Only a hint: without it the count
+    check still finds every deletion."""
+    _gone.setdefault(url, set()).update(internal_ids)
 
 
 # ---------------------------------------------------------------------------- the local snapshot
@@ -574,6 +588,7 @@ async def _incremental(
     path: Path,
 ) -> tuple[SourceSnapshot, FetchReport]:
     since = stored.high_water - options.overlap if stored.high_water is not None else None
+    hinted = _gone.pop(stored.url, set())
     deltas = await gather([_delta(client, q, since, page_size, progress) for q in queries])
     families: dict[str, dict[str, SourceObject]] = {}
     changed = removed = read = 0
@@ -585,6 +600,9 @@ async def _incremental(
             removed += objects.pop(key, None) is not None
         changed += sum(1 for key, obj in fresh.items() if objects.get(key) != obj)
         objects.update(fresh)
+        if len(objects) > delta.count and hinted:  # the stream saw these go
+            for key in hinted - fresh.keys():
+                removed += objects.pop(key, None) is not None
         if len(objects) != delta.count:  # deleted or merged away (or missed: full)
             keys, _ = await _ids(client, _ids_query(query, query.filters))
             gone = objects.keys() - keys
