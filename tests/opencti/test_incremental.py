@@ -387,6 +387,7 @@ def test_a_relative_window_always_means_a_full_fetch(world: World) -> None:
         got, report = incremental(world.url, recent)
         assert report.kind == "full" and "within" in report.reason
         same(got, full(world.url, recent))
+    assert not snapshot_path(settings_for(world.url).url).exists()
 
 
 def test_every_nth_pass_is_full(world: World) -> None:

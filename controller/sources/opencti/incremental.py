@@ -536,6 +536,7 @@ async def _fetch(
     progress: Progress | None,
     options: IncrementalSettings,
 ) -> tuple[SourceSnapshot, FetchReport]:
+    why = ""
     try:
         mark: datetime | None = await high_water(client)
         marked = True
@@ -544,8 +545,9 @@ async def _fetch(
         why = f"the high-water mark could not be read: {exc}"
     queries, query_hash = await plan_for(client, selects, now=now, page_size=page_size)
     order = [q.family for q in queries]
-    stored, why_not = load(path) if marked else (None, why)
-    reason = _relative(selects) or why_not
+    relative = _relative(selects)
+    stored, why_not = (None, relative) if relative else load(path) if marked else (None, why)
+    reason = why_not
     if stored is not None and not reason:
         if stored.url != url:
             reason = "the local snapshot is of another OpenCTI"
@@ -563,7 +565,9 @@ async def _fetch(
     snapshot = await scan_all(
         client, queries, query_hash, now=now, page_size=page_size, progress=progress
     )
-    if snapshot.complete and marked:
+    if relative:  # every pass is a full one: a snapshot file would only cost its writing
+        forget(path)
+    elif snapshot.complete and marked:
         families: dict[str, dict[str, SourceObject]] = {}
         for obj in snapshot.objects:
             families.setdefault(_family(obj), {})[_key(obj)] = obj
