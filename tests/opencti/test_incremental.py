@@ -36,6 +36,7 @@ from controller.sources.opencti.incremental import (
 )
 from controller.sources.opencti.incremental import _decode as decode
 from controller.sources.opencti.incremental import _encode as encode
+from controller.sources.opencti.incremental import _gone as gone
 from controller.sources.opencti.incremental import _memory as memory
 from controller.sources.opencti.mapping import indicator_from_node, observable_from_node
 from controller.sources.opencti.settings import OpenCTISettingsError
@@ -285,15 +286,19 @@ def apply_step(world: World, step: tuple[Any, ...]) -> None:
 @given(
     seed=st.lists(creates, min_size=1, max_size=6),
     changes=st.lists(steps, min_size=1, max_size=8),
+    hints=st.booleans(),
 )
 def test_incremental_fetches_equal_full_fetches_over_random_changes(
     opencti: tuple[str, OpenCTIState],
     seed: list[tuple[Any, ...]],
     changes: list[tuple[Any, ...]],
+    hints: bool,
 ) -> None:
+    """`hints`: the live stream's deletions and merges are handed over, as `run` does."""
     url, state = opencti
     state.reset()
     forget(snapshot_path(settings_for(url).url))
+    gone.clear()
     world = World(url, state)
     for step in seed:
         apply_step(world, step)
@@ -301,8 +306,15 @@ def test_incremental_fetches_equal_full_fetches_over_random_changes(
     assert report.kind == "full"
     same(first, full(url))
     kinds = []
+    seen = len(state.events.events)
     for step in changes:
         apply_step(world, step)
+        if hints:
+            for event in list(state.events.events)[seen:]:
+                parsed = parse_event(event.id, event.topic, json.dumps(event.data))
+                if parsed is not None and parsed.gone:
+                    hint_gone(settings_for(url).url, parsed.gone)
+        seen = len(state.events.events)
         got, report = incremental(url)
         kinds.append(report.kind)
         expected = full(url)
@@ -330,6 +342,7 @@ def world(opencti: tuple[str, OpenCTIState]) -> World:
     url, state = opencti
     state.reset()
     forget(snapshot_path(settings_for(url).url))
+    gone.clear()
     return World(url, state)
 
 
