@@ -599,3 +599,33 @@ def test_stream_events_spare_the_listing_of_every_id(world: World) -> None:
     hint_gone(url, ["not-an-object"])  # a hint never removes what was not deleted
     again, _ = incremental(world.url)
     same(again, full(world.url))
+
+
+def test_the_emulator_merges_as_opencti_does(world: World) -> None:
+    world.create("ip", ["malware"], 10, 1)
+    world.create("ip", ["c2"], 20, 1)
+    world.create("domain", [], 30, 1)
+    store = world.state.store
+    ips = sorted(i for i, r in store.entities.items() if r["entity_type"] == "IPv4-Addr")
+    domain = next(i for i, r in store.entities.items() if r["entity_type"] == "Domain-Name")
+    target, source = ips
+    source_standard = store.entities[source]["standard_id"]
+    before = store.entities[target]["updated_at"]
+    reply = httpx.post(
+        f"{world.url}/graphql",
+        json={"query": MERGE, "variables": {"id": target, "sources": [domain]}},
+        headers=AUTH,
+        timeout=30,
+    ).json()
+    assert "different types" in reply["errors"][0]["message"]
+    gql(world.url, MERGE, id=target, sources=[source])
+    merged = store.entities[target]
+    assert source not in store.entities
+    assert [label["value"] for label in merged["objectLabel"]] == ["malware", "c2"]
+    assert merged["x_opencti_score"] == 10  # the target's own attributes stay
+    assert merged["updated_at"] > before
+    assert store.resolve(source_standard) is merged  # the source's id now names the target
+    event = world.state.events.events[-1]
+    assert event.topic == "merge"
+    sources = event.data["context"]["sources"]
+    assert [s["id"] for s in sources] == [source_standard]
