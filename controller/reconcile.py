@@ -172,13 +172,27 @@ async def fetch_source(
     now: datetime,
     progress: Counter | None = None,
     timing: Timing | None = None,
+    incremental: bool = False,
 ) -> SourceSnapshot:
+    """`incremental`: the default of `OCTI_TANIUM_INCREMENTAL` (on for `run`)."""
     if spec.kind == "bundle":
         assert spec.path is not None
         return read_bundle(spec.path, now=now)
     from controller.sources.opencti import OpenCTISettings, fetch_snapshot
+    from controller.sources.opencti.incremental import IncrementalSettings, fetch_incremental
 
     settings = OpenCTISettings.from_env()
+    options = IncrementalSettings.from_env(default=incremental)
+    if options.enabled:  # the same snapshot, read incrementally (docs/realtime.md)
+        return await fetch_incremental(
+            settings,
+            policies,
+            now=now,
+            page_size=settings.page_size,
+            progress=progress,
+            timing=timing,
+            options=options,
+        )
     return await fetch_snapshot(
         settings,
         policies,
@@ -262,6 +276,7 @@ async def reconcile(
     timing: Timing | None = None,
     fence: Fence | None = None,
     actual_from: str = "tanium",
+    incremental: bool = False,
 ) -> Outcome:
     """One pass. `mode="plan"` stops before the executor; `mode="apply"` continues into it.
 
@@ -272,7 +287,8 @@ async def reconcile(
     `timing` is the clients' retry timing (tests inject one that never sleeps).
     `fence` may stop the apply between writes (the lease's fencing check, a graceful stop).
     `actual_from`: `tanium` (read live) or `snapshot:FILE` (plan mode only: see
-    `controller.target`).
+    `controller.target`). `incremental`: read OpenCTI incrementally unless
+    `OCTI_TANIUM_INCREMENTAL=off` (`run`; else only when it is `on`).
     """
     shown = progress or Quiet()
     if saved is not None:
@@ -294,7 +310,9 @@ async def reconcile(
     if actual_spec.path is None:
         require_connections(opencti=spec.kind == "opencti")
     with shown.counters() as counter:
-        snapshot = await fetch_source(spec, policies, now=now, progress=counter, timing=timing)
+        snapshot = await fetch_source(
+            spec, policies, now=now, progress=counter, timing=timing, incremental=incremental
+        )
     with shown.status("Reading Tanium…"):
         actual, taken, url = await read_actual(
             actual_spec,

@@ -10,6 +10,8 @@ from prometheus_client import Counter, Gauge, Histogram, Info
 from controller import __version__
 from controller.core.plan import Plan
 from controller.core.reasons import Reason
+from controller.sources.opencti.incremental import FetchReport
+from controller.sources.opencti.incremental import observe as observe_fetches
 
 PASSES = Counter(
     "octi_tanium_passes_total",
@@ -51,6 +53,26 @@ REQUESTS = Counter(
 )
 RETRY_WAIT = Counter("octi_tanium_retry_wait_seconds_total", "Seconds spent waiting before retries")
 LEADER = Gauge("octi_tanium_leader", "1 while this process holds the writer lease, else 0")
+SOURCE_FETCHES = Counter(
+    "octi_tanium_source_fetches_total",
+    "OpenCTI fetches by kind: full, or incremental (only what changed since the last one)",
+    ["kind"],
+)
+SOURCE_CHANGES = Counter(
+    "octi_tanium_source_changes_total",
+    "Objects an incremental OpenCTI fetch found changed or removed",
+    ["change"],
+)
+
+
+def _on_fetch(report: FetchReport) -> None:
+    SOURCE_FETCHES.labels(report.kind).inc()
+    if report.kind == "incremental":
+        SOURCE_CHANGES.labels("changed").inc(report.changed)
+        SOURCE_CHANGES.labels("removed").inc(report.removed)
+
+
+observe_fetches(_on_fetch)
 BUILD = Info("octi_tanium_build", "The running octi-tanium")
 BUILD.info({"version": __version__})
 

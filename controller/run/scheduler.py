@@ -136,6 +136,7 @@ class Reconciler:
             progress=self.progress,
             timing=self.timing or metered_timing(),
             fence=self.leadership,
+            incremental=True,
         )
         if open_:  # alerts → sightings: a step of every pass that may write
             await sightings_after_pass(outcome, now=datetime.now(UTC), timing=self.timing)

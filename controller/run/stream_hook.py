@@ -20,6 +20,7 @@ from controller.policy.models import IntelPolicy
 from controller.reconcile import load_checked
 from controller.run.metrics import STREAM_EVENTS, STREAM_PASSES, STREAM_UP
 from controller.run.trigger import DEBOUNCE, PassTrigger
+from controller.sources.opencti.incremental import hint_gone
 from controller.sources.opencti.settings import OpenCTISettings
 from controller.sources.opencti.stream import StreamEvent, StreamListener
 
@@ -64,6 +65,8 @@ def stream_tasks(
 
     def on_event(event: StreamEvent) -> None:
         STREAM_EVENTS.labels(event.topic).inc()
+        if event.gone:  # spares the incremental fetch a listing of every id
+            hint_gone(settings.url, event.gone)
         trigger.on_event(event)
 
     listener = StreamListener(settings, os.environ.get("OPENCTI_STREAM_ID") or None, on_event)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -36,7 +36,7 @@ from controller.sources.opencti.settings import MAX_PAGE_SIZE, OpenCTISettings
 Progress = Callable[[str, int, int | None], None]
 """`progress(label, fetched, total)`: called once before a listing and after every page."""
 
-_PAGE_FAILURES = (OpenCTITransientError, OpenCTIProtocolError, OpenCTIGraphQLError)
+PAGE_FAILURES = (OpenCTITransientError, OpenCTIProtocolError, OpenCTIGraphQLError)
 
 
 def selects_of(policies: PolicySet) -> list[Select]:
@@ -87,7 +87,7 @@ class _Listing:
             page += 1
             try:
                 data = await client.execute(operation, variables(after))
-            except _PAGE_FAILURES as exc:
+            except PAGE_FAILURES as exc:
                 self.reasons.append(f"{self.label}: page {page} failed: {exc}")
                 return
             conn = data.get(operation.root_field)
@@ -145,7 +145,7 @@ async def fetch_markings(client: GraphQLClient, page_size: int) -> list[Marking]
     return None if listing.reasons else found
 
 
-async def _scan(
+async def scan(
     client: GraphQLClient, query: FamilyQuery, page_size: int, progress: Progress | None
 ) -> tuple[list[SourceObject], list[str]]:
     mapper = indicator_from_node if query.family == "indicators" else observable_from_node
@@ -163,6 +163,38 @@ async def _scan(
     return objects, unreadable + listing.reasons
 
 
+async def plan_for(
+    client: GraphQLClient, selects: Sequence[Select], *, now: datetime, page_size: int
+) -> tuple[tuple[FamilyQuery, ...], str]:
+    """The listings that cover the policies, and the query hash of the snapshot they make."""
+    sent: list[tuple[Operation, dict[str, Any]]] = []
+    markings = None
+    if needs_markings(selects):
+        # Without the ids the marking filters are left out: wider, never wrong.
+        markings = await fetch_markings(client, page_size)
+        sent.append((MARKINGS, {"first": page_size, "after": None}))
+    queries = plan_queries(selects, now=now, markings=markings)
+    sent.extend((q.operation, q.variables(page_size, None)) for q in queries)
+    return queries, _digest(sent)
+
+
+def snapshot_of(
+    found: Iterable[SourceObject], reasons: Sequence[str], *, now: datetime, query_hash: str
+) -> SourceSnapshot:
+    """The snapshot of the objects listed (in listing order: a duplicate standard id keeps the
+    first), sorted by standard id."""
+    objects: dict[str, SourceObject] = {}
+    for obj in found:
+        objects.setdefault(obj.standard_id, obj)  # OpenCTI can hold duplicates: first wins
+    return SourceSnapshot(
+        objects=tuple(sorted(objects.values(), key=lambda o: o.standard_id)),
+        complete=not reasons,
+        incomplete_reasons=tuple(reasons),
+        snapshot_time=now,
+        query_hash=query_hash,
+    )
+
+
 async def fetch_snapshot(
     settings: OpenCTISettings,
     policies: PolicySet,
@@ -176,36 +208,47 @@ async def fetch_snapshot(
     """Read what the policies can select from OpenCTI; see the module doc for completeness.
     `transport` and `timing` are test hooks (see `GraphQLClient`)."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    selects = selects_of(policies)
-    sent: list[tuple[Operation, dict[str, Any]]] = []
-    reasons: list[str] = []
-    objects: dict[str, SourceObject] = {}
     async with GraphQLClient(settings, transport=transport, timing=timing) as client:
-        markings = None
-        if needs_markings(selects):
-            # Without the ids the marking filters are left out: wider, never wrong.
-            markings = await fetch_markings(client, page_size)
-            sent.append((MARKINGS, {"first": page_size, "after": None}))
-        queries = plan_queries(selects, now=now, markings=markings)
-        sent.extend((q.operation, q.variables(page_size, None)) for q in queries)
-        results = await _gather([_scan(client, q, page_size, progress) for q in queries])
-    for found, why in results:
-        reasons.extend(why)
-        for obj in found:
-            objects.setdefault(obj.standard_id, obj)  # OpenCTI can hold duplicates: first wins
-    return SourceSnapshot(
-        objects=tuple(sorted(objects.values(), key=lambda o: o.standard_id)),
-        complete=not reasons,
-        incomplete_reasons=tuple(reasons),
-        snapshot_time=now,
-        query_hash=_digest(sent),
+        return await fetch_with(
+            client, selects_of(policies), now=now, page_size=page_size, progress=progress
+        )
+
+
+async def fetch_with(
+    client: GraphQLClient,
+    selects: Sequence[Select],
+    *,
+    now: datetime,
+    page_size: int,
+    progress: Progress | None = None,
+) -> SourceSnapshot:
+    """`fetch_snapshot` on an open client."""
+    queries, query_hash = await plan_for(client, selects, now=now, page_size=page_size)
+    return await scan_all(
+        client, queries, query_hash, now=now, page_size=page_size, progress=progress
     )
 
 
-_ScanResult = tuple[list[SourceObject], list[str]]
+async def scan_all(
+    client: GraphQLClient,
+    queries: Sequence[FamilyQuery],
+    query_hash: str,
+    *,
+    now: datetime,
+    page_size: int,
+    progress: Progress | None = None,
+) -> SourceSnapshot:
+    """The snapshot of planned listings (`plan_for`), read concurrently."""
+    results = await gather([scan(client, q, page_size, progress) for q in queries])
+    reasons = [why for _, reasons_ in results for why in reasons_]
+    found = (obj for objects, _ in results for obj in objects)
+    return snapshot_of(found, reasons, now=now, query_hash=query_hash)
 
 
-async def _gather(scans: list[Coroutine[Any, Any, _ScanResult]]) -> list[_ScanResult]:
+T = TypeVar("T")
+
+
+async def gather(scans: list[Coroutine[Any, Any, T]]) -> list[T]:
     """Run the listings concurrently; the first `OpenCTIError` (auth, bad query) is raised."""
     try:
         async with asyncio.TaskGroup() as group:

@@ -122,6 +122,45 @@ MARKINGS = Operation(
     "markingDefinitions",
 )
 
+# ------------------------------------------------------------ incremental fetch (incremental.py)
+# Cheap listings: the newest `updated_at` of each family (the high-water mark, read before a
+# fetch), and ids only (what changed since, what a policy query matches now).
+
+HIGH_WATER = Operation(
+    "OctiTaniumHighWater",
+    """query OctiTaniumHighWater {
+  indicators(first: 1, orderBy: updated_at, orderMode: desc) { edges { node { updated_at } } }
+  stixCyberObservables(first: 1, orderBy: updated_at, orderMode: desc) {
+    edges { node { updated_at } }
+  }
+}""",
+    "indicators",
+)
+
+INDICATOR_IDS = Operation(
+    "OctiTaniumIndicatorIds",
+    f"""query OctiTaniumIndicatorIds($first: Int!, $after: ID, $filters: FilterGroup) {{
+  indicators(first: $first, after: $after, filters: $filters) {{
+    {PAGE_INFO}
+    edges {{ node {{ id standard_id updated_at }} }}
+  }}
+}}""",
+    "indicators",
+)
+
+OBSERVABLE_IDS = Operation(
+    "OctiTaniumObservableIds",
+    f"""query OctiTaniumObservableIds(
+  $first: Int!, $after: ID, $types: [String], $filters: FilterGroup
+) {{
+  stixCyberObservables(first: $first, after: $after, types: $types, filters: $filters) {{
+    {PAGE_INFO}
+    edges {{ node {{ id standard_id updated_at }} }}
+  }}
+}}""",
+    "stixCyberObservables",
+)
+
 INDICATOR_BY_ID = Operation(
     "OctiTaniumIndicator",
     f"""query OctiTaniumIndicator($id: String!) {{
@@ -206,7 +245,8 @@ def all_operations() -> tuple[Operation, ...]:
     """Every operation the controller can send (the schema-validation test walks these)."""
     return (
         INDICATORS, OBSERVABLES, MARKINGS, INDICATOR_BY_ID, OBSERVABLE_BY_ID, ABOUT, ME,
-        SIGHTING_ADD, SIGHTINGS, SYSTEM_ADD, IDENTITY_ADD, SYSTEMS, *_pivot_operations(),
+        SIGHTING_ADD, SIGHTINGS, SYSTEM_ADD, IDENTITY_ADD, SYSTEMS, HIGH_WATER, INDICATOR_IDS,
+        OBSERVABLE_IDS, *_pivot_operations(),
     )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -51,6 +52,18 @@ class StreamEvent:
     entity_type: str = ""
     """OpenCTI's entity type (`Indicator`, `IPv4-Addr`...), empty when unknown."""
     standard_id: str = ""
+    gone: tuple[str, ...] = ()
+    """Internal ids that no longer exist: a `delete`'s object, a `merge`'s sources (hints for
+    the incremental fetch, `controller/sources/opencti/incremental.py`)."""
+
+
+def _internal_ids(objects: Any) -> tuple[str, ...]:
+    out: list[str] = []
+    for stix in objects if isinstance(objects, list) else ():
+        extension = ((stix or {}).get("extensions") or {}).get(OPENCTI_EXTENSION) or {}
+        if isinstance(extension.get("id"), str):
+            out.append(extension["id"])
+    return tuple(out)
 
 
 def parse_event(event_id: str | None, topic: str, data: str) -> StreamEvent | None:
@@ -62,7 +75,12 @@ def parse_event(event_id: str | None, topic: str, data: str) -> StreamEvent | No
         stix = body["data"]
         extension = (stix.get("extensions") or {}).get(OPENCTI_EXTENSION) or {}
         entity_type = str(extension.get("type") or STIX_TO_ENTITY.get(str(stix.get("type")), ""))
-        return StreamEvent(event_id, topic, entity_type, str(stix.get("id") or ""))
+        gone: tuple[str, ...] = ()
+        if topic == "delete":
+            gone = _internal_ids([stix])
+        elif topic == "merge":
+            gone = _internal_ids((body.get("context") or {}).get("sources"))
+        return StreamEvent(event_id, topic, entity_type, str(stix.get("id") or ""), gone)
     except (ValueError, KeyError, TypeError, AttributeError):
         return StreamEvent(event_id, topic)  # unreadable but real: still a hint
 

@@ -1,7 +1,7 @@
 """The emulator's live stream log: every change of an indicator or observable is an event (§9).
 
 Events carry Redis-stream-like ids (`<ms>-<seq>`, increasing), a topic (`create`, `update`,
-`delete`) and OpenCTI's event body `{version: "4", type, scope, data: <STIX 2.1 with the
+`delete`, `merge`) and OpenCTI's event body `{version: "4", type, scope, data: <STIX 2.1 with the
 OpenCTI extension>, message, origin, context}`. The log keeps the last `retention` events
 (OpenCTI trims its Redis stream the same way); an id older than the oldest kept one is gone.
 """
@@ -81,6 +81,14 @@ def stix_of(record: Record) -> dict[str, Any]:
     return out
 
 
+def _context(topic: str, data: dict[str, Any], sources: list[Record] | None) -> dict[str, Any]:
+    if topic == "delete":
+        return {"deletions": [data]}
+    if topic == "merge":
+        return {"sources": [stix_of(source) for source in sources or ()]}
+    return {}
+
+
 class EventLog:
     def __init__(self, retention: int = 100_000) -> None:
         self.retention = retention
@@ -93,7 +101,18 @@ class EventLog:
         self._last = (ms, 0) if ms > last_ms else (last_ms, last_seq + 1)
         return f"{self._last[0]}-{self._last[1]}"
 
-    def emit(self, topic: str, record: Record, *, origin: str = "api") -> Event:
+    def emit_merge(self, target: Record, sources: list[Record]) -> Event:
+        """OpenCTI's `merge` event: the target, and the merged sources in `context.sources`."""
+        return self.emit("merge", target, sources=sources)
+
+    def emit(
+        self,
+        topic: str,
+        record: Record,
+        *,
+        origin: str = "api",
+        sources: list[Record] | None = None,
+    ) -> Event:
         data = stix_of(record)
         name = data.get("name") or data.get("value") or data["id"]
         body: dict[str, Any] = {
@@ -103,7 +122,7 @@ class EventLog:
             "data": data,
             "message": f"{topic}s a {record['entity_type']} `{name}`",
             "origin": {"referer": origin},
-            "context": {"deletions": [data]} if topic == "delete" else {},
+            "context": _context(topic, data, sources),
         }
         event = Event(self._next_id(), topic, body)
         self.events.append(event)

@@ -8,7 +8,9 @@
 - `labelAdd(input)`: get-or-create by value;
 - `stixDomainObjectEdit(id)` / `stixCyberObservableEdit(id)` → `fieldPatch(input)` (REPLACE,
   or `add` / `remove` for multi-valued keys), `relationAdd(input)` / `relationDelete(toId,
-  relationship_type)` for `object-label` and `object-marking`, and `delete`.
+  relationship_type)` for `object-label` and `object-marking`, and `delete`;
+- `stixEdit(id)` → `merge(stixObjectsIds)`: the sources' labels, markings and ids move to the
+  target, the sources are gone, the target's `updated_at` moves, one `merge` event.
 
 Every change goes through the store, so it bumps `updated_at` and is a live-stream event.
 Ids resolve as everywhere (internal id, standard id, `x_opencti_stix_ids`; a label or marking
@@ -182,6 +184,30 @@ def _edit(_: Any, info: GraphQLResolveInfo[Context], id: str) -> dict[str, Any]:
     }
 
 
+def _stix_edit(_: Any, info: GraphQLResolveInfo[Context], id: str) -> dict[str, Any]:
+    """`stixEdit(id)` → `merge(stixObjectsIds)`: the sources merge into `id` (same entity
+    type only, as OpenCTI refuses the rest), and `delete`."""
+    store = _store(info)
+    record = store.resolve(id)
+    if record is None or record["id"] not in store.entities:
+        raise missing_reference("Cant find element to update", id=id)
+
+    def merge(info: GraphQLResolveInfo[Context], stixObjectsIds: list[str]) -> Record:
+        for source_id in stixObjectsIds:
+            source = store.resolve(source_id)
+            if source is None or source["id"] not in store.entities:
+                raise missing_reference("Cant find element to merge", id=source_id)
+            if source["entity_type"] != record["entity_type"]:
+                raise functional("Cannot merge entities of different types")
+        return store.merge(record["id"], list(stixObjectsIds))
+
+    def delete(info: GraphQLResolveInfo[Context], forceDelete: bool | None = None) -> str:
+        store.delete(record["id"])
+        return str(record["id"])
+
+    return {"merge": merge, "delete": delete}
+
+
 _REF_KEYS = {"object-label": "objectLabel", "object-marking": "objectMarking"}
 
 
@@ -200,4 +226,5 @@ KNOWLEDGE_MUTATIONS: dict[str, Callable[..., Any]] = {
     "labelAdd": label_add,
     "stixDomainObjectEdit": _edit,
     "stixCyberObservableEdit": _edit,
+    "stixEdit": _stix_edit,
 }

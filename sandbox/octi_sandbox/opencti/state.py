@@ -43,6 +43,7 @@ class OpenCTIState:
         self.store = Store(self.clock)
         self.events.clear()
         self.store.on_event = self.events.emit
+        self.store.on_merge = self.events.emit_merge
         self.lister = Lister()
         self.requests.clear()
         self._window.clear()

@@ -59,6 +59,8 @@ class Store:
         self.on_event: Callable[[str, Record], object] = lambda topic, record: None
         """Called with (`create`|`update`|`delete`, record) on every entity change: the live
         stream (`events.py`)."""
+        self.on_merge: Callable[[Record, list[Record]], object] = lambda target, sources: None
+        """Called with (target, merged sources) after a merge: one `merge` event."""
         now = clock.now()
         for ref, name in TLP_MARKINGS.items():
             if name not in self.markings:
@@ -153,14 +155,50 @@ class Store:
         record = self.resolve(any_id)
         if record is None or record["id"] not in self.entities:
             return None
+        self._remove(record)
+        self.changed()
+        self.on_event("delete", record)
+        return record
+
+    def _remove(self, record: Record) -> None:
         del self.entities[record["id"]]
         self._unindex(record)
         self.based_on.pop(record["id"], None)
         for targets in self.based_on.values():
             targets.discard(record["id"])
+
+    def merge(self, target_id: str, source_ids: list[str]) -> Record:
+        """OpenCTI's merge: the sources' labels, markings and ids move to the target (its own
+        attributes stay), the sources are gone, the target's `updated_at` moves, and the stream
+        carries one `merge` event (`context.sources`), no `delete`."""
+        target = self.resolve(target_id)
+        if target is None or target["id"] not in self.entities:
+            raise KeyError(target_id)
+        sources: list[Record] = []
+        for any_id in source_ids:
+            source = self.resolve(any_id)
+            if source is None or source["id"] not in self.entities:
+                raise KeyError(any_id)
+            if source["id"] != target["id"] and source not in sources:
+                sources.append(source)
+        for source in sources:
+            for key, field in (("objectLabel", "value"), ("objectMarking", "definition")):
+                have = {ref[field] for ref in target.get(key) or ()}
+                for ref in source.get(key) or ():
+                    if ref[field] not in have:
+                        target.setdefault(key, []).append(ref)
+                        have.add(ref[field])
+            self._remove(source)
+            for stix_id in (source["standard_id"], *source["x_opencti_stix_ids"]):
+                self.alias(target, stix_id)
+        now = self.clock.now()
+        target["updated_at"] = now
+        target["refreshed_at"] = now
+        if target["entity_type"] == "Indicator":
+            target["modified"] = now
         self.changed()
-        self.on_event("delete", record)
-        return record
+        self.on_merge(target, sources)
+        return target
 
     def link(self, indicator: Record, observable: Record) -> None:
         self.based_on.setdefault(indicator["id"], set()).add(observable["id"])

@@ -1,0 +1,630 @@
+"""`--source opencti`, incrementally: between full fetches, read only what changed since the
+last one and merge it into a local snapshot. The result is the `SourceSnapshot` a full fetch
+(`fetch.py`) would give at the same moment — same objects, order, completeness, query hash —
+so the plans are identical (the hypothesis test `tests/opencti/test_incremental.py` compares
+them over random change sequences).
+
+One pass, for each listing the policies need (`plan_for`: the same queries as a full fetch):
+
+1. the high-water mark first: the newest `updated_at` in OpenCTI (one request, server clock);
+2. then, concurrently: the listing's objects with `updated_at >= previous mark - overlap`
+   (upserted), the ids of *everything* of that family changed since then without the policy
+   filters (a changed object the listing no longer returns has left it: removed), and the
+   listing's `globalCount`;
+3. when the snapshot then holds more objects than the listing matches, something was deleted
+   or merged away: the ids `run`'s live stream saw go (`hint_gone`) are dropped first, and if
+   the counts still differ, the ids the listing matches now (id-only pages of 5,000) say
+   which; if it holds fewer, the changes missed something and the pass becomes a full fetch.
+
+The overlap (default 60 s) covers what `updated_at` alone cannot: an object written a moment
+before the mark was read but not yet searchable (Elasticsearch refreshes about every second),
+and clocks that differ between the platform's API nodes. Objects in the overlap are read twice;
+that costs a few objects, never correctness.
+
+A full fetch instead, and the snapshot rewritten, when: there is no snapshot, it is corrupt or
+of another format, another OpenCTI URL or query hash (policies or marking definitions
+changed), the previous fetch was incomplete, every `fullEvery`-th pass, or a policy uses a
+window relative to now (`created.within`, `updated.within`: objects leave such a window
+without changing, so nothing but a full listing can tell). What no `updated_at` reveals — a
+label or marking definition renamed in place — is caught by the periodic full fetch.
+
+The snapshot lives in `$OCTI_TANIUM_STATE_DIR/opencti-snapshot-<hash of the URL>.jsonl`
+(a header line, then one JSON array per object: the mapped fields, not the GraphQL nodes),
+replaced atomically, written by full fetches only (rewriting 100,000 objects costs seconds);
+`run` keeps the current snapshot in memory between passes. The file is always a consistent
+older snapshot: a restarted process reads the changes since its mark. It only saves work:
+deleting it costs one full fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from controller.core.model import SourceObject, SourceSnapshot
+from controller.lease.config import state_dir
+from controller.policy.located import PolicySet
+from controller.policy.models import Select
+from controller.retry import Timing
+from controller.sources.opencti.client import GraphQLClient
+from controller.sources.opencti.fetch import (
+    PAGE_FAILURES,
+    Progress,
+    _Listing,
+    gather,
+    plan_for,
+    scan,
+    scan_all,
+    selects_of,
+    snapshot_of,
+)
+from controller.sources.opencti.filters import FamilyQuery, flt, group, iso_floor
+from controller.sources.opencti.mapping import parse_date
+from controller.sources.opencti.queries import HIGH_WATER, INDICATOR_IDS, OBSERVABLE_IDS
+from controller.sources.opencti.settings import (
+    MAX_PAGE_SIZE,
+    OpenCTISettings,
+    OpenCTISettingsError,
+)
+from controller.state_files import write_lines_atomically
+
+log = logging.getLogger("octi_tanium.source")
+
+FORMAT = "octi-tanium/opencti-snapshot/v1"
+DEFAULT_FULL_EVERY = 12
+DEFAULT_OVERLAP = 60.0
+
+_FIELDS = tuple(SourceObject.model_fields)
+_DATES = frozenset({"valid_from", "valid_until", "created", "modified"})
+_TUPLES = frozenset({"platforms", "labels", "markings"})
+_DATE_AT = tuple(i for i, name in enumerate(_FIELDS) if name in _DATES)
+_ALL_FIELDS = set(_FIELDS)
+
+# ---------------------------------------------------------------------------- settings
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "true", "yes", "1"):
+        return True
+    if raw in ("off", "false", "no", "0"):
+        return False
+    raise OpenCTISettingsError(f"{name}={raw!r}: use `on` or `off`")
+
+
+def _number(name: str, default: float, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip().removesuffix("s")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise OpenCTISettingsError(f"{name}={raw!r}: use a number, at least {minimum:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class IncrementalSettings:
+    """`OCTI_TANIUM_INCREMENTAL` (`on`/`off`; default on for `run`, off for `plan`/`apply`),
+    `OCTI_TANIUM_FULL_EVERY` (every N-th pass is a full fetch; default 12, 1 = always),
+    `OCTI_TANIUM_INCREMENTAL_OVERLAP` (seconds re-read before the high-water mark; 60)."""
+
+    enabled: bool = True
+    full_every: int = DEFAULT_FULL_EVERY
+    overlap: timedelta = timedelta(seconds=DEFAULT_OVERLAP)
+
+    @classmethod
+    def from_env(cls, *, default: bool) -> IncrementalSettings:
+        return cls(
+            enabled=_flag("OCTI_TANIUM_INCREMENTAL", default),
+            full_every=int(_number("OCTI_TANIUM_FULL_EVERY", DEFAULT_FULL_EVERY, 1)),
+            overlap=timedelta(
+                seconds=_number("OCTI_TANIUM_INCREMENTAL_OVERLAP", DEFAULT_OVERLAP, 0)
+            ),
+        )
+
+
+# ---------------------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """What one fetch did (the pass log and metrics say it)."""
+
+    kind: Literal["full", "incremental"]
+    reason: str = ""
+    """Why this was a full fetch ("" for an incremental one)."""
+    changed: int = 0
+    """Objects that differ from the local snapshot's (incremental), or every object (full)."""
+    removed: int = 0
+    read: int = 0
+    """Objects read (an incremental fetch re-reads the overlap)."""
+    objects: int = 0
+    requests: int = 0
+
+    def text(self) -> str:
+        if self.kind == "full":
+            return (
+                f"OpenCTI: full fetch ({self.reason}): {self.objects:,} objects, "
+                f"{self.requests:,} requests"
+            )
+        return (
+            f"OpenCTI: incremental fetch: {self.changed:,} changed, {self.removed:,} removed, "
+            f"{self.objects:,} objects, {self.requests:,} requests"
+        )
+
+
+_observers: list[Callable[[FetchReport], None]] = []
+
+
+def observe(callback: Callable[[FetchReport], None]) -> None:
+    """Call `callback` with the report of every fetch this module makes (`run`'s metrics)."""
+    _observers.append(callback)
+
+
+# ---------------------------------------------------------------------------- stream hints
+
+_gone: dict[str, set[str]] = {}
+
+
+def hint_gone(url: str, internal_ids: Iterable[str]) -> None:
+    """The live stream saw these objects deleted or merged away (`run`'s stream hook; `url`
+    as `OpenCTISettings.url` spells it): the next incremental fetch of `url` drops them
+    without listing every id, when the counts then agree. Only a hint: without it the count
+    check still finds every deletion."""
+    _gone.setdefault(url, set()).update(internal_ids)
+
+
+# ---------------------------------------------------------------------------- the local snapshot
+
+
+def _key(obj: SourceObject) -> str:
+    return obj.internal_id or obj.standard_id
+
+
+def _family(obj: SourceObject) -> str:
+    return "indicators" if obj.entity_type == "Indicator" else "observables"
+
+
+@dataclass
+class Stored:
+    """The snapshot as of the last fetch: objects by family and key (internal id), the
+    high-water mark (None: OpenCTI held nothing), incremental passes since the last full."""
+
+    url: str
+    query_hash: str
+    high_water: datetime | None
+    since_full: int
+    families: dict[str, dict[str, SourceObject]] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return sum(len(objects) for objects in self.families.values())
+
+    def ordered(self, order: Sequence[str]) -> Iterator[SourceObject]:
+        """Family by family in the listings' order, each as OpenCTI lists it (standard id,
+        then internal id): the order a full fetch reads them in."""
+        for family in order:
+            objects = self.families.get(family, {})
+            yield from sorted(objects.values(), key=lambda o: (o.standard_id, _key(o)))
+
+
+def snapshot_path(url: str) -> Path:
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return state_dir() / f"opencti-snapshot-{digest}.jsonl"
+
+
+def _encode(obj: SourceObject) -> str:
+    values = obj.__dict__
+    row: list[Any] = [values[name] for name in _FIELDS]
+    for i in _DATE_AT:
+        if row[i] is not None:
+            row[i] = row[i].isoformat()
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode(line: str) -> SourceObject:
+    row = json.loads(line)
+    if not isinstance(row, list) or len(row) != len(_FIELDS):
+        raise ValueError("a row of the wrong length")
+    fields = dict(zip(_FIELDS, row, strict=True))
+    for name in _DATES:
+        if fields[name] is not None:
+            fields[name] = datetime.fromisoformat(fields[name])
+    for name in _TUPLES:
+        fields[name] = tuple(fields[name])
+    if not isinstance(fields["standard_id"], str) or not isinstance(fields["hashes"], dict):
+        raise ValueError("a row without a standard id")
+    return _construct(fields)
+
+
+_setattr = object.__setattr__
+_FAST = not (SourceObject.__pydantic_post_init__ or SourceObject.__pydantic_root_model__)
+
+
+def _construct(fields: dict[str, Any]) -> SourceObject:
+    """`SourceObject.model_construct(_ALL_FIELDS, **fields)` without its per-call work (60 %
+    of reading the file): the fields are complete and typed, in the model's order."""
+    if not _FAST:  # pragma: no cover - a model with a post-init hook takes the slow way
+        return SourceObject.model_construct(_ALL_FIELDS, **fields)
+    obj = SourceObject.__new__(SourceObject)
+    _setattr(obj, "__dict__", fields)
+    _setattr(obj, "__pydantic_fields_set__", _ALL_FIELDS)
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+def save(path: Path, stored: Stored) -> None:
+    header = {
+        "format": FORMAT,
+        "fields": list(_FIELDS),
+        "url": stored.url,
+        "query_hash": stored.query_hash,
+        "high_water": stored.high_water.isoformat() if stored.high_water else None,
+        "since_full": stored.since_full,
+        "objects": stored.size,
+    }
+
+    def lines() -> Iterator[str]:
+        yield json.dumps(header, sort_keys=True)
+        for objects in stored.families.values():
+            for obj in objects.values():
+                yield _encode(obj)
+
+    write_lines_atomically(path, lines())
+    _memory[path] = (_stamp(path), stored)
+
+
+def load(path: Path) -> tuple[Stored | None, str]:
+    """The stored snapshot, or None and why it cannot be used."""
+    stamp = _stamp(path)
+    if stamp is None:
+        return None, "no local snapshot yet"
+    cached = _memory.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1], ""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            header = json.loads(next(lines))
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                return None, f"{path} is not a {FORMAT} file"
+            if header.get("fields") != list(_FIELDS):
+                return None, f"{path} was written by another version (other fields)"
+            families: dict[str, dict[str, SourceObject]] = {}
+            for line in lines:
+                obj = _decode(line)
+                families.setdefault(_family(obj), {})[_key(obj)] = obj
+        high_water = header["high_water"]
+        stored = Stored(
+            url=str(header["url"]),
+            query_hash=str(header["query_hash"]),
+            high_water=datetime.fromisoformat(high_water) if high_water else None,
+            since_full=int(header["since_full"]),
+            families=families,
+        )
+    except (OSError, ValueError, KeyError, TypeError, StopIteration, AttributeError) as exc:
+        return None, f"{path} is unreadable ({type(exc).__name__}: {exc})"
+    if stored.size != header.get("objects"):
+        return None, f"{path} is truncated ({stored.size} of {header.get('objects')} objects)"
+    _memory[path] = (stamp, stored)
+    return stored, ""
+
+
+def forget(path: Path) -> None:
+    """Drop the snapshot (the next fetch is a full one)."""
+    _memory.pop(path, None)
+    path.unlink(missing_ok=True)
+
+
+_memory: dict[Path, tuple[tuple[int, int] | None, Stored]] = {}
+"""The last snapshot each file held, as this process wrote or read it: `run` does not parse
+the file again on every pass. Keyed by the file's (mtime, size): another process's write is
+read from the file."""
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+# ---------------------------------------------------------------------------- the listings
+
+
+async def high_water(client: GraphQLClient) -> datetime | None:
+    """The newest `updated_at` of any indicator or observable (None: there are none)."""
+    data = await client.execute(HIGH_WATER)  # auth and query errors are raised
+    marks: list[datetime] = []
+    for root in ("indicators", "stixCyberObservables"):
+        conn = data.get(root)
+        if not isinstance(conn, dict):
+            raise _Unreadable(f"the high-water mark: the reply has no {root}")
+        for edge in conn.get("edges") or ():
+            stamp = parse_date((edge.get("node") or {}).get("updated_at"))
+            if stamp is None:
+                raise _Unreadable("the high-water mark: a node without updated_at")
+            marks.append(stamp)
+    return max(marks) if marks else None
+
+
+class _Unreadable(Exception):
+    """A listing of the incremental path failed: the pass falls back to a full fetch."""
+
+
+def _ids_query(query: FamilyQuery, filters: dict[str, Any] | None) -> FamilyQuery:
+    ids = INDICATOR_IDS if query.family == "indicators" else OBSERVABLE_IDS
+    return replace(query, operation=ids, filters=filters)
+
+
+def _since(query: FamilyQuery, since: datetime) -> dict[str, Any]:
+    changed = flt("updated_at", [iso_floor(since)], "gte")
+    inner = [query.filters] if query.filters is not None else []
+    return group("and", [changed], inner)
+
+
+async def _ids(
+    client: GraphQLClient, query: FamilyQuery, *, count_only: bool = False
+) -> tuple[set[str], int]:
+    """The keys (internal ids) `query` lists and how many; `count_only`: its globalCount
+    alone (one object read). Raises `_Unreadable` when a page failed or the counts disagree."""
+    if count_only:
+        data = await _execute(client, query, query.variables(1, None))
+        conn = data.get(query.operation.root_field)
+        info = conn.get("pageInfo") if isinstance(conn, dict) else None
+        total = info.get("globalCount") if isinstance(info, dict) else None
+        if not isinstance(total, int):
+            raise _Unreadable(f"{query.family}: the reply has no globalCount")
+        return set(), total
+    keys: set[str] = set()
+
+    def consume(node: dict[str, Any]) -> None:
+        key = node.get("id") or node.get("standard_id")
+        if isinstance(key, str):
+            keys.add(key)
+
+    listing = _Listing(f"{query.family} (ids)", consume, None)
+    await listing.run(client, query.operation, lambda after: query.variables(MAX_PAGE_SIZE, after))
+    if listing.reasons:
+        raise _Unreadable("; ".join(listing.reasons))
+    return keys, listing.count
+
+
+async def _execute(
+    client: GraphQLClient, query: FamilyQuery, variables: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        return await client.execute(query.operation, variables)
+    except PAGE_FAILURES as exc:
+        raise _Unreadable(f"{query.family}: {exc}") from exc
+
+
+@dataclass
+class _Delta:
+    family: str
+    changed: set[str]
+    objects: list[SourceObject]
+    count: int
+
+
+async def _delta(
+    client: GraphQLClient,
+    query: FamilyQuery,
+    since: datetime | None,
+    page_size: int,
+    progress: Progress | None,
+) -> _Delta:
+    if since is None:  # OpenCTI held nothing: everything is new
+        changed_query, delta_query = _ids_query(query, None), query
+    else:
+        changed_query = _ids_query(query, _since(replace(query, filters=None), since))
+        delta_query = replace(query, filters=_since(query, since))
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            changed = tasks.create_task(_ids(client, changed_query))
+            objects = tasks.create_task(_objects(client, delta_query, page_size, progress))
+            count = tasks.create_task(
+                _ids(client, _ids_query(query, query.filters), count_only=True)
+            )
+    except BaseExceptionGroup as failed:
+        raise _first(failed) from None
+    return _Delta(query.family, changed.result()[0], objects.result(), count.result()[1])
+
+
+def _first(failed: BaseExceptionGroup[BaseException]) -> BaseException:
+    first: BaseException = failed
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
+
+
+async def _objects(
+    client: GraphQLClient, query: FamilyQuery, page_size: int, progress: Progress | None
+) -> list[SourceObject]:
+    objects, reasons = await scan(client, query, page_size, progress)
+    if reasons:
+        raise _Unreadable("; ".join(reasons))
+    return objects
+
+
+def _relative(selects: Sequence[Select]) -> str:
+    for select in selects:
+        for window in (select.created, select.updated):
+            if window is not None and window.within is not None:
+                return "a policy's created/updated window is relative to now (`within`)"
+    return ""
+
+
+# ---------------------------------------------------------------------------- the fetch
+
+
+async def fetch_incremental(
+    settings: OpenCTISettings,
+    policies: PolicySet,
+    *,
+    now: datetime,
+    page_size: int = 500,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timing: Timing | None = None,
+    options: IncrementalSettings | None = None,
+) -> SourceSnapshot:
+    """The snapshot a full `fetch_snapshot` would give, read incrementally when the local
+    snapshot allows (module doc). `options` default to the environment's, enabled."""
+    snapshot, _ = await fetch_reported(
+        settings,
+        policies,
+        now=now,
+        page_size=page_size,
+        progress=progress,
+        transport=transport,
+        timing=timing,
+        options=options,
+    )
+    return snapshot
+
+
+async def fetch_reported(
+    settings: OpenCTISettings,
+    policies: PolicySet,
+    *,
+    now: datetime,
+    page_size: int = 500,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timing: Timing | None = None,
+    options: IncrementalSettings | None = None,
+) -> tuple[SourceSnapshot, FetchReport]:
+    """`fetch_incremental`, and what it did."""
+    options = options or IncrementalSettings.from_env(default=True)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    path = snapshot_path(settings.url)
+    async with GraphQLClient(settings, transport=transport, timing=timing) as client:
+        snapshot, report = await _fetch(
+            client, selects_of(policies), settings.url, path, now, page_size, progress, options
+        )
+        report = replace(report, requests=client.requests, objects=len(snapshot.objects))
+    log.info("%s", report.text())
+    for callback in _observers:
+        callback(report)
+    return snapshot, report
+
+
+async def _fetch(
+    client: GraphQLClient,
+    selects: Sequence[Select],
+    url: str,
+    path: Path,
+    now: datetime,
+    page_size: int,
+    progress: Progress | None,
+    options: IncrementalSettings,
+) -> tuple[SourceSnapshot, FetchReport]:
+    why = ""
+    try:
+        mark: datetime | None = await high_water(client)
+        marked = True
+    except (_Unreadable, *PAGE_FAILURES) as exc:
+        mark, marked = None, False
+        why = f"the high-water mark could not be read: {exc}"
+    queries, query_hash = await plan_for(client, selects, now=now, page_size=page_size)
+    order = [q.family for q in queries]
+    relative = _relative(selects)
+    stored, why_not = (None, relative) if relative else load(path) if marked else (None, why)
+    reason = why_not
+    if stored is not None and not reason:
+        if stored.url != url:
+            reason = "the local snapshot is of another OpenCTI"
+        elif stored.query_hash != query_hash:
+            reason = "the policies' queries changed"
+        elif stored.since_full + 1 >= options.full_every:
+            reason = f"every {options.full_every} passes"
+    if stored is not None and not reason:
+        try:
+            return await _incremental(
+                client, queries, query_hash, stored, mark, now, page_size, progress, options, path
+            )
+        except _Unreadable as exc:
+            reason = f"the changes could not all be read ({exc})"
+    snapshot = await scan_all(
+        client, queries, query_hash, now=now, page_size=page_size, progress=progress
+    )
+    if relative:  # every pass is a full one: a snapshot file would only cost its writing
+        forget(path)
+    elif snapshot.complete and marked:
+        families: dict[str, dict[str, SourceObject]] = {}
+        for obj in snapshot.objects:
+            families.setdefault(_family(obj), {})[_key(obj)] = obj
+        save(path, Stored(url, query_hash, mark, 0, {f: families.get(f, {}) for f in order}))
+    else:
+        forget(path)  # the next pass is a full one
+    return snapshot, FetchReport(
+        "full", reason, changed=len(snapshot.objects), read=len(snapshot.objects)
+    )
+
+
+async def _incremental(
+    client: GraphQLClient,
+    queries: Sequence[FamilyQuery],
+    query_hash: str,
+    stored: Stored,
+    mark: datetime | None,
+    now: datetime,
+    page_size: int,
+    progress: Progress | None,
+    options: IncrementalSettings,
+    path: Path,
+) -> tuple[SourceSnapshot, FetchReport]:
+    since = stored.high_water - options.overlap if stored.high_water is not None else None
+    hinted = _gone.pop(stored.url, set())
+    deltas = await gather([_delta(client, q, since, page_size, progress) for q in queries])
+    families: dict[str, dict[str, SourceObject]] = {}
+    changed = removed = read = 0
+    for query, delta in zip(queries, deltas, strict=True):
+        objects = dict(stored.families.get(query.family, {}))
+        fresh = {_key(obj): obj for obj in delta.objects}
+        read += len(delta.objects)
+        for key in delta.changed - fresh.keys():  # changed, and no longer listed
+            removed += objects.pop(key, None) is not None
+        changed += sum(1 for key, obj in fresh.items() if objects.get(key) != obj)
+        objects.update(fresh)
+        if len(objects) > delta.count and hinted:  # the stream saw these go
+            for key in hinted - fresh.keys():
+                removed += objects.pop(key, None) is not None
+        if len(objects) != delta.count:  # deleted or merged away (or missed: full)
+            keys, _ = await _ids(client, _ids_query(query, query.filters))
+            gone = objects.keys() - keys
+            for key in gone:
+                del objects[key]
+            removed += len(gone)
+            missing = keys - objects.keys()
+            if missing:
+                raise _Unreadable(
+                    f"{len(missing)} {query.family} the policies match were not among the "
+                    "changes read"
+                )
+        families[query.family] = objects
+    high = max((m for m in (stored.high_water, mark) if m is not None), default=None)
+    new = Stored(stored.url, query_hash, high, stored.since_full + 1, families)
+    # Only full fetches write the file (rewriting 100,000 objects costs seconds): it stays a
+    # consistent older snapshot, from whose mark a restarted process reads the changes.
+    _memory[path] = (_stamp(path), new)
+    order = [q.family for q in queries]
+    snapshot = snapshot_of(new.ordered(order), (), now=now, query_hash=query_hash)
+    return snapshot, FetchReport("incremental", changed=changed, removed=removed, read=read)
