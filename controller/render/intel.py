@@ -7,10 +7,10 @@ also folded to printable ASCII. The marker trailer follows the description.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from controller.core.model import DesiredBlocklist, DesiredIntel
@@ -20,6 +20,12 @@ from controller.render.terms import translate_payload
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
 from controller.render.types import FileCandidate, IntelCandidate
 
+RENDERER_VERSION = 1
+"""The version of the document renderer (OpenIOC text, signal JSON, YARA as is). Bump it
+whenever the bytes rendered for the same canonical inputs change: the write journal vouches
+for a document's body only under the renderer version it was recorded with, so a new
+renderer re-renders (and rewrites what differs) without changing any marker digest.
+`tests/render/test_renderer_version.py` fails until it is bumped."""
 NOTES_LIMIT = 1000
 PLATFORMS = {"windows": "windows", "linux": "linux", "macos": "mac", "mac": "mac"}
 """OpenCTI / MITRE ATT&CK platform names (lower-cased) → Tanium's."""
@@ -85,31 +91,36 @@ def render_intel(
         }
     )
     reported = with_marker(description, Marker(candidate.key, digest))
-    filename: str | None = None
     if candidate.intel_type == "openioc":
-        content = render_openioc(candidate.key, name, reported, candidate.payload)
-        filename = f"{safe_key(candidate.key)}.ioc"
+        filename: str | None = f"{safe_key(candidate.key)}.ioc"
     elif candidate.intel_type == "yara":
-        content = candidate.payload
         filename = f"{safe_key(candidate.key)}.yara"
     elif candidate.intel_type == "tanium-signal":
-        content = render_signal(
-            candidate.key, name, reported, candidate.payload, candidate.platforms
-        )
+        filename = None
     else:
         raise ValueError(f"intel type {candidate.intel_type!r} is not rendered by octi-tanium")
-    return DesiredIntel(
+    return DesiredIntel.deferred(
+        partial(render_content, candidate, name, reported),
         key=candidate.key,
         intel_type=candidate.intel_type,
         name=name,
         description=reported,
-        content=content,
-        md5=hashlib.md5(content.encode("utf-8")).hexdigest(),
         digest=digest,
         platforms=candidate.platforms,
         filename=filename,
         **merged,
     )
+
+
+def render_content(candidate: IntelCandidate, name: str, reported: str) -> str:
+    """The body of `candidate`'s document: `name` and `reported` (the description with its
+    marker) as `render_intel` made them. Called only when the body or its md5 is read (a
+    create, an update, a document the write journal cannot vouch for)."""
+    if candidate.intel_type == "openioc":
+        return render_openioc(candidate.key, name, reported, candidate.payload)
+    if candidate.intel_type == "yara":
+        return candidate.payload
+    return render_signal(candidate.key, name, reported, candidate.payload, candidate.platforms)
 
 
 def _labels(labels: Iterable[str]) -> list[str]:
