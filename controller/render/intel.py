@@ -8,13 +8,13 @@ also folded to printable ASCII. The marker trailer follows the description.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from controller.core.model import DesiredBlocklist, DesiredIntel
-from controller.render.marker import Marker, digest_of, with_marker
+from controller.render.marker import Marker, digest_of, intel_digest, with_marker
 from controller.render.openioc import render_openioc
 from controller.render.terms import translate_payload
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
@@ -81,14 +81,8 @@ def render_intel(
         if translated != candidate.payload:
             candidate = replace(candidate, payload=translated)
     name, description = rendered_text(candidate)
-    digest = digest_of(
-        {
-            "type": candidate.intel_type,
-            "name": name,
-            "description": description,
-            "payload": candidate.payload,
-            "platforms": list(candidate.platforms),
-        }
+    digest = intel_digest(
+        candidate.intel_type, name, description, candidate.payload, candidate.platforms
     )
     reported = with_marker(description, Marker(candidate.key, digest))
     if candidate.intel_type == "openioc":
@@ -123,14 +117,15 @@ def render_content(candidate: IntelCandidate, name: str, reported: str) -> str:
     return render_signal(candidate.key, name, reported, candidate.payload, candidate.platforms)
 
 
-def _labels(labels: Iterable[str]) -> list[str]:
+@lru_cache(maxsize=4096)  # a few dozen distinct label sets per pass
+def _labels(labels: tuple[str, ...]) -> tuple[str, ...]:
     """Cleaned (no commas: they separate labels), unique case-insensitively, sorted."""
     seen: dict[str, str] = {}
     for label in labels:
         text = clean(label.replace(",", " "), NAME_LIMIT)
         if text:
             seen[text.lower()] = min(seen.get(text.lower(), text), text)
-    return [seen[k] for k in sorted(seen)]
+    return tuple(seen[k] for k in sorted(seen))
 
 
 def render_blocklist(

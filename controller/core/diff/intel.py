@@ -143,8 +143,7 @@ def schema_invalid(owned: Mapping[Key, ActualIntel]) -> list[Diagnostic]:
                 "tab in Threat Response"
             ),
         )
-        for key, doc in sorted(owned.items())
-        if doc.schema_valid is False
+        for key, doc in sorted((k, d) for k, d in owned.items() if d.schema_valid is False)
     ]
 
 

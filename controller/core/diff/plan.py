@@ -69,8 +69,14 @@ def make_plan(
     if not all(g.ok for g in checks):
         failing = ", ".join(g.name for g in checks if not g.ok)
         deletes = [replace(d, blocked=True, guard=failing) for d in deletes]
-    warned = [_drift_left(i) for i in (*intel.items, *blocklist.items) if _warn(i, desired)]
-    kept = [i for i in (*intel.items, *blocklist.items) if not _warn(i, desired)]
+    warned: list[tuple[PlanItem, Diagnostic]] = []
+    kept: list[PlanItem] = []
+    for half in (intel.items, blocklist.items):  # one pass: 100,000 no-ops go straight through
+        for i in half:
+            if i.action == "update" and _warn(i, desired):
+                warned.append(_drift_left(i))
+            else:
+                kept.append(i)
     items = [*label_items(desired, actual), *kept, *(item for item, _ in warned), *deletes]
     items.extend(side_effects(items, settings, intel.undeployed))
     skipped = [
