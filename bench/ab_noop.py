@@ -3,11 +3,15 @@ a Tanium that holds exactly the desired state, best of R, GC paused (as `plan_fr
 process CPU time (steadier than wall time on a shared machine; the best wall time is shown
 too), for whichever tree is first on PYTHONPATH (run two trees alternately on the same venv)::
 
-    git archive <base> | tar -x -C /tmp/base
+    git archive <base> | tar -x -C /tmp/base && cp bench/ab_noop.py /tmp/base/bench/
     for i in 1 2 3; do
-      PYTHONPATH=/tmp/base .venv/bin/python -m bench.ab_noop 100000 3 base
-      PYTHONPATH=.         .venv/bin/python -m bench.ab_noop 100000 3 this
+      (cd /tmp/base && $PWD/.venv/bin/python -m bench.ab_noop 100000 3 base)
+      .venv/bin/python -m bench.ab_noop 100000 3 this
     done
+
+Run each tree from its own directory: `python -m` puts the current directory first on
+`sys.path`, before `PYTHONPATH`, so a tree named only by `PYTHONPATH` is not the one
+imported. The line printed names the `controller` package that ran.
 
 `journal`: every owned document's (md5, digest), what the write journal holds after one
 pass (each document written or found in sync once); `none`: an empty journal (a first pass,
@@ -22,7 +26,10 @@ import gc
 import resource
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
+
+import controller
 
 from bench.bench_plan import NOW, actual_from, everything, source
 from controller.core.desired import build_desired
@@ -81,10 +88,11 @@ def main(argv: list[str] | None = None) -> None:
         tracemalloc.stop()
         del result
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tree = Path(controller.__file__).resolve().parent.parent
     print(
         f"{args.name} n={args.n} journal={args.journal} best-of-{args.repeat} (CPU s): "
         f"build_desired {best_build:.2f}  make_plan {best_plan:.2f}  both {best:.2f}  "
-        f"(wall {best_wall:.2f})  maxrss {rss:.0f} MiB{peak}"
+        f"(wall {best_wall:.2f})  maxrss {rss:.0f} MiB{peak}  [{tree}]"
     )
 
 
