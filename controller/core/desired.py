@@ -55,7 +55,7 @@ class DesiredState:
         return len(self.intel) + len(self.blocklist)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Merge:
     """Everything several objects/policies contribute to one key."""
 
@@ -119,13 +119,18 @@ def build_desired(
     _evict(files, quotas.max_blocklist, state, "blocklist entries")
     installation = installation_id(policies.settings.source)
     label_sets = _LabelSets()
-    for key, merge in intel.items():
+    for key in list(intel):  # each merge freed once finished: they never all outlive the build
+        merge = intel.pop(key)
         assert isinstance(merge.candidate, IntelCandidate)
         state.intel[key] = _finish_intel(merge, terms, label_sets)
-    for key, merge in files.items():
+        if not merge.corrects_drift:
+            state.drift_warn.add(key)
+    for key in list(files):
+        merge = files.pop(key)
         assert isinstance(merge.candidate, FileCandidate)
         state.blocklist[key] = _finish_file(merge, installation, label_sets)
-    state.drift_warn = {k for k, m in (*intel.items(), *files.items()) if not m.corrects_drift}
+        if not merge.corrects_drift:
+            state.drift_warn.add(key)
     for key in list(state.gone):
         if key in state.intel or key in state.blocklist:
             del state.gone[key]
