@@ -59,10 +59,10 @@ __all__ = [
 
 Mode = Literal["plan", "apply"]
 APPLYING = "Applying (changes, blocked items, labels, deploys, scans)"
+"""The apply progress counts every item the executor reports, not the summary's counts."""
 READING_TANIUM = "Reading Tanium"
 """A counted step without a count (0 of unknown, then 1 of 1): it runs beside the OpenCTI
 listing's counters."""
-"""The apply progress counts every item the executor reports, not the summary's counts."""
 Counter = Callable[[str, int, int | None], None]
 """`(label, done, total)`: how far a counted step is (total None: not known yet)."""
 A = TypeVar("A")
