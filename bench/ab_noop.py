@@ -4,9 +4,10 @@ process CPU time (steadier than wall time on a shared machine; the best wall tim
 too), for whichever tree is first on PYTHONPATH (run two trees alternately on the same venv)::
 
     git archive <base> | tar -x -C /tmp/base && cp bench/ab_noop.py /tmp/base/bench/
+    PY=$PWD/.venv/bin/python
     for i in 1 2 3; do
-      (cd /tmp/base && $PWD/.venv/bin/python -m bench.ab_noop 100000 3 base)
-      .venv/bin/python -m bench.ab_noop 100000 3 this
+      (cd /tmp/base && $PY -m bench.ab_noop 100000 3 base)
+      $PY -m bench.ab_noop 100000 3 this
     done
 
 Run each tree from its own directory: `python -m` puts the current directory first on
