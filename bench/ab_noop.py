@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import controller
-
 from bench.bench_plan import NOW, actual_from, everything, source
 from controller.core.desired import build_desired
 from controller.core.diff import make_plan
