@@ -9,15 +9,16 @@ raises only `controller.errors` errors, each saying what to do next.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from controller.apply import ApplyReport, Executor, check_not_stale
 from controller.apply.executor import Fence
@@ -40,6 +41,7 @@ from controller.sources.bundle import read_bundle
 from controller.tanium.bodies import describe_content_changes
 from controller.tanium.client import TaniumClient
 from controller.tanium.journal import Journal
+from controller.tanium.snapshot import Snapshot
 from controller.tanium.terms import cached_terms, tenant_terms
 from controller.target import ActualSpec, check_target, live_url, read_actual, with_target
 from controller.writeback.pivot import pivot_after_apply, pivot_after_saved_apply, with_pivot
@@ -58,8 +60,13 @@ __all__ = [
 Mode = Literal["plan", "apply"]
 APPLYING = "Applying (changes, blocked items, labels, deploys, scans)"
 """The apply progress counts every item the executor reports, not the summary's counts."""
+READING_TANIUM = "Reading Tanium"
+"""A counted step without a count (0 of unknown, then 1 of 1): it runs beside the OpenCTI
+listing's counters."""
 Counter = Callable[[str, int, int | None], None]
 """`(label, done, total)`: how far a counted step is (total None: not known yet)."""
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 class Progress(Protocol):
@@ -177,7 +184,8 @@ async def fetch_source(
     """`incremental`: the default of `OCTI_TANIUM_INCREMENTAL` (on for `run`)."""
     if spec.kind == "bundle":
         assert spec.path is not None
-        return read_bundle(spec.path, now=now)
+        # in a thread: parsing a large bundle then overlaps the Tanium read (`both`)
+        return await asyncio.to_thread(read_bundle, spec.path, now=now)
     from controller.sources.opencti import OpenCTISettings, fetch_snapshot
     from controller.sources.opencti.incremental import IncrementalSettings, fetch_incremental
 
@@ -226,8 +234,10 @@ def plan_from(
     source: str,
     stored: Mapping[TaniumId, tuple[str, str]] | None = None,
     terms: Mapping[str, str] | None = None,
+    learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
 ) -> tuple[DesiredState, Plan]:
-    """The pure stage: desired state, diff, plan (the cyclic GC paused, see `gc_paused`)."""
+    """The pure stage: desired state, diff, plan (the cyclic GC paused, see `gc_paused`).
+    `stored` / `learned`: the write journal, and what it should learn (see `make_plan`)."""
     with gc_paused():
         desired = build_desired(policies, snapshot, now=now, terms=terms)
         inputs = Inputs(
@@ -246,8 +256,24 @@ def plan_from(
             inputs=inputs,
             now=now,
             stored=stored,
+            learned=learned,
         )
         return desired, plan
+
+
+_TaniumRead = tuple[ActualState, Snapshot | None, str, Journal, dict[str, str]]
+"""Tanium's inventory, the snapshot it came from (if any), its URL, journal and terms."""
+
+
+async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Run two reads at once and return both results. When either fails, the other is still
+    awaited and the first one's error is raised (else the second's): the same error the two
+    run one after the other would raise, whichever finished first."""
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results[0], results[1]  # type: ignore[return-value]
 
 
 async def _tenant_terms(spec: ActualSpec, url: str, timing: Timing | None) -> dict[str, str]:
@@ -309,11 +335,9 @@ async def reconcile(
     policies = checked.policies
     if actual_spec.path is None:
         require_connections(opencti=spec.kind == "opencti")
-    with shown.counters() as counter:
-        snapshot = await fetch_source(
-            spec, policies, now=now, progress=counter, timing=timing, incremental=incremental
-        )
-    with shown.status("Reading Tanium…"):
+
+    async def read_tanium(counter: Counter) -> _TaniumRead:
+        counter(READING_TANIUM, 0, None)
         actual, taken, url = await read_actual(
             actual_spec,
             policies.settings.source,
@@ -322,6 +346,17 @@ async def reconcile(
         )
         journal = Journal.load(url, policies.settings.source)
         terms = await _tenant_terms(actual_spec, url, timing)
+        counter(READING_TANIUM, 1, 1)
+        return actual, taken, url, journal, terms
+
+    with shown.counters() as counter:  # both reads at once: a pass waits for the slower one
+        snapshot, (actual, taken, url, journal, terms) = await both(
+            fetch_source(
+                spec, policies, now=now, progress=counter, timing=timing, incremental=incremental
+            ),
+            read_tanium(counter),
+        )
+    learned: dict[TaniumId, tuple[str, str]] = {}
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
@@ -333,7 +368,10 @@ async def reconcile(
             source=str(spec),
             stored=journal.entries,
             terms=terms,
+            learned=learned,
         )
+    if actual_spec.path is None:  # a snapshot's plan records nothing (see the journal)
+        Journal.learn(url, policies.settings.source, learned, actual)
     plan = replace(with_target(plan, url, taken), unowned_objects=unowned_objects(actual))
     warnings = [d for d in checked.diagnostics if d.severity != "error"]
     plan = with_policy_warnings(plan, warnings, policies, snapshot, now=now)

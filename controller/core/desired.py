@@ -55,7 +55,7 @@ class DesiredState:
         return len(self.intel) + len(self.blocklist)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Merge:
     """Everything several objects/policies contribute to one key."""
 
@@ -118,13 +118,19 @@ def build_desired(
     _evict(intel, quotas.max_intel, state, "intel documents")
     _evict(files, quotas.max_blocklist, state, "blocklist entries")
     installation = installation_id(policies.settings.source)
-    for key, merge in intel.items():
+    label_sets = _LabelSets()
+    for key in list(intel):  # each merge freed once finished: they never all outlive the build
+        merge = intel.pop(key)
         assert isinstance(merge.candidate, IntelCandidate)
-        state.intel[key] = _finish_intel(merge, terms)
-    for key, merge in files.items():
+        state.intel[key] = _finish_intel(merge, terms, label_sets)
+        if not merge.corrects_drift:
+            state.drift_warn.add(key)
+    for key in list(files):
+        merge = files.pop(key)
         assert isinstance(merge.candidate, FileCandidate)
-        state.blocklist[key] = _finish_file(merge, installation)
-    state.drift_warn = {k for k, m in (*intel.items(), *files.items()) if not m.corrects_drift}
+        state.blocklist[key] = _finish_file(merge, installation, label_sets)
+        if not merge.corrects_drift:
+            state.drift_warn.add(key)
     for key in list(state.gone):
         if key in state.intel or key in state.blocklist:
             del state.gone[key]
@@ -449,7 +455,23 @@ def _desc(stamp: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in stamp)
 
 
-def _finish_intel(merge: _Merge, terms: Mapping[str, str] | None = None) -> DesiredIntel:
+class _LabelSets:
+    """`merge_labels` once per distinct label set (a few dozen per pass, not one per item)."""
+
+    def __init__(self) -> None:
+        self._merged: dict[frozenset[str], tuple[str, ...]] = {}
+
+    def __call__(self, labels: set[str]) -> tuple[str, ...]:
+        key = frozenset(labels)
+        found = self._merged.get(key)
+        if found is None:
+            found = self._merged[key] = merge_labels(labels)
+        return found
+
+
+def _finish_intel(
+    merge: _Merge, terms: Mapping[str, str] | None, label_sets: _LabelSets
+) -> DesiredIntel:
     candidate = merge.candidate
     assert isinstance(candidate, IntelCandidate)
     platforms = tuple(sorted(set(candidate.platforms) | merge.platforms))
@@ -466,7 +488,7 @@ def _finish_intel(merge: _Merge, terms: Mapping[str, str] | None = None) -> Desi
     return render_intel(
         candidate,
         terms,
-        labels=merge_labels(merge.labels),
+        labels=label_sets(merge.labels),
         scan_groups=tuple(sorted(merge.scan_groups)),
         sources=tuple(sorted(merge.sources)),
         priority=merge.priority,
@@ -474,12 +496,12 @@ def _finish_intel(merge: _Merge, terms: Mapping[str, str] | None = None) -> Desi
     )
 
 
-def _finish_file(merge: _Merge, installation: str) -> DesiredBlocklist:
+def _finish_file(merge: _Merge, installation: str, label_sets: _LabelSets) -> DesiredBlocklist:
     candidate = merge.candidate
     assert isinstance(candidate, FileCandidate)
     return render_blocklist(
         candidate,
-        labels=merge_labels(merge.labels),
+        labels=label_sets(merge.labels),
         installation=installation,
         sources=tuple(sorted(merge.sources)),
         priority=merge.priority,

@@ -12,6 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
+from json.encoder import encode_basestring as _string  # what json.dumps uses (ensure_ascii=False)
 from urllib.parse import urlsplit, urlunsplit
 
 import idna
@@ -179,8 +180,11 @@ def sco_id(kind: str, contributing: Mapping[str, object]) -> Key:
 
 
 def value_key(entity_type: str, canonical: str) -> Key:
+    """`sco_id(kind, {"value": canonical})`, its JSON written out directly (with `json`'s own
+    string encoder; a property test compares the two)."""
     kind = stix_type(entity_type) or entity_type.lower()
-    return sco_id(kind, {"value": canonical})
+    blob = '{"value":' + _string(canonical) + "}"
+    return Key(f"{kind}--{uuid5_text(SCO_NAMESPACE, blob)}")
 
 
 _HEX_ONLY = re.compile(r"[0-9a-f]+")

@@ -12,11 +12,11 @@ from controller.core.diagnostics import Diagnostic
 from controller.core.model import Key, SourceObject
 from controller.render import openioc
 from controller.render.canonical import STIX_HASH_NAMES, file_key, value_key
-from controller.render.check import check_signal, check_stix, check_yara, prefetch_yara
+from controller.render.check import check_signal, check_yara, prefetch_yara
 from controller.render.intel import signal_platforms
 from controller.render.observables import convert_observable
 from controller.render.stix import Unfaithful, atomic, to_tree
-from controller.render.stix_pattern import parse_pattern
+from controller.render.stix_pattern import PatternError, parse_pattern
 from controller.render.types import Conversion, FileCandidate, IntelCandidate
 
 SIGNAL_TYPES = ("tanium-signal", "tanium_signal")
@@ -68,15 +68,15 @@ def convert(obj: SourceObject, *, hash_patterns_to_blocklist: bool = True) -> Co
 def _stix(obj: SourceObject, to_blocklist: bool) -> Conversion:
     key = obj.standard_id
     pattern = obj.pattern or ""
-    error = check_stix(pattern).error
-    if error is not None:
-        return skip(key, f"invalid STIX pattern: {error.message}", "error")
-    tree = parse_pattern(pattern)
+    try:  # `check_stix`'s verdict, from the one parse rendering needs anyway
+        tree = parse_pattern(pattern)
+    except PatternError as exc:
+        return skip(key, f"invalid STIX pattern: {exc}", "error")
     try:
         terms = to_tree(tree)
     except Unfaithful as exc:
         return skip(key, f"STIX pattern not convertible to OpenIOC: {exc}", "warning")
-    single = atomic(tree)
+    single = atomic(tree, terms)  # the value canonicalised once, by `to_tree`
     if single is None:
         candidate = IntelCandidate(
             key=Key(key),

@@ -7,19 +7,25 @@ also folded to printable ASCII. The marker trailer follows the description.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
+from functools import lru_cache, partial
 from typing import Any
 
 from controller.core.model import DesiredBlocklist, DesiredIntel
-from controller.render.marker import Marker, digest_of, with_marker
+from controller.render.marker import Marker, digest_of, intel_digest, with_marker
 from controller.render.openioc import render_openioc
 from controller.render.terms import translate_payload
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
 from controller.render.types import FileCandidate, IntelCandidate
 
+RENDERER_VERSION = 1
+"""The version of the document renderer (OpenIOC text, signal JSON, YARA as is). Bump it
+whenever the bytes rendered for the same canonical inputs change: the write journal vouches
+for a document's body only under the renderer version it was recorded with, so a new
+renderer re-renders (and rewrites what differs) without changing any marker digest.
+`tests/render/test_renderer_version.py` fails until it is bumped."""
 NOTES_LIMIT = 1000
 PLATFORMS = {"windows": "windows", "linux": "linux", "macos": "mac", "mac": "mac"}
 """OpenCTI / MITRE ATT&CK platform names (lower-cased) → Tanium's."""
@@ -75,36 +81,24 @@ def render_intel(
         if translated != candidate.payload:
             candidate = replace(candidate, payload=translated)
     name, description = rendered_text(candidate)
-    digest = digest_of(
-        {
-            "type": candidate.intel_type,
-            "name": name,
-            "description": description,
-            "payload": candidate.payload,
-            "platforms": list(candidate.platforms),
-        }
+    digest = intel_digest(
+        candidate.intel_type, name, description, candidate.payload, candidate.platforms
     )
     reported = with_marker(description, Marker(candidate.key, digest))
-    filename: str | None = None
     if candidate.intel_type == "openioc":
-        content = render_openioc(candidate.key, name, reported, candidate.payload)
-        filename = f"{safe_key(candidate.key)}.ioc"
+        filename: str | None = f"{safe_key(candidate.key)}.ioc"
     elif candidate.intel_type == "yara":
-        content = candidate.payload
         filename = f"{safe_key(candidate.key)}.yara"
     elif candidate.intel_type == "tanium-signal":
-        content = render_signal(
-            candidate.key, name, reported, candidate.payload, candidate.platforms
-        )
+        filename = None
     else:
         raise ValueError(f"intel type {candidate.intel_type!r} is not rendered by octi-tanium")
-    return DesiredIntel(
+    return DesiredIntel.deferred(
+        partial(render_content, candidate, name, reported),
         key=candidate.key,
         intel_type=candidate.intel_type,
         name=name,
         description=reported,
-        content=content,
-        md5=hashlib.md5(content.encode("utf-8")).hexdigest(),
         digest=digest,
         platforms=candidate.platforms,
         filename=filename,
@@ -112,14 +106,26 @@ def render_intel(
     )
 
 
-def _labels(labels: Iterable[str]) -> list[str]:
+def render_content(candidate: IntelCandidate, name: str, reported: str) -> str:
+    """The body of `candidate`'s document: `name` and `reported` (the description with its
+    marker) as `render_intel` made them. Called only when the body or its md5 is read (a
+    create, an update, a document the write journal cannot vouch for)."""
+    if candidate.intel_type == "openioc":
+        return render_openioc(candidate.key, name, reported, candidate.payload)
+    if candidate.intel_type == "yara":
+        return candidate.payload
+    return render_signal(candidate.key, name, reported, candidate.payload, candidate.platforms)
+
+
+@lru_cache(maxsize=4096)  # a few dozen distinct label sets per pass
+def _labels(labels: tuple[str, ...]) -> tuple[str, ...]:
     """Cleaned (no commas: they separate labels), unique case-insensitively, sorted."""
     seen: dict[str, str] = {}
     for label in labels:
         text = clean(label.replace(",", " "), NAME_LIMIT)
         if text:
             seen[text.lower()] = min(seen.get(text.lower(), text), text)
-    return [seen[k] for k in sorted(seen)]
+    return tuple(seen[k] for k in sorted(seen))
 
 
 def render_blocklist(

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _string  # what json.dumps uses (ensure_ascii=False)
 from typing import Any
 
 from controller.core.model import ActualBlocklist, ActualIntel, Key
@@ -44,6 +45,20 @@ def installation_id(source_name: str) -> str:
 def digest_of(fields: dict[str, Any]) -> str:
     """A short, stable digest of the desired content (canonical JSON, sorted keys)."""
     blob = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def intel_digest(
+    intel_type: str, name: str, description: str, payload: str, platforms: tuple[str, ...]
+) -> str:
+    """`digest_of({"type", "name", "description", "payload", "platforms"})` without building
+    and sorting a dict (once per document per pass): the same canonical JSON, written out in
+    its sorted key order with `json`'s own string encoder. A property test compares the two."""
+    blob = (
+        f'{{"description":{_string(description)},"name":{_string(name)},'
+        f'"payload":{_string(payload)},"platforms":[{",".join(map(_string, platforms))}],'
+        f'"type":{_string(intel_type)}}}'
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
@@ -95,17 +110,13 @@ def may_be_ours(intrinsic_id: str | None) -> bool:
 
 def owned_intel_key(doc: ActualIntel) -> Key | None:
     """The key of a document we own, or None when its marker is absent or inconsistent."""
-    marker = parse_marker(doc.description)
-    if marker is None:
+    key = marker_key(doc.description)  # once per document per pass: no `Marker` built
+    if key is None:
         return None
     intrinsic = doc.intrinsic_id
-    if (
-        intrinsic is not None
-        and intrinsic != marker.key
-        and (intrinsic not in intrinsic_ids_for(marker.key))
-    ):
+    if intrinsic is not None and intrinsic != key and (intrinsic not in intrinsic_ids_for(key)):
         return None
-    return marker.key
+    return Key(key)
 
 
 def owned_blocklist_key(

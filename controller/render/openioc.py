@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from json.encoder import encode_basestring as _string  # what json.dumps uses (ensure_ascii=False)
 from typing import Any
 
 from lxml import etree
@@ -55,7 +56,18 @@ def root(tree: Tree) -> Tree:
 
 
 def payload_of(tree: Tree) -> str:
+    """The canonical JSON of the tree (sorted keys, compact). A single term — most documents —
+    is written out directly in that form (a property test compares it with `json.dumps`)."""
+    if tree.keys() == _TERM_KEYS and all(type(v) is str for v in tree.values()):
+        return (
+            f'{{"items":[{{"condition":{_string(tree["condition"])},'
+            f'"term":{_string(tree["term"])},"type":{_string(tree["type"])},'
+            f'"value":{_string(tree["value"])}}}],"op":"OR"}}'
+        )
     return json.dumps(root(tree), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_TERM_KEYS = {"term", "type", "condition", "value"}
 
 
 def terms_of(tree: Tree) -> list[Tree]:

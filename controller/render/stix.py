@@ -144,15 +144,18 @@ def _term(c: Comparison, value: object) -> Tree:
     raise Unfaithful(f"{_where(c)} has no OpenIOC term (converted: {MAPPED})")
 
 
-def atomic(pattern: ObsNode) -> Atomic | None:
-    """The single value a pattern compares to, when it is exactly one `=` comparison."""
+def atomic(pattern: ObsNode, tree: Tree | None = None) -> Atomic | None:
+    """The single value a pattern compares to, when it is exactly one `=` comparison.
+    `tree`: `to_tree(pattern)` when it is already made — its term holds the canonical value,
+    which is then not computed a second time."""
     if not isinstance(pattern, Observation) or not isinstance(pattern.expression, Comparison):
         return None
     c = pattern.expression
     if c.negated or c.operator != "=" or not isinstance(c.values[0], str):
         return None
     if c.path == ("value",) and c.object_type in VALUE_TERMS:
-        canonical = canonical_value(c.object_type, c.values[0])
+        made = tree.get("value") if tree is not None else None
+        canonical = made if isinstance(made, str) else canonical_value(c.object_type, c.values[0])
         return Atomic(c.object_type, canonical) if canonical else None
     if c.object_type == "file" and len(c.path) == 2 and c.path[0] == "hashes":
         algorithm = hash_algorithm(str(c.path[1]))

@@ -8,10 +8,22 @@ server reported and the digest of the desired content; the diff (`controller.cor
 treats a document as in sync when its md5 is either ours or the recorded one for the same
 digest.
 
-The journal only ever saves writes: ownership is recovered from Tanium alone (the marker).
-Losing the file costs at most one rewrite per document Tanium normalises, after which it is
-recorded again. One file per Tanium URL and managed source, under `$OCTI_TANIUM_STATE_DIR/
-journal/`, replaced atomically (write to a temporary file, then rename).
+Every pass also *learns*: an owned document whose md5 equals the md5 of our rendering of the
+desired content is recorded the same way (`learn`, fed by the diff's `learned`), so the next
+pass finds it in sync from the journal alone and renders nothing for it (rendering every
+document was most of a no-change pass). `plan` learns too: an entry is only a fact Tanium
+reported (this id holds the bytes whose md5 is M) joined to a fact of our own renderer (the
+content of digest D renders to md5 M); it never decides a write, only spares a rendering.
+Plans against a snapshot (`--actual snapshot:FILE`) read Tanium's state from a file and
+record nothing. Entries are valid for one renderer version (`RENDERER_VERSION`): a file
+written by another one is dropped on load, so a renderer change re-renders everything once.
+
+The journal only ever saves work: ownership is recovered from Tanium alone (the marker).
+Losing the file costs at most one rewrite per document Tanium normalises and one rendering
+per document, after which they are recorded again. One file per Tanium URL and managed source,
+under `$OCTI_TANIUM_STATE_DIR/journal/`, replaced atomically (write to a temporary file, then
+rename). Two processes saving at once (a `plan` beside the `run` service) may lose each
+other's latest entries — again only work, never correctness.
 """
 
 from __future__ import annotations
@@ -25,14 +37,19 @@ from typing import Protocol
 
 from controller.core.model import ActualState, TaniumId
 from controller.lease.config import state_dir
+from controller.render.intel import RENDERER_VERSION
 from controller.state_files import write_json_atomically
 from controller.tanium.snapshot import public_url
 
 log = logging.getLogger("controller.tanium")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2 added `renderer` (the renderer version the entries hold for); a version 1 file was
+written by renderer 1 and loads as such."""
+READABLE_VERSIONS = (1, FORMAT_VERSION)
 Stored = tuple[str, str]
-"""(md5 Tanium reported after our write, digest of the desired content we wrote)."""
+"""(md5 Tanium reported, digest of the desired content it holds): after our write, or found
+equal to our rendering."""
 
 
 class JournalFeed(Protocol):
@@ -96,18 +113,61 @@ class Journal:
         journal.record(written.stored, written.removed, present=[d.id for d in actual.intel])
         journal.save()
 
+    @classmethod
+    def learn(
+        cls,
+        tanium_url: str,
+        source_name: str,
+        learned: Mapping[TaniumId, Stored],
+        actual: ActualState,
+    ) -> None:
+        """After a diff: the documents it found in sync by rendering (`learned`, see
+        `controller.core.diff.intel.diff_intel`) on top of the journal on disk, documents
+        Tanium no longer lists forgotten. A journal that cannot be written is logged, never an
+        error: it only costs the next pass the renderings."""
+        if not learned:
+            return
+        try:
+            journal = cls.load(tanium_url, source_name)
+            journal.record(learned, present=[d.id for d in actual.intel])
+            journal.save()
+        except OSError as exc:
+            log.warning(
+                "write journal not saved (%s): the next pass renders these %d documents again; "
+                "check that OCTI_TANIUM_STATE_DIR is writable",
+                exc,
+                len(learned),
+            )
+
     def save(self) -> None:
         """Replace the file atomically (a crash leaves the old journal or the new one)."""
         documents = {
             str(i): {"md5": md5, "digest": digest}
             for i, (md5, digest) in sorted(self.entries.items())
         }
-        write_json_atomically(self.path, {"format_version": FORMAT_VERSION, "documents": documents})
+        write_json_atomically(
+            self.path,
+            {
+                "format_version": FORMAT_VERSION,
+                "renderer": RENDERER_VERSION,
+                "documents": documents,
+            },
+        )
 
 
 def _parse(raw: object, path: Path) -> dict[TaniumId, Stored]:
-    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
+    if not isinstance(raw, dict) or raw.get("format_version") not in READABLE_VERSIONS:
         log.warning("write journal %s has an unknown format: starting a new one", path)
+        return {}
+    renderer = raw.get("renderer", 1)  # format 1 predates the field: renderer 1 wrote it
+    if renderer != RENDERER_VERSION:
+        log.info(
+            "write journal %s was written for renderer %s (now %s): its documents are "
+            "rendered and compared again",
+            path,
+            renderer,
+            RENDERER_VERSION,
+        )
         return {}
     documents = raw.get("documents")
     if not isinstance(documents, dict):

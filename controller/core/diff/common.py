@@ -71,7 +71,11 @@ def payload(desired: DesiredIntel | DesiredBlocklist) -> dict[str, Any]:
 
 def origins(desired: DesiredIntel | DesiredBlocklist) -> Origins:
     """The OpenCTI objects (not the `static:` names) and the policies behind `desired`."""
-    objects = tuple(s for s in desired.sources if not s.startswith("static:"))
+    objects = desired.sources
+    for source in objects:  # rarely any: the tuple is then shared, not copied
+        if source.startswith("static:"):
+            objects = tuple(s for s in objects if not s.startswith("static:"))
+            break
     return Origins(objects=objects, policies=desired.policies)
 
 

@@ -7,7 +7,7 @@ objects (a present, consistent marker) are ever planned for change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -38,9 +38,14 @@ def diff_intel(
     actual: ActualState,
     settled: datetime | None,
     stored: Mapping[TaniumId, tuple[str, str]] | None = None,
+    learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
 ) -> DiffResult:
-    """`stored`: the write journal, Tanium id → (md5 Tanium reported after our last write,
-    digest we wrote), for servers that store another form of our bytes (`same_body`)."""
+    """`stored`: the write journal, Tanium id → (md5 Tanium reported, digest of the content
+    it holds) — after our last write, for servers that store another form of our bytes, or
+    found in sync on an earlier pass (`same_body`). A document it vouches for is compared
+    without rendering it. `learned`, when given, receives the entries this diff established
+    by rendering (an owned document whose md5 is the desired one): what the journal should
+    record so that the next pass renders nothing for them."""
     journal = stored or {}
 
     def right_type(key: Key, doc: ActualIntel) -> bool:
@@ -71,10 +76,10 @@ def diff_intel(
                 )
                 conflict(out, key, want.name, why)
         elif (
-            (have.md5 == want.md5 or same_body(have, want, journal))
-            and have.description == want.description
+            have.description == want.description
             and have.name == want.name
             and have.intel_type == want.intel_type
+            and same_body(have, want, journal, learned)
             and have_keys(have.label_ids) == want_keys(want.labels)
         ):  # the common case, kept tight: 100,000 of these per pass
             items.append(noop_item("intel", want, have.id))
@@ -92,7 +97,7 @@ def diff_intel(
                 delete_item(CopyKey(key, have.id), "intel", have.id, have.name, Reason.REPLACED)
             )
         else:
-            items.append(_compare(want, have, labels, journal))
+            items.append(_compare(want, have, labels, journal, learned))
     out.diagnostics.extend(schema_invalid(owned))
     for key, doc in owned.items():
         if key not in desired.intel:
@@ -106,11 +111,24 @@ def diff_intel(
 
 
 def same_body(
-    have: ActualIntel, want: DesiredIntel, journal: Mapping[TaniumId, tuple[str, str]]
+    have: ActualIntel,
+    want: DesiredIntel,
+    journal: Mapping[TaniumId, tuple[str, str]],
+    learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
 ) -> bool:
-    """Tanium holds what we last wrote for this content, in its own form: the md5 it reported
-    after that write, for the digest we want now (the description carries the marker digest)."""
-    return have.md5 == want.md5 or journal.get(have.id) == (have.md5, want.digest)
+    """Tanium holds the content we want: the journal vouches for it (the md5 Tanium reports
+    is the one recorded for the digest we want now — after our write of that content, in the
+    server's own form, or found equal to our rendering on an earlier pass), or the md5 of our
+    rendering is Tanium's. The journal is asked first: it needs no rendering. A match by
+    rendering is a fact for the journal (`learned`)."""
+    vouched = journal.get(have.id)
+    if vouched is not None and vouched[0] == have.md5 and vouched[1] == want.digest:
+        return True
+    if have.md5 != want.md5:
+        return False
+    if learned is not None:
+        learned[have.id] = (have.md5, want.digest)
+    return True
 
 
 def schema_invalid(owned: Mapping[Key, ActualIntel]) -> list[Diagnostic]:
@@ -125,8 +143,7 @@ def schema_invalid(owned: Mapping[Key, ActualIntel]) -> list[Diagnostic]:
                 "tab in Threat Response"
             ),
         )
-        for key, doc in sorted(owned.items())
-        if doc.schema_valid is False
+        for key, doc in sorted((k, d) for k, d in owned.items() if d.schema_valid is False)
     ]
 
 
@@ -175,9 +192,10 @@ def _compare(
     have: ActualIntel,
     labels: _LabelIndex,
     journal: Mapping[TaniumId, tuple[str, str]],
+    learned: MutableMapping[TaniumId, tuple[str, str]] | None,
 ) -> PlanItem:
     """An owned document of the desired type that differs: what changed, and why."""
-    same = same_body(have, want, journal)
+    same = same_body(have, want, journal, learned)
     content_equal = (
         same
         and have.name == want.name

@@ -7,7 +7,7 @@ and assembles the plan value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -42,10 +42,13 @@ def make_plan(
     inputs: Inputs | None = None,
     now: datetime | None = None,
     stored: Mapping[TaniumId, tuple[str, str]] | None = None,
+    learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
 ) -> Plan:
-    """`stored`: the write journal (see `controller.tanium.journal`), None without one."""
+    """`stored`: the write journal (see `controller.tanium.journal`), None without one.
+    `learned`, when given, receives what the journal should record after this pass (see
+    `diff_intel`); the plan is the same with or without either."""
     settled = now - parse_duration(settings.deploy.retry_after) if now is not None else None
-    intel = diff_intel(desired, actual, settled, stored)
+    intel = diff_intel(desired, actual, settled, stored, learned)
     blocklist = diff_blocklist(
         desired, actual, installation_id(settings.source), settings.adopt.blocklist
     )
@@ -66,8 +69,14 @@ def make_plan(
     if not all(g.ok for g in checks):
         failing = ", ".join(g.name for g in checks if not g.ok)
         deletes = [replace(d, blocked=True, guard=failing) for d in deletes]
-    warned = [_drift_left(i) for i in (*intel.items, *blocklist.items) if _warn(i, desired)]
-    kept = [i for i in (*intel.items, *blocklist.items) if not _warn(i, desired)]
+    warned: list[tuple[PlanItem, Diagnostic]] = []
+    kept: list[PlanItem] = []
+    for half in (intel.items, blocklist.items):  # one pass: 100,000 no-ops go straight through
+        for i in half:
+            if i.action == "update" and _warn(i, desired):
+                warned.append(_drift_left(i))
+            else:
+                kept.append(i)
     items = [*label_items(desired, actual), *kept, *(item for item, _ in warned), *deletes]
     items.extend(side_effects(items, settings, intel.undeployed))
     skipped = [
