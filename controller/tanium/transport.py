@@ -68,6 +68,24 @@ class Reply:
         return None
 
 
+def _pool_for(client: httpx.AsyncClient, url: httpx.URL) -> httpx.AsyncBaseTransport:
+    """The transport `client` sends requests for `url` through: its connection pool, or the
+    proxy the environment names for that host (`HTTPS_PROXY`, `NO_PROXY`, …)."""
+    pick = getattr(client, "_transport_for_url", None)
+    if pick is None:  # pragma: no cover - an httpx without it: the client does it per request
+        return _ClientSends(client)
+    transport: httpx.AsyncBaseTransport = pick(url)
+    return transport
+
+
+class _ClientSends(httpx.AsyncBaseTransport):  # pragma: no cover - see `_pool_for`
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.client.send(request, stream=True)
+
+
 class Transport:
     """Sends requests to one Tanium host; shared by all reads and writes of a client."""
 
@@ -108,6 +126,18 @@ class Transport:
             limits=httpx.Limits(max_connections=max_in_flight),
             headers={"accept": "application/json"},
         )
+        # The hot path (`_send`): one request goes straight to the connection pool the client
+        # would pick for this host (its proxy from the environment, or `http_transport`),
+        # with the client's default headers and timeout, skipping what Tanium's API never
+        # uses and costs ~30 % of the client's CPU per request at apply's rate: merging the
+        # URL with `base_url` twice, the cookie jar, auth and redirect handling.
+        self._root = self.base_url + "/"
+        self._pool = _pool_for(self._client, httpx.URL(self._root))
+        self._timeout = httpx.Timeout(timeout).as_dict()
+        self._default_headers = [
+            *self._client.headers.raw,
+            (b"session", secret.encode("ascii")),
+        ]
 
     def __repr__(self) -> str:
         return f"Transport({self.base_url!r})"
@@ -230,24 +260,42 @@ class Transport:
         content: bytes | None,
         headers: Mapping[str, str | bytes] | None,
     ) -> httpx.Response:
-        all_headers = [(b"session", self._token.get_secret_value().encode("ascii"))]
-        all_headers += [
-            (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("ascii"))
-            for name, value in (headers or {}).items()
-        ]
+        all_headers = self._default_headers
+        if headers:
+            all_headers = all_headers + [
+                (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("ascii"))
+                for name, value in headers.items()
+            ]
+        request = httpx.Request(
+            method,
+            self._root + path.lstrip("/"),
+            params=params,
+            json=json,
+            content=content,
+            headers=all_headers,
+            extensions={"timeout": self._timeout},
+        )
         async with self._semaphore:
             self.requests_sent += 1
             began = self.clock()
-            response = await self._client.request(
-                method, path, params=params, json=json, content=content, headers=all_headers
-            )
-            log.debug(
-                "%s %s -> %d (%.0f ms)",
-                method,
-                path,
-                response.status_code,
-                (self.clock() - began) * 1000,
-            )
+            try:
+                response = await self._pool.handle_async_request(request)
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            except httpx.RequestError as exc:
+                exc.request = request  # as the client does: errors name their request
+                raise
+            response.request = request
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s -> %d (%.0f ms)",
+                    method,
+                    path,
+                    response.status_code,
+                    (self.clock() - began) * 1000,
+                )
             return response
 
     def _reply(
