@@ -46,6 +46,7 @@ from controller.tanium.errors import (
 from controller.tanium.settings import TaniumSettingsError
 
 log = logging.getLogger("controller.tanium")
+_httpx_log = logging.getLogger("httpx")
 
 Check = Callable[[], Awaitable[Any | None]]
 
@@ -304,6 +305,15 @@ class Transport:
                 exc.request = request  # as the client does: errors name their request
                 raise
             response.request = request
+            if _httpx_log.isEnabledFor(logging.INFO):  # what the client logs for each reply
+                _httpx_log.info(  # (`controller.run.requests` counts them: the metrics)
+                    'HTTP Request: %s %s "%s %d %s"',
+                    request.method,
+                    request.url,
+                    response.http_version,
+                    response.status_code,
+                    response.reason_phrase,
+                )
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "%s %s -> %d (%.0f ms)",

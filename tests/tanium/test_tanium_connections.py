@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -296,3 +297,22 @@ def test_an_apply_sized_run_against_the_emulator_is_exact() -> None:
     docs = {d["id"]: sorted(d["labelIds"]) for d in state["intels"]}
     assert len(docs) == 120
     assert {doc_id: labels for doc_id, labels in made} == docs
+
+
+def test_each_reply_is_logged_as_httpx_logs_it(caplog: pytest.LogCaptureFixture) -> None:
+    """`controller.run.requests` counts the replies from httpx's INFO records (the
+    `octi_tanium_requests_total` metric): the send path logs the very same record."""
+
+    async def calls(t: Transport) -> None:
+        await t.request("PUT", f"{TR}/intels/7/labels", json={"id": 3})
+        async with httpx.AsyncClient() as plain:
+            await plain.put(t.base_url + f"{TR}/intels/7/labels", json={"id": 3})
+
+    with caplog.at_level(logging.INFO, logger="httpx"), raw_server() as (url, _):
+        run(url, calls)
+    records = [r for r in caplog.records if r.name == "httpx"]
+    assert len(records) == 2
+    ours, httpx_own = records
+    assert ours.getMessage() == httpx_own.getMessage()
+    assert ours.getMessage() == f'HTTP Request: PUT {url}{TR}/intels/7/labels "HTTP/1.1 200 OK"'
+    assert (ours.msg, ours.levelno) == (httpx_own.msg, httpx_own.levelno)
