@@ -134,22 +134,41 @@ class Transport:
         self.rng = self.timing.rng
         self._semaphore = asyncio.Semaphore(max_in_flight)
         self.requests_sent = 0
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            verify=system_trust() if verify is True else verify,
-            timeout=timeout,
-            transport=http_transport,
-            limits=httpx.Limits(max_connections=max_in_flight),
-            headers={"accept": "application/json"},
-        )
+        tls = system_trust() if verify is True else verify
+
+        def client(connections: int) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=self.base_url,
+                verify=tls,
+                timeout=timeout,
+                transport=http_transport,
+                limits=httpx.Limits(max_connections=connections),
+                headers={"accept": "application/json"},
+            )
+
         # The hot path (`_send`): one request goes straight to the connection pool the client
         # would pick for this host (its proxy from the environment, or `http_transport`),
         # with the client's default headers and timeout, skipping what Tanium's API never
         # uses and costs ~20 % of the client's CPU per request at apply's rate: merging the
-        # URL with `base_url` twice, the cookie jar, auth and redirect handling.
+        # URL with `base_url` twice, the cookie jar, auth and redirect handling. One pool of
+        # one connection per request in flight, each request taking a free one: httpx's pool
+        # looks over all its connections twice per request (and asked each whether the
+        # server closed it), so one pool of `max_in_flight` connections costs that many times
+        # more; the connections are the same in number and kept alive alike.
         self._root = self.base_url + "/"
-        self._pool = _pool_for(self._client, httpx.URL(self._root))
-        connections.tune(self._pool)  # and two more costs of the pool's (see `connections`)
+        url = httpx.URL(self._root)
+        self._clients = (
+            [client(1) for _ in range(max_in_flight)]
+            if http_transport is None
+            else [client(max_in_flight)]  # an injected transport is shared by every request
+        )
+        self._client = self._clients[0]
+        pools = [_pool_for(c, url) for c in self._clients]
+        for pool in pools:
+            connections.tune(pool)  # and two more costs of the pool's (see `connections`)
+        self._free = [pools[i % len(pools)] for i in range(max_in_flight)]
+        """The pools no request is using (as many as the semaphore lets in, so never empty
+        when one is taken); the last one freed is taken first: its connection is warm."""
         self._timeout = httpx.Timeout(timeout).as_dict()
         self._default_headers = [
             *self._client.headers.raw,
@@ -160,7 +179,8 @@ class Transport:
         return f"Transport({self.base_url!r})"
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
     async def request(
         self,
@@ -295,8 +315,9 @@ class Transport:
         async with self._semaphore:
             self.requests_sent += 1
             began = self.clock()
+            pool = self._free.pop()
             try:
-                response = await self._pool.handle_async_request(request)
+                response = await pool.handle_async_request(request)
                 try:
                     await response.aread()
                 finally:
@@ -304,6 +325,8 @@ class Transport:
             except httpx.RequestError as exc:
                 exc.request = request  # as the client does: errors name their request
                 raise
+            finally:
+                self._free.append(pool)
             response.request = request
             if _httpx_log.isEnabledFor(logging.INFO):  # what the client logs for each reply
                 _httpx_log.info(  # (`controller.run.requests` counts them: the metrics)
