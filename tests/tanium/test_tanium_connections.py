@@ -9,10 +9,12 @@ import asyncio
 import json
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpcore
@@ -25,7 +27,7 @@ from tanium_fakes import TOKEN, TR, desired_intel
 
 from controller.core.model import Key, TaniumId
 from controller.retry import RetryPolicy
-from controller.tanium import TaniumClient, TransientError, connections
+from controller.tanium import TaniumClient, TaniumError, TransientError, connections
 from controller.tanium.transport import Transport, system_trust
 
 ONCE = RetryPolicy(max_attempts=1)
@@ -63,12 +65,19 @@ def _read_request(conn: socket.socket, pending: bytes) -> tuple[bytes, bytes, by
     return head, rest[:length], rest[length:]
 
 
+TLS = Path(__file__).parent / "tls"
+"""A self-signed certificate for 127.0.0.1 (valid to 2126) and its key, for these tests only."""
+
+
 @contextmanager
-def raw_server(*, close_after: int | None = None) -> Iterator[tuple[str, Seen]]:
+def raw_server(*, close_after: int | None = None, tls: bool = False) -> Iterator[tuple[str, Seen]]:
     """An HTTP/1.1 server on 127.0.0.1 answering every request `{"data": {"ok": true}}`, and
     recording it; `close_after=N` closes each connection after its N-th answer (a server
-    dropping idle keep-alive connections)."""
+    dropping idle keep-alive connections); `tls`: HTTPS with the certificate in `TLS`."""
     seen = Seen()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH) if tls else None
+    if server_tls is not None:
+        server_tls.load_cert_chain(TLS / "localhost.pem", TLS / "localhost.key")
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -109,12 +118,18 @@ def raw_server(*, close_after: int | None = None) -> Iterator[tuple[str, Seen]]:
                 return
             conn.settimeout(None)
             seen.connections += 1
+            if server_tls is not None:
+                try:
+                    conn = server_tls.wrap_socket(conn, server_side=True)
+                except (OSError, ssl.SSLError):
+                    conn.close()
+                    continue
             threading.Thread(target=serve, args=(conn, seen.connections), daemon=True).start()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}", seen
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}", seen
     finally:
         stop.set()
         listener.close()
@@ -146,9 +161,36 @@ def test_a_request_with_a_body_reaches_the_server_in_one_write() -> None:
     assert len(seen.requests) == 1
     _, head, body = seen.requests[0]
     assert json.loads(body) == {"id": 3}
-    # head and body were sent together: the server's first read holds the whole request
-    # (two writes would be two segments; on loopback each arrives on its own)
+    # head and body were sent together: the server's first read holds the whole request (two
+    # writes are two segments, which a late read may still get at once: the TLS test below,
+    # where each write is its own record, is the one that always tells)
     assert seen.first_reads[0] == head + b"\r\n\r\n" + body
+
+
+def test_over_tls_requests_reuse_the_connection_and_arrive_in_one_write() -> None:
+    """HTTPS: the TLS stream is wrapped too (its head and body go in one TLS record, and the
+    second request reuses the connection after the pool asked whether it was closed)."""
+    trust = ssl.create_default_context(cafile=str(TLS / "localhost.pem"))
+
+    async def calls(t: Transport) -> list[Any]:
+        first = await t.request("PUT", f"{TR}/intels/7/labels", json={"id": 3})
+        second = await t.request("PUT", f"{TR}/intels/8/labels", json={"id": 4})
+        return [first.data, second.data]
+
+    with raw_server(tls=True) as (url, seen):
+        assert run(url, calls, verify=trust) == [{"ok": True}, {"ok": True}]
+    assert seen.connections == 1
+    assert [json.loads(body) for _, _, body in seen.requests] == [{"id": 3}, {"id": 4}]
+    _, head, body = seen.requests[0]
+    assert seen.first_reads[0] == head + b"\r\n\r\n" + body
+
+
+def test_tls_verification_still_refuses_an_unknown_certificate() -> None:
+    async def calls(t: Transport) -> None:
+        await t.request("GET", f"{TR}/labels")
+
+    with raw_server(tls=True) as (url, _), pytest.raises(TaniumError, match="TANIUM_CA_BUNDLE"):
+        run(url, calls)
 
 
 def test_a_body_larger_than_the_coalescing_bound_arrives_whole() -> None:
