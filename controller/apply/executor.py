@@ -199,18 +199,49 @@ class Executor:
 
     async def each(self, items: list[PlanItem], handler: Handler) -> None:
         """`items` in batches of `BATCH_PER_SLOT` x `concurrency` (at most `concurrency` at
-        once), `batch()` before each: a deposed or stopping writer stops within a batch."""
+        once), `batch()` before each: a deposed or stopping writer stops within a batch.
+
+        A batch is queued as soon as every item of the one before has started (at most
+        `concurrency` of them still in flight), not after the last has finished: the slots
+        stay full across batches. No write starts after a `batch()` that raised; every item
+        in flight completes before the stop propagates (none is half-written)."""
         size = self.concurrency * BATCH_PER_SLOT
-        for start in range(0, len(items), size):
-            await self.batch()
-            chunk = items[start : start + size]
-            # Every item in flight completes before a stop propagates: none is half-written.
-            ended = await asyncio.gather(
-                *(self.one(item, handler) for item in chunk), return_exceptions=True
-            )
-            for outcome in ended:
-                if isinstance(outcome, BaseException):
-                    raise outcome
+        order: dict[asyncio.Task[None], int] = {}
+        running: set[asyncio.Task[None]] = set()
+        failure: BaseException | None = None
+
+        def first_failure(ended: set[asyncio.Task[None]]) -> BaseException | None:
+            raised = [t for t in ended if not t.cancelled() and t.exception() is not None]
+            return min(raised, key=order.__getitem__).exception() if raised else None
+
+        try:
+            for start in range(0, len(items), size):
+                while len(running) > self.concurrency and failure is None:
+                    ended, running = await asyncio.wait(
+                        running, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    failure = first_failure(ended)
+                if failure is not None:
+                    break
+                await self.batch()
+                for item in items[start : start + size]:
+                    task = asyncio.ensure_future(self.one(item, handler))
+                    order[task] = len(order)
+                    running.add(task)
+        except asyncio.CancelledError:
+            for task in running:  # cancelled from outside: as `gather` would, cancel them
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+            raise
+        except BaseException as exc:  # the fence refused the next batch
+            failure = exc
+        if running:
+            ended, _ = await asyncio.wait(running)
+            last = first_failure(ended)  # (retrieves every exception: none logged as lost)
+            failure = failure or last
+        if failure is not None:
+            raise failure
 
     def done(
         self, item: PlanItem, status: Status, message: str = "", *, temporary: bool = False

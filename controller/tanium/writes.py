@@ -8,6 +8,7 @@ the first attempt did not land, so a retry never duplicates (see `transport`). D
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any, cast
@@ -155,21 +156,37 @@ class TaniumWrites(TaniumDeletes):
     """Whether PUT …/labels takes several labels in one call: None until the first try
     (Tanium's documentation shows one object per call; an array that is refused is never
     tried again by this client)."""
+    _label_probe: asyncio.Lock | None = None
 
     async def attach_labels(self, intel_id: TaniumId, label_ids: Sequence[TaniumId]) -> None:
-        """Attach several labels: one call when the server takes an array, else one each."""
-        if len(label_ids) > 1 and self.label_batches is not False:
-            try:
-                await self._t.request(
-                    "PUT", f"{TR}/intels/{intel_id}/labels", json=[{"id": i} for i in label_ids]
-                )
-            except RejectedError:
-                self.label_batches = False  # one object per call, as documented
-            else:
-                self.label_batches = True
+        """Attach several labels: one call when the server takes an array, else one each.
+        Until the first array is answered, one document at a time tries it (the others wait
+        for the answer instead of each sending an array the server may refuse)."""
+        if len(label_ids) > 1 and self.label_batches is None:
+            if self._label_probe is None:
+                self._label_probe = asyncio.Lock()
+            async with self._label_probe:
+                if self.label_batches is None:
+                    await self._attach_array(intel_id, label_ids)
+                    if self.label_batches:
+                        return
+        if len(label_ids) > 1 and self.label_batches:
+            await self._attach_array(intel_id, label_ids)
+            if self.label_batches:
                 return
         for label_id in label_ids:
             await self.attach_label(intel_id, label_id)
+
+    async def _attach_array(self, intel_id: TaniumId, label_ids: Sequence[TaniumId]) -> None:
+        """One PUT with every label; records whether the server took the array."""
+        try:
+            await self._t.request(
+                "PUT", f"{TR}/intels/{intel_id}/labels", json=[{"id": i} for i in label_ids]
+            )
+        except RejectedError:
+            self.label_batches = False  # one object per call, as documented
+        else:
+            self.label_batches = True
 
     async def detach_label(self, intel_id: TaniumId, label_id: TaniumId) -> None:
         """Detach; 404 (document or attachment gone) means it is not attached: success."""
