@@ -41,6 +41,13 @@ def test_state_holds_everything_with_counters(tanium: Api) -> None:
     assert counters["requests"][f"POST {TR}/intel/deploy"] == 1
 
 
+def test_counters_alone(tanium: Api) -> None:
+    tanium.upload(tanium.source(), OPENIOC, type="openioc")
+    counters = tanium.get("/__sandbox/counters").json()
+    assert counters["requests"][f"POST {TR}/sources/{{id:int}}/intels"] == 1
+    assert counters == tanium.get("/__sandbox/state").json()["counters"]
+
+
 def test_state_can_omit_contents(tanium: Api) -> None:
     tanium.upload(tanium.source(), OPENIOC, type="openioc")
     assert "contents" not in tanium.get("/__sandbox/state?contents=false").json()["intels"][0]

@@ -40,6 +40,12 @@ def state(ctx: Ctx) -> Reply:
     return _bare(ctx.emulator.snapshot(contents))
 
 
+@_route("/counters", "GET")
+def counters(ctx: Ctx) -> Reply:
+    """The request counters alone (`/state` lists every document: heavy at scale)."""
+    return _bare(ctx.emulator.counters())
+
+
 @_route("/reset", "POST")
 def reset(ctx: Ctx) -> Reply:
     body = _optional_body(ctx)
