@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench.bench_tanium_read", "bench.bench_opencti_fetch", "bench.bench_plan")
+BENCHMARKS = (
+    "bench.bench_tanium_read",
+    "bench.bench_opencti_fetch",
+    "bench.bench_plan",
+    "bench.bench_pass",
+)
 
 
 def main() -> None:

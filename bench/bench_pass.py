@@ -653,24 +653,24 @@ def report(scenarios: list[Scenario], args: argparse.Namespace) -> None:
     by = {(sc.n, r.source, r.variant): r for sc in scenarios for r in sc.rows if r.runs}
     for sc in scenarios:
         for kind in sc.owned:
-            row = by.get((sc.n, kind, "no change"))
-            if row is None:
+            found = by.get((sc.n, kind, "no change"))
+            if found is None:
                 continue
             verdict = ""
             if sc.n == 100_000:
                 verdict = (
                     f"  [target < {TARGETS['pass_s']:g} s: "
-                    f"{'met' if row.best < TARGETS['pass_s'] else 'NOT met'}; "
+                    f"{'met' if found.best < TARGETS['pass_s'] else 'NOT met'}; "
                     f"RSS < {TARGETS['rss_mib']:g} MB: "
-                    f"{'met' if row.rss * 1.048576 < TARGETS['rss_mib'] else 'NOT met'}]"
+                    f"{'met' if found.rss * 1.048576 < TARGETS['rss_mib'] else 'NOT met'}]"
                 )
             print(
-                f"  no-change pass, {kind}, {sc.n:,}: {row.best:.2f} s, "
-                f"{row.rss * 1.048576:.0f} MB{verdict}"
+                f"  no-change pass, {kind}, {sc.n:,}: {found.best:.2f} s, "
+                f"{found.rss * 1.048576:.0f} MB{verdict}"
             )
             small = by.get((100_000, kind, "no change"))
             if sc.n == 500_000 and small is not None:
-                ratio = row.best / small.best
+                ratio = found.best / small.best
                 print(
                     f"    500,000 / 100,000: {ratio:.2f}x  [target < {TARGETS['scale']:g}x: "
                     f"{'met' if ratio < TARGETS['scale'] else 'NOT met'}]"
