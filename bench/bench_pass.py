@@ -85,8 +85,11 @@ INCREMENTAL_ENV: dict[str, str] = {}
 """Set in the environment of `--incremental` passes (and only there): the switch of the
 controller's incremental mode, should it need one (none today)."""
 STATE_FILES_OF_APPLY = ("journal", "terms")
-"""What an apply leaves in `OCTI_TANIUM_STATE_DIR` (kept for every pass); anything else a pass
-writes there is taken for the incremental mode's local snapshot."""
+"""What an apply leaves in `OCTI_TANIUM_STATE_DIR` (the state every full pass starts from);
+anything else a pass writes there is taken for the incremental mode's local snapshot."""
+SNAPSHOT_GLOB: str | None = None
+"""The incremental mode's local snapshot under `OCTI_TANIUM_STATE_DIR` (a glob such as
+`snapshots/*.json`); None: any file a pass leaves besides `STATE_FILES_OF_APPLY`."""
 
 TARGETS = {
     "pass_s": 5.0,  # no-change pass at 100,000, quiet machine
@@ -482,6 +485,7 @@ class Scenario:
             latency(self.opencti, 0)
         started = time.perf_counter()
         self.owned[kind] = seed_tanium(self.tanium, source, base)
+        prune_state(base)
         print(
             f"  {kind}: Tanium seeded with {self.owned[kind][0]:,} documents and "
             f"{self.owned[kind][1]:,} entries in {time.perf_counter() - started:.0f} s",
@@ -511,19 +515,20 @@ class Scenario:
             self.incremental(churn, label, base)
 
     def incremental(self, churn: Churn, label: str, base: Path) -> None:
+        """Per round: a full first pass on a fresh state directory (it should leave the local
+        snapshot), an incremental pass with nothing changed, the churn, an incremental pass
+        (timed against the full passes of the same churn), the churn undone."""
         assert self.opencti is not None
-        urls, row = (self.tanium, self.opencti), Row("opencti", f"incremental {label}")
-        first = Row("opencti", "(its first pass)")
+        urls, out = (self.tanium, self.opencti), self.tmp / "out.txt"
+        first = Row("opencti", "(first pass, full)")
+        same = Row("opencti", "incremental no change")
+        row = Row("opencti", f"incremental {label}")
         for r in range(self.args.repeat):
             state = fresh_state(base, self.tmp / "state-inc")
-            run = run_cli("opencti", self.env(), state, self.tmp / "out.txt", urls, INCREMENTAL_ENV)
-            expect(run, 0, (0, 0, 0), f"incremental first pass (round {r + 1})")
+            run = run_cli("opencti", self.env(), state, out, urls, INCREMENTAL_ENV)
+            expect(run, 0, (0, 0, 0), f"incremental, first pass (round {r + 1})")
             first.runs.append(run)
-            added = sorted(
-                str(p.relative_to(state))
-                for p in state.rglob("*")
-                if p.is_file() and p.relative_to(state).parts[0] not in STATE_FILES_OF_APPLY
-            )
+            added = local_snapshot(state)
             if not added:
                 row.note = (
                     "not available: a first pass left no local snapshot in "
@@ -532,18 +537,43 @@ class Scenario:
                 print(f"  opencti  incremental: {row.note}", flush=True)
                 self.rows.append(row)
                 return
+            run = run_cli("opencti", self.env(), state, out, urls, INCREMENTAL_ENV)
+            expect(run, 0, (0, 0, 0), f"incremental, no change (round {r + 1})")
+            same.runs.append(run)
             apply_churn(churn, self.opencti)
-            run = run_cli("opencti", self.env(), state, self.tmp / "out.txt", urls, INCREMENTAL_ENV)
+            run = run_cli("opencti", self.env(), state, out, urls, INCREMENTAL_ENV)
             undo_churn(churn, self.opencti)
-            expect(run, 2, churn.expected(), f"incremental pass (round {r + 1})")
+            expect(run, 2, churn.expected(), f"incremental, {label} (round {r + 1})")
             row.runs.append(run)
             row.note = f"local state: {', '.join(added[:3])}"
             print(
                 f"  opencti  {row.variant:<22} {run.wall:7.2f} s  {run.rss_mib:6.0f} MiB  "
-                f"{run.summary}  (first pass {first.runs[-1].wall:.2f} s)",
+                f"{run.summary}  (first pass {first.runs[-1].wall:.2f} s, no change "
+                f"{same.runs[-1].wall:.2f} s)",
                 flush=True,
             )
-        self.rows.extend([first, row])
+        self.rows.extend([first, same, row])
+
+
+def local_snapshot(state: Path) -> list[str]:
+    """The files of `state` an apply does not leave (`STATE_FILES_OF_APPLY`): the incremental
+    mode's local snapshot (`SNAPSHOT_GLOB` when set)."""
+    found = sorted(
+        str(p.relative_to(state))
+        for p in state.rglob(SNAPSHOT_GLOB or "*")
+        if p.is_file() and p.relative_to(state).parts[0] not in STATE_FILES_OF_APPLY
+    )
+    return found
+
+
+def prune_state(state: Path) -> None:
+    """Keep only what an apply leaves (the setup's plan may have left a local snapshot)."""
+    for path in state.iterdir():
+        if path.name not in STATE_FILES_OF_APPLY:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def apply_churn(churn: Churn, opencti: str) -> None:
