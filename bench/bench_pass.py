@@ -13,16 +13,18 @@ Measured, for each source, best and median of `--repeat` runs (every contender t
 
 - no change: `octi-tanium plan --detailed-exitcode` must exit 0 and say "No changes" (a
   benchmark of a wrong pass is worthless; the harness stops otherwise); wall time of the
-  process (start-up and imports included: what a user waits for), peak RSS (`os.wait4`),
-  requests to each emulator (their counters);
+  process (start-up and imports included: what a user waits for), its peak RSS (`wait4`,
+  from a small launcher: `bench/measure.py`), requests to each emulator (their counters);
 - where the time goes: one more pass through the same driver in a process of its own,
   timed stage by stage (`bench/pass_stages.py`);
 - 1 % churn: a third of it new indicators, a third revoked, a third with labels changed;
   the plan must exit 2 with exactly the expected creates, updates and deletes;
 - `--incremental` (OpenCTI source): per round, a first pass on a fresh state directory (full,
-  which should leave a local snapshot in `OCTI_TANIUM_STATE_DIR`), the churn, the second pass
-  timed, the churn undone; it must plan what the full pass plans. Reported "not available"
-  while a first pass leaves nothing new in the state directory (no incremental mode).
+  which should leave a local snapshot in `OCTI_TANIUM_STATE_DIR`), a second pass with nothing
+  changed, the churn, a third pass, the churn undone; the second must plan no change and the
+  third exactly the churn, as the full passes do. Reported "not available" while a first pass
+  leaves nothing new in the state directory (no incremental mode). `INCREMENTAL_ENV` and
+  `SNAPSHOT_GLOB` are the hooks should the mode need a switch or leave other files.
 
 Every full pass starts from a copy of the state directory an apply would have left (journal,
 terms): a local snapshot left by an earlier pass would make it incremental. The pivot
