@@ -1,10 +1,13 @@
 """Where one `plan` pass spends its time: the driver `octi-tanium plan` runs
 (`controller.reconcile.reconcile`, mode "plan"), in a process of its own, timed stage by stage
 through the driver's own progress hooks — the source (`counters`), "Reading Tanium…" (the
-inventory, the write journal, the tenant's terms), "Planning…" (the pure stage; the desired
-state timed apart by wrapping `build_desired`), "Reading the changed documents…" (changed
-items only) — plus the imports before it and the rest (policies, pivot, warnings). Prints one
-JSON object. The environment is the CLI's (`TANIUM_*`, `OPENCTI_*`, `OCTI_TANIUM_STATE_DIR`).
+inventory, the write journal, the tenant's terms), "Planning…" (the pure stage), "Reading the
+changed documents…" (changed items only) — and by wrapping the driver's own calls where it
+has no hook (`build_desired` within the pure stage; `load_checked`, `unowned_objects`,
+`with_policy_warnings`), then the text report the CLI prints (`render_text`). Prints one JSON
+object; `in_process` is the time since the interpreter ran this module (the rest of a
+process's wall is interpreter start-up and exit). The environment is the CLI's (`TANIUM_*`,
+`OPENCTI_*`, `OCTI_TANIUM_STATE_DIR`).
 
     python -m bench.pass_stages SOURCE POLICIES      # SOURCE: opencti | bundle:PATH
 
@@ -27,6 +30,12 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 STAGES = {"Reading Tanium": "tanium", "Planning": "pure", "Reading the changed": "bodies"}
+WRAPPED = {
+    "build_desired": "desired",
+    "load_checked": "policies",
+    "unowned_objects": "unowned",
+    "with_policy_warnings": "warnings",
+}
 
 
 class Recorder:
@@ -56,36 +65,44 @@ class Recorder:
             self._add("source", started)
 
 
+def timed(function: Callable[..., Any], stage: str, recorder: Recorder) -> Callable[..., Any]:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            recorder._add(stage, started)
+
+    return run
+
+
 def main(argv: list[str]) -> None:
     source, policies = argv[0], Path(argv[1])
     import controller.reconcile as driver
 
     imported = time.perf_counter()
     recorder = Recorder()
-    build = getattr(driver, "build_desired", None)  # timed apart while the driver calls it
-
-    def timed_build(*args: Any, **kwargs: Any) -> Any:
-        assert build is not None
-        started = time.perf_counter()
-        try:
-            return build(*args, **kwargs)
-        finally:
-            recorder._add("desired", started)
-
-    if build is not None:
-        driver.build_desired = timed_build  # type: ignore[attr-defined]
+    for name, stage in WRAPPED.items():
+        wrapped = getattr(driver, name, None)  # absent after a refactoring: not timed
+        if wrapped is not None:
+            setattr(driver, name, timed(wrapped, stage, recorder))
     begun = time.perf_counter()
     outcome = asyncio.run(
         driver.reconcile(policies, source, mode="plan", now=datetime.now(UTC), progress=recorder)
     )
     done = time.perf_counter()
+    from controller.report.text import render_text
+
+    render_text(outcome.plan)
     seconds = recorder.seconds
+    seconds["report"] = time.perf_counter() - done
     seconds["imports"] = imported - STARTED
     seconds["pass"] = done - begun
     if "desired" in seconds:
         seconds["diff+plan"] = seconds.get("pure", 0.0) - seconds["desired"]
-    accounted = sum(seconds.get(k, 0.0) for k in ("source", "tanium", "pure", "bodies"))
-    seconds["rest"] = seconds["pass"] - accounted
+    accounted = ("source", "tanium", "pure", "bodies", "policies", "unowned", "warnings")
+    seconds["rest"] = seconds["pass"] - sum(seconds.get(k, 0.0) for k in accounted)
+    seconds["in_process"] = time.perf_counter() - STARTED
     summary = outcome.plan.summary
     print(
         json.dumps(
