@@ -42,6 +42,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import hashlib
 import json
 import multiprocessing
 import os
@@ -309,7 +310,11 @@ def seed_tanium(tanium: str, source: str, state: Path) -> tuple[int, int]:
             reply = http.post("/__sandbox/seed", json=body)
             reply.raise_for_status()
             for doc, ident in zip(chunk, reply.json()["intel"], strict=True):
-                stored[TaniumId(ident)] = (doc.md5, doc.digest)
+                # what Tanium reports for the stored bytes (the emulator stores them as given)
+                stored[TaniumId(ident)] = (
+                    hashlib.md5(doc.content.encode()).hexdigest(),
+                    doc.digest,
+                )
         for start in range(0, len(entries), SEED_CHUNK):
             chunk_e = entries[start : start + SEED_CHUNK]
             body = {"reputation": {"entries": [entry_json(e) for e in chunk_e]}}
