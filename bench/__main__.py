@@ -10,6 +10,7 @@ BENCHMARKS = (
     "bench.bench_opencti_fetch",
     "bench.bench_plan",
     "bench.bench_apply",
+    "bench.bench_pass",
 )
 
 

@@ -10,9 +10,19 @@ Wall time is the median of the timed runs; memory is tracemalloc's peak during o
 (`resource.getrusage`). Request counts come from
 the emulator's `/__sandbox/state` counters.
 
+Then, in the same run against the same emulator and data, the official client (issue 15):
+`fetch_snapshot` against pycti listing the same fields (`indicator.list(getAll=True,
+customAttributes=<the fields of our indicator fragment>)`) and pycti's default listing
+(`indicator.list(getAll=True)`, its default attributes), at the same page size (500, pycti's
+default and ours) and `--repeat` runs each, interleaved. Each run is a process of its own so
+that its peak RSS is its own (`bench/measure.py`: forked from a small launcher, so the
+benchmark's own memory is not counted); its wall time is the listing's (imports and client
+set-up excluded), and every listing is checked exact (`--count` indicators).
+
     python -m bench.bench_opencti_fetch
     python -m bench.bench_opencti_fetch --quick                # 10,000 indicators, one run
     python -m bench.bench_opencti_fetch --count 200000 --page-size 2000 --latency-ms 20
+    python -m bench.bench_opencti_fetch --no-pycti             # our fetch only
 """
 
 from __future__ import annotations
@@ -21,10 +31,13 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import multiprocessing
 import resource
 import socket
 import statistics
+import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -36,8 +49,11 @@ import httpx
 from octi_sandbox.opencti import DEFAULT_TOKEN, OpenCTIConfig, create_app
 from octi_sandbox.server import serve
 
+from bench.fetch_contender import CONTENDERS
+from bench.measure import run_measured
 from controller.core.model import SourceSnapshot
-from controller.policy.loader import PolicySet, load_policies
+from controller.policy.loader import load_policies
+from controller.policy.located import PolicySet
 from controller.sources.opencti import OpenCTISettings, fetch_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,6 +187,61 @@ def measure(
     }
 
 
+# --------------------------------------------------------------------------- pycti, same run
+
+PAGE = 500
+"""The page size of the comparison: pycti's default `first` and ours (`OPENCTI_PAGE_SIZE`)."""
+
+
+def compare_with_pycti(url: str, count: int, repeat: int) -> list[dict[str, Any]]:
+    """Every contender `repeat` times, interleaved, each run in a process of its own."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
+    for _ in range(repeat):
+        for name in CONTENDERS:
+            with tempfile.TemporaryFile() as out:
+                command = [sys.executable, "-m", "bench.fetch_contender", name, url,
+                           DEFAULT_TOKEN, str(count), str(PAGE)]  # fmt: skip
+                done = run_measured(command, cwd=ROOT, stdout=out, stderr=out)
+                out.seek(0)
+                text = out.read().decode(errors="replace")
+            if done.exit_code != 0:
+                raise SystemExit(f"{name} failed:\n{text[-3000:]}")
+            runs[name].append(json.loads(text.strip().splitlines()[-1]) | {"rss_mib": done.rss_mib})
+    return [
+        {
+            "name": name,
+            "best": min(r["seconds"] for r in got),
+            "median": statistics.median(r["seconds"] for r in got),
+            "rss_mib": max(r["rss_mib"] for r in got),
+            "baseline_mib": max(r["baseline_mib"] for r in got),
+        }
+        for name, got in runs.items()
+    ]
+
+
+def print_comparison(rows: list[dict[str, Any]], count: int, repeat: int) -> None:
+    print(
+        f"\nSame emulator, same {count:,} indicators, page size {PAGE}, {repeat} run(s) each "
+        "(interleaved, one process per run; time = the listing alone)"
+    )
+    print(f"{'contender':<18} {'best s':>7} {'median s':>9} {'peak RSS MiB':>13} "
+          f"{'RSS before MiB':>15}")  # fmt: skip
+    for row in rows:
+        print(f"{row['name']:<18} {row['best']:>7.2f} {row['median']:>9.2f} "
+              f"{row['rss_mib']:>13.0f} {row['baseline_mib']:>15.0f}")  # fmt: skip
+    ours, same, default = rows
+    print(
+        f"octi-tanium vs pycti same fields: {same['best'] / ours['best']:.2f}x best-of-{repeat} "
+        f"({same['median'] / ours['median']:.2f}x medians; target >= 1.0x); vs pycti default: "
+        f"{default['best'] / ours['best']:.2f}x ({default['median'] / ours['median']:.2f}x; "
+        "target >= 2.0x) — >1 means ours is faster"
+    )
+    print(
+        "  (ours also lists observables and markings for the 'everything' policy and builds "
+        "the snapshot; pycti lists indicators only)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=100_000, help="indicators in the emulator")
@@ -184,17 +255,26 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="10,000 indicators, one run")
+    parser.add_argument("--no-pycti", action="store_true", help="skip the pycti comparison")
     args = parser.parse_args(argv)
     if args.quick:
         args.count, args.repeat = 10_000, 1
     page_sizes = args.page_sizes or [500, 5000]
     policies = load_policies(ROOT / "desired" / "everything.yaml").policies
 
+    try:
+        import pycti  # noqa: F401  (the dev extra)
+
+        with_pycti = not args.no_pycti
+    except ImportError:
+        with_pycti = False
+        print("pycti is not installed (the dev extra): no comparison")
     with emulator_process(args.count, args.latency_ms) as (url, seeded):
         rows = [
             measure(url, policies, count=args.count, page_size=size, repeat=args.repeat)
             for size in page_sizes
         ]
+        compared = compare_with_pycti(url, args.count, args.repeat) if with_pycti else []
 
     print(
         f"OpenCTI fetch: {args.count:,} indicators, {args.latency_ms:g} ms latency per "
@@ -214,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:
         f"every run exact ({args.count:,} objects, complete); traced = tracemalloc peak of one "
         "fetch; RSS = the client process's peak so far (ru_maxrss)"
     )
+    if compared:
+        print_comparison(compared, args.count, args.repeat)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from controller.core.model import (
     SourceSnapshot,
     TaniumId,
 )
-from controller.policy.loader import Located, PolicySet
+from controller.policy.located import Located, PolicySet
 from controller.policy.models import IntelPolicy, SettingsSpec
 from controller.reconcile import gc_paused
 

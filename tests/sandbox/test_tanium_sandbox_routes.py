@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -38,6 +39,13 @@ def test_state_holds_everything_with_counters(tanium: Api) -> None:
     assert (counters["deploys"], counters["scans"]) == (1, 1)
     assert counters["requests"][f"POST {TR}/sources/{{id:int}}/intels"] == 1
     assert counters["requests"][f"POST {TR}/intel/deploy"] == 1
+
+
+def test_counters_alone(tanium: Api) -> None:
+    tanium.upload(tanium.source(), OPENIOC, type="openioc")
+    counters = tanium.get("/__sandbox/counters").json()
+    assert counters["requests"][f"POST {TR}/sources/{{id:int}}/intels"] == 1
+    assert counters == tanium.get("/__sandbox/state").json()["counters"]
 
 
 def test_state_can_omit_contents(tanium: Api) -> None:
@@ -110,6 +118,53 @@ def test_bulk_seed_route_adds_intel_and_reputation(tanium: Api) -> None:
         ]
         == 5
     )
+
+
+def test_bulk_seed_route_stores_ready_documents_and_entries(tanium: Api) -> None:
+    body = "<ioc id='x-1'>content</ioc>"
+    result = tanium.post(
+        "/__sandbox/seed",
+        json={
+            "intel": {
+                "sourceName": "OpenCTI",
+                "documents": [
+                    {"name": "a", "contents": body, "description": "d [m]",
+                     "intrinsicId": "x-1", "labels": ["Emotet", "tanium"]},
+                    {"name": "b", "type": "yara", "contents": "rule b { condition: true }",
+                     "labels": ["emotet"], "platforms": ["windows"]},
+                ],
+            },
+            "reputation": {"entries": [
+                {"sha256": "A" * 64, "notes": "n1"},
+                {"md5": "b" * 32, "sha256": "a" * 64, "notes": "n2"},  # merges into the first
+                {"md5": "c" * 32, "list": "whitelist"},
+            ]},
+        },
+    ).json()  # fmt: skip
+    first, second = result["intel"]
+    docs = {d["id"]: d for d in tanium.data("GET", TR + "/intels")}
+    assert docs[first]["md5"] == hashlib.md5(body.encode()).hexdigest()
+    assert (docs[first]["description"], docs[first]["intrinsicId"]) == ("d [m]", "x-1")
+    assert docs[second]["type"] == "yara"
+    labels = {label["name"]: label["id"] for label in tanium.data("GET", TR + "/labels")}
+    assert set(labels) == {"Emotet", "tanium"}  # "emotet" is the same label
+    assert docs[first]["labelIds"] == [labels["Emotet"], labels["tanium"]]
+    assert docs[second]["labelIds"] == [labels["Emotet"]]
+    assert result["reputation"][0] == result["reputation"][1]
+    entries = {e["id"]: e for e in tanium.data("GET", REP)}
+    assert len(entries) == 2
+    merged = entries[result["reputation"][0]]
+    assert (merged["md5"], merged["sha256"], merged["notes"]) == ("b" * 32, "a" * 64, "n2")
+    assert entries[result["reputation"][2]]["list"] == "whitelist"
+
+
+def test_bulk_seed_route_refuses_malformed_documents(tanium: Api) -> None:
+    bad = {"intel": {"documents": [{"name": "a", "labels": "emotet"}]}}
+    response = tanium.post("/__sandbox/seed", json=bad)
+    assert response.status_code == 400
+    assert "intel.documents[0]: 'labels' must be a list" in response.text
+    response = tanium.post("/__sandbox/seed", json={"reputation": {"entries": [{"notes": "x"}]}})
+    assert response.status_code == 400 and "no md5, sha1 or sha256" in response.text
 
 
 def test_20000_docs_and_entries_list_quickly_over_http_with_30_percent_failures(

@@ -87,10 +87,17 @@ class TaniumEmulator:
         with self.state.lock:
             self.faults.clear(self.config.fault_seed)
 
+    def counters(self) -> JSON:
+        """The request counters of `snapshot` alone (faults injected since the last reset)."""
+        with self.state.lock:
+            data = self.state.counters.to_json()
+            data["faults"] = self.faults.injected - self._faults_at_reset
+            return data
+
     def snapshot(self, contents: bool = True) -> JSON:
         with self.state.lock:
             data = self.state.snapshot(contents)
-            data["counters"]["faults"] = self.faults.injected - self._faults_at_reset
+            data["counters"] = self.counters()
             data["faults"] = self.faults.to_json()
             data["config"] = self.config.model_dump(mode="json")
             return data

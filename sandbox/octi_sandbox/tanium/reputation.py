@@ -39,7 +39,9 @@ class HashUpload:
     notes: str
 
 
-def _entry(item: Any, position: int, uppercase: bool, notes_field: str = "notes") -> HashUpload:
+def parse_upload_entry(
+    item: Any, position: int, uppercase: bool, notes_field: str = "notes"
+) -> HashUpload:
     if not isinstance(item, dict):
         raise bad_request(f"entry {position} must be a JSON object")
     fields = dict(item)
@@ -118,7 +120,7 @@ def upload(ctx: Ctx) -> Reply:
         raise bad_request("the request body must be a JSON array of entries")
     uppercase = ctx.config.reputation_uppercase_keys == "accept"
     notes = ctx.config.reputation_notes_field
-    entries = [_entry(item, n, uppercase, notes) for n, item in enumerate(body)]
+    entries = [parse_upload_entry(item, n, uppercase, notes) for n, item in enumerate(body)]
     state = ctx.state
     if append == "false" and ctx.config.reputation_replace == "replace":
         state.reputation.clear()

@@ -12,7 +12,9 @@ from pydantic import ValidationError
 
 from .alerts import inject
 from .faults import FaultRule
+from .reputation import consolidate, parse_upload_entry
 from .routing import Handler, RouteTable
+from .state import IntelSeed, TaniumState
 from .web import Ctx, Reply, bad_request
 
 SANDBOX = "/__sandbox"
@@ -36,6 +38,12 @@ def _optional_body(ctx: Ctx) -> dict[str, Any]:
 def state(ctx: Ctx) -> Reply:
     contents = (ctx.query_one("contents") or "true").lower() != "false"
     return _bare(ctx.emulator.snapshot(contents))
+
+
+@_route("/counters", "GET")
+def counters(ctx: Ctx) -> Reply:
+    """The request counters alone (`/state` lists every document: heavy at scale)."""
+    return _bare(ctx.emulator.counters())
 
 
 @_route("/reset", "POST")
@@ -114,9 +122,68 @@ def _count(spec: dict[str, Any], name: str) -> int:
     return value
 
 
+def _string(item: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = item.get(key, default)
+    if not isinstance(value, str):
+        raise bad_request(f"{where}: '{key}' must be a string")
+    return value
+
+
+def _label_ids(state: TaniumState, names: Any, where: str) -> list[int]:
+    """The ids of labels named `names` (case-insensitively), created when absent."""
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise bad_request(f"{where}: 'labels' must be a list of label names")
+    by_name = {label.name.lower(): label.id for label in state.labels.values()}
+    ids = []
+    for name in names:
+        if name.lower() not in by_name:
+            by_name[name.lower()] = state.add_label(name).id
+        ids.append(by_name[name.lower()])
+    return ids
+
+
+def _documents(state: TaniumState, documents: Any) -> list[IntelSeed]:
+    """`intel.documents`: ready documents, stored as given (no parsing, no validation)."""
+    if not isinstance(documents, list):
+        raise bad_request("'intel.documents' must be a list of documents")
+    out = []
+    for n, item in enumerate(documents):
+        where = f"intel.documents[{n}]"
+        if not isinstance(item, dict):
+            raise bad_request(f"{where} must be a JSON object")
+        intrinsic = item.get("intrinsicId")
+        platforms = item.get("platforms")
+        if intrinsic is not None and not isinstance(intrinsic, str):
+            raise bad_request(f"{where}: 'intrinsicId' must be a string")
+        if platforms is not None and not (
+            isinstance(platforms, list) and all(isinstance(p, str) for p in platforms)
+        ):
+            raise bad_request(f"{where}: 'platforms' must be a list of strings")
+        out.append(
+            IntelSeed(
+                name=_string(item, "name", where),
+                contents=_string(item, "contents", where, ""),
+                type=_string(item, "type", where, "openioc"),
+                description=_string(item, "description", where, ""),
+                intrinsic_id=intrinsic,
+                label_ids=_label_ids(state, item.get("labels", []), where),
+                platforms=platforms,
+            )
+        )
+    return out
+
+
 @_route("/seed", "POST")
 def bulk_seed(ctx: Ctx) -> Reply:
-    """`{intel: {count, sourceId | sourceName, prefix}, reputation: {count, list, notes}}`."""
+    """Bulk seeding, without parsing or validation (tests and benchmarks).
+
+    `{intel: {count, prefix} | {documents: [...]}, sourceId | sourceName},
+    reputation: {count, list, notes} | {entries: [...]}}`. A document is
+    `{name, contents, type, description, intrinsicId, labels: [names], platforms}` (labels
+    created when absent, stored as given: md5 and size of `contents`); an entry is what the
+    Reputation upload takes (`{list, md5, sha1, sha256, uploadedHash, notes}`, entries sharing
+    a hash merged as an upload merges them). Answers the new ids, in order.
+    """
     body, state = ctx.json_object(), ctx.state
     result: dict[str, Any] = {}
     intel = body.get("intel")
@@ -128,14 +195,27 @@ def bulk_seed(ctx: Ctx) -> Reply:
             source_id = found[0] if found else state.add_source(str(name)).id
         if source_id not in state.sources:
             raise bad_request(f"unknown source {source_id}")
-        prefix = str(intel.get("prefix", "bulk"))
-        result["intel"] = state.seed_intel(_count(intel, "intel"), source_id, prefix)
+        if "documents" in intel:
+            seeds = _documents(state, intel["documents"])
+            result["intel"] = state.bulk_add_intel(seeds, source_id)
+        else:
+            prefix = str(intel.get("prefix", "bulk"))
+            result["intel"] = state.seed_intel(_count(intel, "intel"), source_id, prefix)
         result["sourceId"] = source_id
     reputation = body.get("reputation")
     if isinstance(reputation, dict):
-        result["reputation"] = state.seed_reputation(
-            _count(reputation, "reputation"),
-            str(reputation.get("list", "blacklist")),
-            str(reputation.get("notes", "bulk")),
-        )
+        if "entries" in reputation:
+            entries = reputation["entries"]
+            if not isinstance(entries, list):
+                raise bad_request("'reputation.entries' must be a list of entries")
+            uploads = [
+                parse_upload_entry(item, n, uppercase=False) for n, item in enumerate(entries)
+            ]
+            result["reputation"] = [consolidate(state, upload).id for upload in uploads]
+        else:
+            result["reputation"] = state.seed_reputation(
+                _count(reputation, "reputation"),
+                str(reputation.get("list", "blacklist")),
+                str(reputation.get("notes", "bulk")),
+            )
     return _bare(result)
