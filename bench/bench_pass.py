@@ -83,7 +83,10 @@ PAIRS = [(a, b) for a in LABELS for b in LABELS if a < b]
 UNTIL = "2099-12-31T00:00:00.000Z"
 SEED_CHUNK = 5000
 
-INCREMENTAL_ENV: dict[str, str] = {"OCTI_TANIUM_INCREMENTAL": "on", "OCTI_TANIUM_FULL_EVERY": "1000"}
+INCREMENTAL_ENV: dict[str, str] = {
+    "OCTI_TANIUM_INCREMENTAL": "on",
+    "OCTI_TANIUM_FULL_EVERY": "1000",
+}
 """Set in the environment of `--incremental` passes (and only there): the controller's
 incremental mode is on by default only for `run`; `plan` takes it with this switch. No full
 fetch every N passes during the rounds (the first pass of each round is the full one)."""
