@@ -1,11 +1,16 @@
 """A/B of building the desired state: `build_desired` at N objects, best of R, GC paused, for
 whichever tree is first on PYTHONPATH (run two trees alternately on the same venv)::
 
-    git archive <base> | tar -x -C /tmp/base
+    git archive <base> | tar -x -C /tmp/base && cp bench/ab_desired.py /tmp/base/bench/
+    PY=$PWD/.venv/bin/python
     for i in 1 2; do
-      PYTHONPATH=/tmp/base .venv/bin/python -m bench.ab_desired 20000 3 base
-      PYTHONPATH=.         .venv/bin/python -m bench.ab_desired 20000 3 this
+      (cd /tmp/base && $PY -m bench.ab_desired 20000 3 base)
+      $PY -m bench.ab_desired 20000 3 this
     done
+
+Run each tree from its own directory: `python -m` puts the current directory first on
+`sys.path`, before `PYTHONPATH`, so a tree named only by `PYTHONPATH` is not the one
+imported (an earlier version of this recipe did exactly that).
 """
 
 from __future__ import annotations
