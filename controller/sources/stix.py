@@ -198,6 +198,27 @@ def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> Sou
 
     Every field is given its type here, so the object is built without a second validation
     pass (`SourceObject.typed`); repeated values are shared (`_share`, `_time`)."""
+    mapped = source_fields(obj)
+    return None if mapped is None else with_markings(*mapped, markings)
+
+
+def with_markings(
+    fields: dict[str, Any], refs: tuple[str, ...], markings: Mapping[str, str]
+) -> SourceObject:
+    """The object of `source_fields`, its marking refs named by `markings` (see
+    `marking_names`). `fields` is not changed (an object may be built twice from it)."""
+    names = (
+        _share(tuple(sorted({markings.get(ref) or f"{UNKNOWN_MARKING}{ref}" for ref in refs})))
+        if refs
+        else ()
+    )
+    return SourceObject.typed({**fields, "markings": names})
+
+
+def source_fields(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """`to_source_object` before the marking names are known (a bundle may define its
+    markings after the objects using them): the typed fields but `markings`, and the
+    marking refs. None, or `UnreadableObject`, as `to_source_object`."""
     stix_type = obj.get("type")
     if not isinstance(stix_type, str) or stix_type not in STIX_TO_ENTITY:
         return None
@@ -208,21 +229,14 @@ def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> Sou
     sco = _ext(obj, OPENCTI_SCO_EXT)
     labels = _strings(obj.get("labels")) or _strings(obj.get("x_opencti_labels"))
     labels = labels or _strings(octi.get("labels")) or _strings(sco.get("labels"))
-    marking_refs = _strings(obj.get("object_marking_refs"))
-    created = obj.get("created") or octi.get("created_at")
-    modified = obj.get("modified") or octi.get("updated_at")
+    refs = _strings(obj.get("object_marking_refs"))
     fields: dict[str, Any] = {
         "standard_id": ident,
         "internal_id": _opt_str(obj.get("x_opencti_id")) or _opt_str(octi.get("id")),
         "entity_type": STIX_TO_ENTITY[stix_type],
         "labels": _share(labels) if labels else (),
-        "markings": _share(
-            tuple(sorted({markings.get(ref) or f"{UNKNOWN_MARKING}{ref}" for ref in marking_refs}))
-        )
-        if marking_refs
-        else (),
-        "created": _time(created),
-        "modified": _time(modified),
+        "created": _time(obj.get("created") or octi.get("created_at")),
+        "modified": _time(obj.get("modified") or octi.get("updated_at")),
         "confidence": _int(obj.get("confidence")),
     }
     if stix_type == "indicator":
@@ -243,7 +257,7 @@ def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> Sou
             or _opt_str(octi.get("main_observable_type")),
             score=_int(obj.get("x_opencti_score", octi.get("score"))),
         )
-        return SourceObject.typed(fields)
+        return fields, (_share(refs) if refs else ())
     description = obj.get("x_opencti_description") or sco.get("description")
     value = _observable_value(stix_type, obj)
     fields.update(
@@ -254,14 +268,23 @@ def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> Sou
         revoked=obj.get("revoked") is True,
         score=_int(obj.get("x_opencti_score", sco.get("score"))),
     )
-    return SourceObject.typed(fields)
+    return fields, (_share(refs) if refs else ())
 
 
-def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
-    new, old = parse_time(candidate.get("modified")), parse_time(current.get("modified"))
+def stamp(obj: Mapping[str, Any]) -> datetime | None:
+    """An object's `modified`, as `unwrap` compares it."""
+    return parse_time(obj.get("modified"))
+
+
+def newer_than(new: datetime | None, old: datetime | None) -> bool:
+    """Whether an object modified at `new` replaces one modified at `old` (`unwrap`)."""
     if new is None or old is None:
         return old is None
     return new >= old
+
+
+def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    return newer_than(stamp(candidate), stamp(current))
 
 
 def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
