@@ -6,6 +6,7 @@ whole desired input.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -81,11 +82,13 @@ def read_bundle(path: Path, *, now: datetime) -> SourceSnapshot:
     except UnicodeDecodeError:
         text = None
     del raw  # the bytes are not needed once decoded
-    try:
-        objects, problems = stream_bundle(text) if text is not None else _NOT_STREAMED
-    except (_NotStreamable, ValueError):
-        objects, problems = _NOT_STREAMED
-    if objects is _NOT_STREAMED[0]:  # not one of the shapes read object by object
+    kept: list[_Entry] | None = None
+    with contextlib.suppress(_NotStreamable, ValueError):  # another shape, or invalid JSON
+        kept = _collect(text) if text is not None else None
+    if kept is not None:
+        del text  # the objects are decoded: free the text before building them
+        objects, problems = _build(kept)
+    else:
         try:
             data = json.loads(path.read_bytes() if text is None else text)
         except OSError as exc:
@@ -128,7 +131,6 @@ class _NotStreamable(Exception):
     """Not a shape read object by object (the whole-document path decides)."""
 
 
-_NOT_STREAMED: tuple[list[SourceObject], list[str]] = ([], [])
 _WS = re.compile(r"[ \t\n\r]+")
 _Decode = Callable[[str, int], tuple[Any, int]]
 
@@ -224,11 +226,16 @@ def _entry(obj: Mapping[str, Any]) -> _Entry:
 
 def stream_bundle(text: str) -> tuple[list[SourceObject], list[str]]:
     """`parse_bundle(json.loads(text))`, one element at a time (see above)."""
+    return _build(_collect(text))
+
+
+def _collect(text: str) -> list[_Entry]:
+    """`unwrap`, on entries instead of objects."""
     by_id: dict[str, _Entry] = {}
     order: list[str] = []
     anonymous: list[_Entry] = []
     events = False
-    for record in _elements(text):  # `unwrap`, on entries instead of objects
+    for record in _elements(text):
         if not isinstance(record, Mapping):
             continue
         event_type = record.get("type")
@@ -250,12 +257,18 @@ def stream_bundle(text: str) -> tuple[list[SourceObject], list[str]]:
         elif not events and not newer_than(stamp(obj), by_id[ident].modified):
             continue
         by_id[ident] = _entry(obj)
-    kept = [by_id[i] for i in order if i in by_id] + anonymous
-    del by_id, order, anonymous
+    return [by_id[i] for i in order if i in by_id] + anonymous
+
+
+def _build(kept: list[_Entry]) -> tuple[list[SourceObject], list[str]]:
+    """The objects and problems of the entries `_collect` kept; `kept` is emptied as it is
+    read, so each entry's fields are freed once its object is built."""
     markings = marking_names(e.marking for e in kept if e.marking is not None)
     out: list[SourceObject] = []
     problems: list[str] = []
-    for entry in kept:
+    kept.reverse()
+    while kept:
+        entry = kept.pop()
         if isinstance(entry.mapped, str):
             problems.append(entry.mapped)
         elif entry.mapped is not None:
