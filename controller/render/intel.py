@@ -128,6 +128,9 @@ def _labels(labels: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen[k] for k in sorted(seen))
 
 
+_BLOCKLIST_FIELDS = set(DesiredBlocklist.model_fields)
+
+
 def render_blocklist(
     file: FileCandidate,
     *,
@@ -142,7 +145,10 @@ def render_blocklist(
     digest = digest_of({"hashes": hashes, "labels": names})
     marker = Marker(file.key, digest, installation)
     notes = with_marker(clean(", ".join(names), NOTES_LIMIT), marker)
-    return DesiredBlocklist(
+    # every field typed above: built without a second validation (and its copies of every
+    # tuple), all entries sharing one fields-set (`tests/render/test_blocklist_typed.py`)
+    return DesiredBlocklist.model_construct(
+        _BLOCKLIST_FIELDS,
         key=file.key,
         md5=hashes.get("md5", ""),
         sha1=hashes.get("sha1", ""),
