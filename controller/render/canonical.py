@@ -79,7 +79,19 @@ def strongest(hashes: Mapping[str, str]) -> tuple[str, str]:
     raise ValueError("no md5, sha1 or sha256 hash")
 
 
+_LABEL_TEXT = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_PLAIN_DOMAIN = re.compile(rf"(?:{_LABEL_TEXT}\.)*{_LABEL_TEXT}")
+"""A domain already in canonical form (lower-case ASCII labels, no trailing dot): the common
+case, answered by one match in C (`tests/render/test_canonical_fast_paths.py`)."""
+
+
 def canonical_domain(value: str) -> str | None:
+    if len(value) <= 253 and _PLAIN_DOMAIN.fullmatch(value):
+        return value
+    return _canonical_domain(value)
+
+
+def _canonical_domain(value: str) -> str | None:
     text = value.strip().rstrip(".")
     if not text or len(text) > 253:
         return None
@@ -121,7 +133,27 @@ def canonical_ip(value: str, version: int) -> str | None:
     return str(network)
 
 
+_SIMPLE_URL = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.-]*)://([A-Za-z0-9_.-]+)"
+    r"((?:/[A-Za-z0-9!$&'()*+,;=:@%/._~-]*)?(?:\?[A-Za-z0-9!$&'()*+,;=:@%/?._~-]+)?)"
+)
+"""`scheme://host/path?query` in printable ASCII, without user, port, fragment or an empty
+query: the common case. `urlsplit` + `urlunsplit` give back exactly its parts (the scheme
+and host lower-cased), so it is answered without them (`tests/render/test_canonical_fast_paths.py`
+compares)."""
+
+
 def canonical_url(value: str) -> str | None:
+    text = value.strip()
+    simple = _SIMPLE_URL.fullmatch(text)
+    if simple is not None:
+        scheme, hostname, path = simple.groups()
+        host = canonical_domain(hostname.lower())
+        return None if host is None else f"{scheme.lower()}://{host}{path}"
+    return _canonical_url(text)
+
+
+def _canonical_url(value: str) -> str | None:
     text = value.strip()
     if not text or any(ch.isspace() for ch in text) or not printable(text):
         return None

@@ -8,7 +8,7 @@ from controller.core.diagnostics import Diagnostic
 from controller.core.model import IntelType, Key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IntelCandidate:
     """An intel document to be, before merging and the ownership marker.
 
@@ -28,7 +28,7 @@ class IntelCandidate:
     platforms: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileCandidate:
     """A file for the Reputation blocklist, keyed by its strongest hash."""
 
@@ -38,7 +38,7 @@ class FileCandidate:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Conversion:
     """What one source object becomes: documents, blocklist files, or a reason it is skipped."""
 

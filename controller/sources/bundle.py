@@ -6,15 +6,28 @@ whole desired input.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from controller.core.model import SourceObject, SourceSnapshot
 from controller.errors import UserError
-from controller.sources.stix import UnreadableObject, marking_names, to_source_object, unwrap
+from controller.sources.stix import (
+    UnreadableObject,
+    marking_names,
+    newer_than,
+    source_fields,
+    stamp,
+    to_source_object,
+    unwrap,
+    with_markings,
+)
 
 
 class BundleError(UserError):
@@ -65,14 +78,30 @@ def read_bundle(path: Path, *, now: datetime) -> SourceSnapshot:
         raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
     fingerprint = hashlib.sha256(raw).hexdigest()[:16]
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # as `json.loads`
+    except UnicodeDecodeError:
+        text = None
     del raw  # the bytes are not needed once decoded
-    try:
-        objects, problems = parse_bundle(data, consume=True)
-    except BundleError as exc:
-        raise BundleError(f"{path}: {exc}") from exc
+    kept: list[_Entry] | None = None
+    with contextlib.suppress(_NotStreamable, ValueError):  # another shape, or invalid JSON
+        kept = _collect(text) if text is not None else None
+    if kept is not None:
+        del text  # the objects are decoded: free the text before building them
+        objects, problems = _build(kept)
+    else:
+        try:
+            data = json.loads(path.read_bytes() if text is None else text)
+        except OSError as exc:
+            raise BundleError(f"cannot read bundle {path}: {exc.strerror}") from exc
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+        except UnicodeDecodeError as exc:
+            raise BundleError(f"{path}: invalid JSON: {exc}") from exc
+        del text
+        try:
+            objects, problems = parse_bundle(data, consume=True)
+        except BundleError as exc:
+            raise BundleError(f"{path}: {exc}") from exc
     reasons: tuple[str, ...] = ()
     if problems:
         shown = "; ".join(problems[:3]) + (
@@ -86,3 +115,162 @@ def read_bundle(path: Path, *, now: datetime) -> SourceSnapshot:
         snapshot_time=now,
         query_hash="bundle:" + fingerprint,
     )
+
+
+# ---------------------------------------------------------------------------- object by object
+#
+# `json.loads` of a whole bundle holds every decoded object at once (~4x the file, 250 MB for
+# 100,000 indicators) on top of what they are mapped to. A bundle (`{..., "objects": [...]}`)
+# or a list is read here one element at a time instead: each is decoded, mapped and dropped,
+# and what `unwrap` needs of it (id, `modified`) is kept beside the mapped fields. The result
+# is exactly `parse_bundle`'s (`tests/unit/test_bundle_stream.py` compares them); any other
+# shape, and any invalid JSON, takes the `json.loads` path, which words the error.
+
+
+class _NotStreamable(Exception):
+    """Not a shape read object by object (the whole-document path decides)."""
+
+
+_WS = re.compile(r"[ \t\n\r]+")
+_Decode = Callable[[str, int], tuple[Any, int]]
+
+
+def _skip(text: str, i: int) -> int:
+    """The index of the first character at or after `i` that is not JSON whitespace."""
+    space = _WS.match(text, i)
+    return i if space is None else space.end()
+
+
+_EVENTS = ("create", "update", "delete", "merge")
+
+
+def _elements(text: str) -> Generator[Any, None, None]:
+    """The elements of the top-level list, or of the `objects` list of the top-level object,
+    decoded one at a time. Raises `_NotStreamable` (or `ValueError`) where `json.loads`
+    would fail or the document is another shape."""
+    decode: _Decode = json.JSONDecoder().raw_decode
+    i = _skip(text, 0)
+    if text.startswith("[", i):
+        i = yield from _array(text, i, decode)
+    elif text.startswith("{", i):
+        i = _skip(text, i + 1)
+        found = False
+        if text.startswith("}", i):
+            raise _NotStreamable
+        while True:
+            if not text.startswith('"', i):
+                raise _NotStreamable
+            key, i = decode(text, i)
+            i = _skip(text, i)
+            if not text.startswith(":", i):
+                raise _NotStreamable
+            i = _skip(text, i + 1)
+            if key == "objects":
+                if found or not text.startswith("[", i):
+                    raise _NotStreamable  # `json.loads` keeps the last; not a list: not a bundle
+                found = True
+                i = yield from _array(text, i, decode)
+            else:
+                _, i = decode(text, i)
+            i = _skip(text, i)
+            if text.startswith(",", i):
+                i = _skip(text, i + 1)
+                continue
+            if text.startswith("}", i):
+                i += 1
+                break
+            raise _NotStreamable
+        if not found:
+            raise _NotStreamable
+    else:
+        raise _NotStreamable
+    if _skip(text, i) != len(text):
+        raise _NotStreamable
+
+
+def _array(text: str, i: int, decode: _Decode) -> Generator[Any, None, int]:
+    """Yield the elements of the list at `text[i]` (`[`); return the index after it."""
+    i = _skip(text, i + 1)
+    if text.startswith("]", i):
+        return i + 1
+    while True:
+        value, i = decode(text, i)
+        yield value
+        i = _skip(text, i)
+        if text.startswith(",", i):
+            i = _skip(text, i + 1)
+        elif text.startswith("]", i):
+            return i + 1
+        else:
+            raise _NotStreamable
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One object as `unwrap` keeps it: what it maps to (fields and marking refs, a
+    problem, or nothing), its `modified`, and the object itself if it defines a marking."""
+
+    mapped: tuple[dict[str, Any], tuple[str, ...]] | str | None
+    modified: datetime | None
+    marking: Mapping[str, Any] | None
+
+
+def _entry(obj: Mapping[str, Any]) -> _Entry:
+    try:
+        mapped: tuple[dict[str, Any], tuple[str, ...]] | str | None = source_fields(obj)
+    except UnreadableObject as exc:
+        mapped = str(exc)
+    marking = obj if obj.get("type") == "marking-definition" else None
+    return _Entry(mapped, stamp(obj), marking)
+
+
+def stream_bundle(text: str) -> tuple[list[SourceObject], list[str]]:
+    """`parse_bundle(json.loads(text))`, one element at a time (see above)."""
+    return _build(_collect(text))
+
+
+def _collect(text: str) -> list[_Entry]:
+    """`unwrap`, on entries instead of objects."""
+    by_id: dict[str, _Entry] = {}
+    order: list[str] = []
+    anonymous: list[_Entry] = []
+    events = False
+    for record in _elements(text):
+        if not isinstance(record, Mapping):
+            continue
+        event_type = record.get("type")
+        data = record.get("data")
+        if event_type in _EVENTS and isinstance(data, Mapping):
+            ident = str(data.get("id", ""))
+            if event_type == "delete":
+                by_id.pop(ident, None)
+                continue
+            obj, events = data, True
+        else:
+            obj = record
+            ident = str(obj.get("id", ""))
+        if not ident:
+            anonymous.append(_entry(obj))
+            continue
+        if ident not in by_id:
+            order.append(ident)
+        elif not events and not newer_than(stamp(obj), by_id[ident].modified):
+            continue
+        by_id[ident] = _entry(obj)
+    return [by_id[i] for i in order if i in by_id] + anonymous
+
+
+def _build(kept: list[_Entry]) -> tuple[list[SourceObject], list[str]]:
+    """The objects and problems of the entries `_collect` kept; `kept` is emptied as it is
+    read, so each entry's fields are freed once its object is built."""
+    markings = marking_names(e.marking for e in kept if e.marking is not None)
+    out: list[SourceObject] = []
+    problems: list[str] = []
+    kept.reverse()
+    while kept:
+        entry = kept.pop()
+        if isinstance(entry.mapped, str):
+            problems.append(entry.mapped)
+        elif entry.mapped is not None:
+            out.append(with_markings(*entry.mapped, markings))
+    return out, problems

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from pydantic import ValidationError
+from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from controller.core.markings import STANDARD_MARKINGS, UNKNOWN_MARKING, normalize_marking
 from controller.core.model import SourceObject
 from controller.core.timestamps import parse_time
+
+_V = TypeVar("_V", str, tuple[str, ...])
 
 OPENCTI_EXT = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
 OPENCTI_SCO_EXT = "extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd566a82"
@@ -157,9 +158,67 @@ class UnreadableObject(ValueError):
     """A STIX object of a synced type whose fields cannot be read (the message says which)."""
 
 
+_SHARE_MAX = 8192
+_shared: dict[str | tuple[str, ...], Any] = {}
+_times: dict[str, datetime | None] = {}
+
+
+def _share(value: _V) -> _V:
+    """One object for equal strings and tuples of strings (labels, marking names, pattern
+    types repeat across most objects of a bundle: 100,000 copies of the same labels cost
+    ~15 MB). Bounded: past `_SHARE_MAX` distinct values, new ones are kept as they are."""
+    found = _shared.get(value)
+    if found is not None:
+        return cast(_V, found)
+    if len(_shared) < _SHARE_MAX:
+        _shared[value] = value
+    return value
+
+
+def _time(value: Any) -> datetime | None:
+    """`parse_time`, one datetime per distinct string (keyed by the text, never by the
+    instant: equal instants in other zones print differently). Bounded like `_share`."""
+    if not isinstance(value, str):
+        return None
+    found = _times.get(value, _MISSING)
+    if found is not _MISSING:
+        return cast("datetime | None", found)
+    parsed = parse_time(value)
+    if len(_times) < _SHARE_MAX:
+        _times[value] = parsed
+    return parsed
+
+
+_MISSING: Any = object()
+
+
 def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> SourceObject | None:
     """Map one STIX object; None when it is neither an indicator nor a known observable.
-    Raises `UnreadableObject` for one of those types with an invalid id or fields."""
+    Raises `UnreadableObject` for one of those types with an invalid id or fields.
+
+    Every field is given its type here, so the object is built without a second validation
+    pass (`SourceObject.typed`); repeated values are shared (`_share`, `_time`)."""
+    mapped = source_fields(obj)
+    return None if mapped is None else with_markings(*mapped, markings)
+
+
+def with_markings(
+    fields: dict[str, Any], refs: tuple[str, ...], markings: Mapping[str, str]
+) -> SourceObject:
+    """The object of `source_fields`, its marking refs named by `markings` (see
+    `marking_names`). `fields` is not changed (an object may be built twice from it)."""
+    names = (
+        _share(tuple(sorted({markings.get(ref) or f"{UNKNOWN_MARKING}{ref}" for ref in refs})))
+        if refs
+        else ()
+    )
+    return SourceObject.typed({**fields, "markings": names})
+
+
+def source_fields(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """`to_source_object` before the marking names are known (a bundle may define its
+    markings after the objects using them): the typed fields but `markings`, and the
+    marking refs. None, or `UnreadableObject`, as `to_source_object`."""
     stix_type = obj.get("type")
     if not isinstance(stix_type, str) or stix_type not in STIX_TO_ENTITY:
         return None
@@ -170,60 +229,62 @@ def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> Sou
     sco = _ext(obj, OPENCTI_SCO_EXT)
     labels = _strings(obj.get("labels")) or _strings(obj.get("x_opencti_labels"))
     labels = labels or _strings(octi.get("labels")) or _strings(sco.get("labels"))
-    marking_refs = _strings(obj.get("object_marking_refs"))
-    common: dict[str, Any] = {
+    refs = _strings(obj.get("object_marking_refs"))
+    fields: dict[str, Any] = {
         "standard_id": ident,
         "internal_id": _opt_str(obj.get("x_opencti_id")) or _opt_str(octi.get("id")),
         "entity_type": STIX_TO_ENTITY[stix_type],
-        "labels": labels,
-        "markings": tuple(
-            sorted({markings.get(ref) or f"{UNKNOWN_MARKING}{ref}" for ref in marking_refs})
-        ),
-        "created": parse_time(obj.get("created") or octi.get("created_at")),
-        "modified": parse_time(obj.get("modified") or octi.get("updated_at")),
+        "labels": _share(labels) if labels else (),
+        "created": _time(obj.get("created") or octi.get("created_at")),
+        "modified": _time(obj.get("modified") or octi.get("updated_at")),
         "confidence": _int(obj.get("confidence")),
     }
-    try:
-        if stix_type == "indicator":
-            detection = obj.get("x_opencti_detection", octi.get("detection"))
-            pattern = obj.get("pattern")
-            return SourceObject(
-                **common,
-                name=clean_text(obj.get("name")),
-                description=clean_text(obj.get("description")),
-                pattern=pattern if isinstance(pattern, str) else None,
-                pattern_type=clean_text(obj.get("pattern_type") or "stix").lower(),
-                valid_from=parse_time(obj.get("valid_from")),
-                valid_until=parse_time(obj.get("valid_until")),
-                revoked=obj.get("revoked") is True,
-                detection=detection if isinstance(detection, bool) else None,
-                platforms=_strings(obj.get("x_mitre_platforms")),
-                main_observable_type=_opt_str(obj.get("x_opencti_main_observable_type"))
-                or _opt_str(octi.get("main_observable_type")),
-                score=_int(obj.get("x_opencti_score", octi.get("score"))),
-            )
-        description = obj.get("x_opencti_description") or sco.get("description")
-        value = _observable_value(stix_type, obj)
-        return SourceObject(
-            **common,
-            value=clean_text(value) if value is not None else None,
-            hashes=_hashes(obj.get("hashes")),
+    if stix_type == "indicator":
+        detection = obj.get("x_opencti_detection", octi.get("detection"))
+        pattern = obj.get("pattern")
+        platforms = _strings(obj.get("x_mitre_platforms"))
+        fields.update(
             name=clean_text(obj.get("name")),
-            description=clean_text(description),
+            description=clean_text(obj.get("description")),
+            pattern=pattern if isinstance(pattern, str) else None,
+            pattern_type=_share(clean_text(obj.get("pattern_type") or "stix").lower()),
+            valid_from=_time(obj.get("valid_from")),
+            valid_until=_time(obj.get("valid_until")),
             revoked=obj.get("revoked") is True,
-            score=_int(obj.get("x_opencti_score", sco.get("score"))),
+            detection=detection if isinstance(detection, bool) else None,
+            platforms=_share(platforms) if platforms else (),
+            main_observable_type=_opt_str(obj.get("x_opencti_main_observable_type"))
+            or _opt_str(octi.get("main_observable_type")),
+            score=_int(obj.get("x_opencti_score", octi.get("score"))),
         )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UnreadableObject(f"{ident}: field {where}: {first['msg']}") from None
+        return fields, (_share(refs) if refs else ())
+    description = obj.get("x_opencti_description") or sco.get("description")
+    value = _observable_value(stix_type, obj)
+    fields.update(
+        value=clean_text(value) if value is not None else None,
+        hashes=_hashes(obj.get("hashes")),
+        name=clean_text(obj.get("name")),
+        description=clean_text(description),
+        revoked=obj.get("revoked") is True,
+        score=_int(obj.get("x_opencti_score", sco.get("score"))),
+    )
+    return fields, (_share(refs) if refs else ())
 
 
-def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
-    new, old = parse_time(candidate.get("modified")), parse_time(current.get("modified"))
+def stamp(obj: Mapping[str, Any]) -> datetime | None:
+    """An object's `modified`, as `unwrap` compares it."""
+    return parse_time(obj.get("modified"))
+
+
+def newer_than(new: datetime | None, old: datetime | None) -> bool:
+    """Whether an object modified at `new` replaces one modified at `old` (`unwrap`)."""
     if new is None or old is None:
         return old is None
     return new >= old
+
+
+def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    return newer_than(stamp(candidate), stamp(current))
 
 
 def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
