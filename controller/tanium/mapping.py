@@ -5,16 +5,17 @@ Each mapping reads the fields the controller uses (extra fields are ignored), tu
 A reply that does not fit is a `ProtocolError` naming the route and the offending items.
 
 Intel documents and Reputation entries (100,000 and more per pass) take a fast path: each
-field is checked for its exact JSON type (`int`, `str`, `null`, a list of them) and the model
-is made without pydantic's validation (`ActualIntel.trusted`), sharing the repeated
-timestamps. A page holding anything else — a number sent as a string, a float, a boolean for
-an id — goes through the validated path (`TypeAdapter` over the page), which coerces what
-pydantic coerces and names what does not fit: both paths give equal models
+field is checked for its exact JSON type (`int`, `str`, `null`, a list of them) and the
+compact value made without pydantic's validation, sharing the repeated timestamps. A page
+holding anything else — a number sent as a string, a float, a boolean for an id — goes
+through the validated path (`TypeAdapter` over the page), which coerces what pydantic coerces
+and names what does not fit: both paths give equal values
 (`tests/tanium/test_mapping_fast.py`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -138,7 +139,7 @@ def _fast_intel(d: dict[str, Any], times: dict[str, datetime]) -> ActualIntel:
     size = get("size") or 0
     revision = get("revisionId")
     labels = get("labelIds") or ()
-    source = get("sourceId")
+    source: TaniumId | None = get("sourceId")
     platforms = get("platforms") or ()
     stamp = get("updatedAt") or None
     contents = get("contents")
@@ -172,23 +173,21 @@ def _fast_intel(d: dict[str, Any], times: dict[str, datetime]) -> ActualIntel:
                 updated = times[stamp] = _TIME.validate_python(stamp)
             except ValidationError:
                 raise _Slow from None
-    return _make_intel(
-        {
-            "id": ident,
-            "name": name,
-            "description": description,
-            "intel_type": kind,
-            "intrinsic_id": intrinsic,
-            "md5": md5,
-            "size": size,
-            "revision_id": revision,
-            "label_ids": labels,
-            "source_id": source,
-            "platforms": platforms,
-            "updated_at": updated,
-            "schema_valid": valid if type(valid) is bool else None,
-            "content": contents if type(contents) is str else None,
-        }
+    return ActualIntel(
+        id=TaniumId(ident),
+        name=name,
+        description=description,
+        intel_type=kind,
+        intrinsic_id=intrinsic,
+        md5=md5,
+        size=size,
+        revision_id=revision,
+        label_ids=labels,
+        source_id=source,
+        platforms=platforms,
+        updated_at=updated,
+        schema_valid=valid if type(valid) is bool else None,
+        content=contents if type(contents) is str else None,
     )
 
 
@@ -215,13 +214,9 @@ def _fast_entry(d: dict[str, Any]) -> ActualBlocklist:
         and type(notes) is str
     ):
         raise _Slow
-    return _make_entry(
-        {"id": ident, "list": kind, "md5": md5, "sha1": sha1, "sha256": sha256, "notes": notes}
+    return ActualBlocklist(
+        id=TaniumId(ident), list=kind, md5=md5, sha1=sha1, sha256=sha256, notes=notes
     )
-
-
-_make_intel = ActualIntel.trusted
-_make_entry = ActualBlocklist.trusted
 
 
 def intel_list(raw: Any, *, where: str) -> list[ActualIntel]:
@@ -238,7 +233,7 @@ def intel_one(raw: Any, *, where: str) -> ActualIntel:
     listing does not carry."""
     doc = intel_list([raw], where=where)[0]
     contents = raw.get("contents") if isinstance(raw, dict) else None
-    return doc.model_copy(update={"content": contents}) if isinstance(contents, str) else doc
+    return dataclasses.replace(doc, content=contents) if isinstance(contents, str) else doc
 
 
 def label_list(raw: Any, *, where: str) -> list[ActualLabel]:
