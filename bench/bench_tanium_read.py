@@ -7,8 +7,13 @@ source) and 20,000 Reputation entries; every request gets 5 ms of added latency.
 with one request in flight is shown for comparison. Request counts come from the emulator's
 `/__sandbox/state` counters.
 
+Each row also shows the CPU the read took in the client (`time.process_time`) and in the
+emulator (`/proc/<pid>/stat`): when their sum is near the wall time, the read is CPU-bound and
+more requests in flight cannot make it faster. RSS: the client's peak so far (`ru_maxrss`).
+
     python -m bench.bench_tanium_read
     python -m bench.bench_tanium_read --quick          # 5,000 each, one run
+    python -m bench.bench_tanium_read --count 100000 --entries 25000   # a 100,000 pass's read
     python -m bench.bench_tanium_read --count 50000 --latency-ms 20 --repeat 1
 """
 
@@ -18,6 +23,8 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import os
+import resource
 import socket
 import statistics
 import time
@@ -38,6 +45,20 @@ def _serve(port: int) -> None:
     serve(create_app(TaniumConfig()), "127.0.0.1", port, log_level="warning")
 
 
+_PID: list[int] = []
+"""The emulator's process id (for its CPU time)."""
+
+
+def _cpu_of(pid: int) -> float:
+    """A process's user + system CPU seconds so far (Linux `/proc`; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def emulator_process() -> Iterator[str]:
     """The Tanium emulator served by uvicorn in a child process; yields its base URL."""
@@ -46,6 +67,7 @@ def emulator_process() -> Iterator[str]:
         port = probe.getsockname()[1]
     process = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,))
     process.start()
+    _PID[:] = [process.pid or 0]
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -76,24 +98,33 @@ async def _read(url: str, page_size: int, in_flight: int) -> tuple[float, Actual
         return time.perf_counter() - started, state
 
 
-def measure(url: str, sandbox: httpx.Client, *, count: int, page_size: int, in_flight: int,
-            repeat: int) -> dict[str, Any]:  # fmt: skip
-    times, requests = [], 0
+def measure(url: str, sandbox: httpx.Client, *, count: int, entries: int, page_size: int,
+            in_flight: int, repeat: int) -> dict[str, Any]:  # fmt: skip
+    times, client, server, requests = [], [], [], 0
     for _ in range(repeat):
         before = _requests(sandbox)
+        cpu, emulator = time.process_time(), _cpu_of(_PID[0])
         elapsed, state = asyncio.run(_read(url, page_size, in_flight))
+        client.append(time.process_time() - cpu)
+        server.append(_cpu_of(_PID[0]) - emulator)
         requests = _requests(sandbox) - before
-        if len(state.intel) != count or len(state.blocklist) != count:
+        if len(state.intel) != count or len(state.blocklist) != entries:
             raise SystemExit(f"inexact read: {len(state.intel)} intel, "
-                             f"{len(state.blocklist)} entries (expected {count} each)")  # fmt: skip
+                             f"{len(state.blocklist)} entries (expected {count}, "
+                             f"{entries})")  # fmt: skip
         times.append(elapsed)
+        del state
     return {"in_flight": in_flight, "best": min(times), "median": statistics.median(times),
-            "requests": requests}  # fmt: skip
+            "requests": requests, "client": statistics.median(client),
+            "server": statistics.median(server),
+            "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--count", type=int, default=20_000, help="documents and entries each")
+    parser.add_argument("--count", type=int, default=20_000, help="intel documents")
+    parser.add_argument("--entries", type=int, default=None,
+                        help="Reputation entries (default: --count)")  # fmt: skip
     parser.add_argument("--latency-ms", type=float, default=5.0, help="added per request")
     parser.add_argument("--page-size", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
@@ -101,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.count, args.repeat = 5_000, 1
+    if args.entries is None:
+        args.entries = args.count
 
     with (
         emulator_process() as url,
@@ -111,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
             "/seed",
             json={
                 "intel": {"count": args.count, "sourceName": SOURCE},
-                "reputation": {"count": args.count},
+                "reputation": {"count": args.entries},
             },
         ).raise_for_status()
         sandbox.post(
@@ -121,18 +154,21 @@ def main(argv: list[str] | None = None) -> None:
         sandbox.post("/faults", json={"kind": "latency", "latencyMs": args.latency_ms}
                      ).raise_for_status()  # fmt: skip
         rows = [
-            measure(url, sandbox, count=args.count, page_size=args.page_size, in_flight=n,
-                    repeat=args.repeat)
+            measure(url, sandbox, count=args.count, entries=args.entries,
+                    page_size=args.page_size, in_flight=n, repeat=args.repeat)
             for n in (8, 1)
         ]  # fmt: skip
 
-    print(f"Tanium read: {args.count:,} intel documents + {args.count:,} blocklist entries "
+    print(f"Tanium read: {args.count:,} intel documents + {args.entries:,} blocklist entries "
           f"(+ labels), {args.latency_ms:g} ms latency per request, page size "
           f"{args.page_size}; seeded in {seeded:.1f}s")  # fmt: skip
-    print(f"{'in flight':>9} {'best s':>7} {'median s':>9} {'requests':>9}")
+    print(f"{'in flight':>9} {'best s':>7} {'median s':>9} {'requests':>9} "
+          f"{'client CPU s':>12} {'emulator CPU s':>14} {'RSS MiB':>8}")  # fmt: skip
     for row in rows:
         print(f"{row['in_flight']:>9} {row['best']:>7.2f} {row['median']:>9.2f} "
-              f"{row['requests']:>9}")  # fmt: skip
+              f"{row['requests']:>9} {row['client']:>12.2f} {row['server']:>14.2f} "
+              f"{row['rss']:>8.0f}")  # fmt: skip
+    print("CPU: medians per read; RSS: the client's peak so far")
     print(
         f"concurrent vs one-at-a-time: {rows[1]['median'] / rows[0]['median']:.1f}x faster; "
         "reads exact (every id, count checked)"

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
 
-# Hypothesis keeps no example database in the working directory.
+# Hypothesis keeps no example database in the working directory, nor its other files (the
+# constants it collects from the code under test, Unicode tables): they go to a temporary
+# folder.
 settings.register_profile("hermetic", database=None)
 settings.load_profile("hermetic")
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="octi-tanium-hypothesis-"))
 
 # Variables of the operator's shell that would point a test at real servers or real state.
 OPERATOR_VARIABLES = (

@@ -71,7 +71,7 @@ def what_moved(plan: Plan, actual: ActualState) -> list[str]:
         if fresh is None:
             out.append(f"{what} is gone")
             continue
-        now = fresh.model_dump(mode="json")
+        now = fresh.to_json()
         moves = document_changes(item.before, {k: now.get(k) for k in item.before if k in now})
         if moves:
             out.append(f"{what}: " + ", ".join(_move(c) for c in moves))
@@ -193,7 +193,7 @@ def moved_since_plan(item: PlanItem, current: ActualIntel) -> str | None:
     if before and (
         current.md5 != before.get("md5") or current.revision_id != before.get("revision_id")
     ):
-        now = current.model_dump(mode="json")
+        now = current.to_json()
         moves = document_changes(
             {k: before.get(k) for k in ("md5", "revision_id")},
             {k: now.get(k) for k in ("md5", "revision_id")},

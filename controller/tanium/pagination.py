@@ -13,6 +13,10 @@ shifted under us.
 
 Anything that does not add up raises `InconsistentListingError`: a partial inventory would make
 the controller create duplicates.
+
+`convert` (optional) maps each page's items as soon as the page arrives (vendor dicts → the
+pipeline's values): a page's decoded JSON dies young instead of living, with 100,000 others,
+until the last page is in, and the cyclic collector never sees it grow old.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ log = logging.getLogger("controller.tanium")
 T = TypeVar("T")
 Fetch = Callable[[int, int], Awaitable[Reply]]
 """Request one page: (offset, limit) → reply."""
+Convert = Callable[[list[Any]], list[Any]]
+"""A page's items (dicts, each with an `id`) → the values to collect (each with an `id`)."""
+Page = tuple[Reply, list[Any]]
+"""A reply and its items (checked, converted when asked)."""
+PageFetch = Callable[[int, int], Awaitable[Page]]
 
 MAX_PAGES = 100_000
 
@@ -60,26 +69,32 @@ class _Collected:
         self.items: dict[Any, Any] = {}
         self.duplicates = 0
 
-    def add(self, reply: Reply, offset: int) -> tuple[list[Any], int]:
-        """Add a page; return its items and how many were new."""
+    def checked(self, reply: Reply, offset: int) -> list[Any]:
+        """A page's items: a list of objects, each with an id."""
         page = reply.data
         if page is None:
-            page = []
+            return []
         if not isinstance(page, list):
             raise ProtocolError(f"{self.what}: expected a list page, got {type(page).__name__}")
-        new = 0
         for item in page:
-            key = item.get("id") if isinstance(item, dict) else None
-            if key is None:
+            if not isinstance(item, dict) or item.get("id") is None:
                 raise ProtocolError(
                     f"{self.what}: an item at offset {offset} has no id", body=repr(item)[:200]
                 )
-            if key in self.items:
+        return page
+
+    def add(self, page: list[Any], converted: bool) -> int:
+        """Add a page's items (checked, maybe converted); return how many were new."""
+        items = self.items
+        new = 0
+        for item in page:
+            key = item.id if converted else item["id"]
+            if key in items:
                 self.duplicates += 1
             else:
-                self.items[key] = item
+                items[key] = item
                 new += 1
-        return page, new
+        return new
 
     def inconsistent(self, detail: str) -> InconsistentListingError:
         return InconsistentListingError(
@@ -93,7 +108,7 @@ FALLBACK_PAGE_SIZES = (100, 50)
 page size of Tanium's lists is not documented; the alerts list caps at 500, another may not)."""
 
 
-async def _first_page(fetch: Fetch, page_size: int) -> tuple[Any, int]:
+async def _first_page(fetch: PageFetch, page_size: int) -> tuple[Page, int]:
     sizes = [page_size, *(s for s in FALLBACK_PAGE_SIZES if s < page_size)]
     for size in sizes:
         try:
@@ -105,21 +120,41 @@ async def _first_page(fetch: Fetch, page_size: int) -> tuple[Any, int]:
     raise AssertionError("unreachable")
 
 
-async def fetch_all(fetch: Fetch, *, what: str, page_size: int, window: int = 8) -> list[Any]:
-    """All items of a listing (raw vendor dicts, unique by `id`, in server order)."""
+async def fetch_all(
+    fetch: Fetch,
+    *,
+    what: str,
+    page_size: int,
+    window: int = 8,
+    convert: Convert | None = None,
+) -> list[Any]:
+    """All items of a listing, unique by `id`, in server order: raw vendor dicts, or what
+    `convert` made of each page."""
     collected = _Collected(what)
-    first, page_size = await _first_page(fetch, page_size)
-    page, _ = collected.add(first, 0)
+    converted = convert is not None
+
+    async def fetch_page(offset: int, limit: int) -> Page:
+        reply = await fetch(offset, limit)
+        items = collected.checked(reply, offset)
+        return reply, convert(items) if convert is not None and items else items
+
+    (first, page), page_size = await _first_page(fetch_page, page_size)
+    collected.add(page, converted)
     total = first.total_count()
     if total is not None:
-        await _by_count(fetch, collected, total, len(page), page_size)
+        await _by_count(fetch_page, collected, total, len(page), page_size, converted)
     elif page:
-        await _walk(fetch, collected, len(page), page_size, window)
+        await _walk(fetch_page, collected, len(page), page_size, window, converted)
     return list(collected.items.values())
 
 
 async def _by_count(
-    fetch: Fetch, collected: _Collected, total: int, served: int, page_size: int
+    fetch: PageFetch,
+    collected: _Collected,
+    total: int,
+    served: int,
+    page_size: int,
+    converted: bool,
 ) -> None:
     if served < total:
         if served == 0:
@@ -127,13 +162,13 @@ async def _by_count(
         offsets = range(served, total, served)
         if len(offsets) > MAX_PAGES:
             raise collected.inconsistent(f"{total} items in pages of {served} is too many pages")
-        replies = await gather_all(fetch(offset, min(served, page_size)) for offset in offsets)
-        for offset, reply in zip(offsets, replies, strict=True):
+        pages = await gather_all(fetch(offset, min(served, page_size)) for offset in offsets)
+        for reply, page in pages:
             if reply.total_count() not in (None, total):
                 raise collected.inconsistent(
                     f"the count moved from {total} to {reply.total_count()} during the read"
                 )
-            collected.add(reply, offset)
+            collected.add(page, converted)
     if len(collected.items) != total:
         raise collected.inconsistent(
             f"the count is {total} but {len(collected.items)} distinct items came back "
@@ -142,12 +177,17 @@ async def _by_count(
 
 
 async def _walk(
-    fetch: Fetch, collected: _Collected, served: int, page_size: int, window: int
+    fetch: PageFetch,
+    collected: _Collected,
+    served: int,
+    page_size: int,
+    window: int,
+    converted: bool,
 ) -> None:
     offset = served
     if served < page_size:  # the end, or a server clamping `limit`: probe once
-        reply = await fetch(offset, page_size)
-        page, new = collected.add(reply, offset)
+        _reply, page = await fetch(offset, page_size)
+        new = collected.add(page, converted)
         if not page or new == 0 or len(page) < served:
             _check_new(collected, page, new, offset)
             return
@@ -155,9 +195,9 @@ async def _walk(
         offset += len(page)
     for _ in range(MAX_PAGES):
         offsets = [offset + i * served for i in range(window)]
-        replies = await gather_all(fetch(o, served) for o in offsets)
-        for this_offset, reply in zip(offsets, replies, strict=True):
-            page, new = collected.add(reply, this_offset)
+        pages = await gather_all(fetch(o, served) for o in offsets)
+        for this_offset, (_reply, page) in zip(offsets, pages, strict=True):
+            new = collected.add(page, converted)
             _check_new(collected, page, new, this_offset)
             if new == 0 or len(page) < served:
                 return

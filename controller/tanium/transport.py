@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pydantic_core
 from pydantic import SecretStr
 
 from controller.connect_errors import explain
@@ -70,6 +71,17 @@ class Reply:
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
         return None
+
+
+def _decode(response: httpx.Response) -> Any:
+    """The reply's JSON: parsed by pydantic-core (a third faster than `json.loads` on a page of
+    500 documents, and short strings repeated across pages — types, timestamps, list names —
+    come back as one object), else by `Response.json` (what a UTF-8 parser refuses: another
+    encoding, a byte-order mark), which raises `ValueError` on what is not JSON."""
+    try:
+        return pydantic_core.from_json(response.content)
+    except ValueError:
+        return response.json()
 
 
 def system_trust() -> ssl.SSLContext:
@@ -365,7 +377,7 @@ class Transport:
                 body=self._redact(response.text),
             )
         try:
-            payload = response.json()
+            payload = _decode(response)
         except ValueError:
             raise ProtocolError(
                 "the reply is not valid JSON",

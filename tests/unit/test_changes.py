@@ -1,6 +1,7 @@
 """Field-level changes: content compared parsed (Signal JSON, OpenIOC/STIX XML, YARA lines),
 shown to the reviewer in every rendering; typed copy keys survive a plan file."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def signal(content: dict[str, object], md5: str, digest: str) -> DesiredIntel:
 def changed_signal_plan() -> object:
     old = signal(SIGNAL_V1, md5="1" * 32, digest="a" * 16)
     new = signal(SIGNAL_V2, md5="2" * 32, digest="b" * 16)
-    doc = have(old, 41).model_copy(update={"content": old.content})
+    doc = dataclasses.replace(have(old, 41), content=old.content)
     return make_plan(desired(new), state(doc), settings=SettingsSpec())
 
 

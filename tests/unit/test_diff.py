@@ -1,5 +1,6 @@
 """The pure diff: owned objects only, a reason for every item, guards that fail closed."""
 
+import dataclasses
 from datetime import UTC, datetime
 
 from controller.core.desired import DesiredState, SkippedObject
@@ -283,7 +284,7 @@ def test_a_type_change_is_a_create_then_a_delete_of_the_old_document() -> None:
 
 def test_documents_left_undeployed_by_an_earlier_pass_get_a_deploy() -> None:
     a = want("k1")
-    doc = have(a, 1).model_copy(update={"updated_at": datetime(2026, 11, 2, tzinfo=UTC)})
+    doc = dataclasses.replace(have(a, 1), updated_at=datetime(2026, 11, 2, tzinfo=UTC))
     stale = state(doc).model_copy(
         update={"deploy_known": True, "last_deploy_at": datetime(2026, 11, 1, tzinfo=UTC)}
     )

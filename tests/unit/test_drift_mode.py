@@ -3,6 +3,7 @@ policies overlap, `correct` wins."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from controller.core.desired import build_desired
@@ -33,7 +34,7 @@ def plan_with(tmp_path: Path, *drifts: str) -> Plan:
     snapshot = read_bundle(write_bundle(tmp_path / "b.json", domains(2)), now=NOW)
     desired = build_desired(policies, snapshot, now=NOW)
     actual = as_applied(desired)
-    edited = actual.intel[0].model_copy(update={"md5": "0" * 32})  # edited, marker untouched
+    edited = dataclasses.replace(actual.intel[0], md5="0" * 32)  # edited, marker untouched
     actual = actual.model_copy(update={"intel": (edited, *actual.intel[1:])})
     return make_plan(desired, actual, settings=policies.settings, now=NOW)
 

@@ -11,6 +11,7 @@ and with a journal whose entries name other digests, are identical.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import pickle
 from collections.abc import Callable
@@ -66,9 +67,9 @@ def _drifted(actual: ActualState) -> ActualState:
         if n % 7 == 6:
             continue
         if n % 3 == 0:
-            doc = doc.model_copy(update={"md5": "0" * 32})
+            doc = dataclasses.replace(doc, md5="0" * 32)
         if n % 5 == 0:
-            doc = doc.model_copy(update={"name": doc.name + " (renamed)"})
+            doc = dataclasses.replace(doc, name=doc.name + " (renamed)")
         docs.append(doc)
     return actual.model_copy(update={"intel": tuple(docs)})
 
