@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from deepdiff import DeepDiff
 
+from controller.collector import paused as gc_paused
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diagnostics import Position
 from controller.core.diff import make_plan
@@ -37,7 +38,6 @@ from controller.core.model import (
 )
 from controller.policy.located import Located, PolicySet
 from controller.policy.models import IntelPolicy, SettingsSpec
-from controller.reconcile import gc_paused
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 LABELS = ("emotet", "qakbot", "cobalt-strike", "ransomware", "phishing", "tanium")

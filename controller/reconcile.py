@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hashlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, nullcontext
@@ -22,6 +21,7 @@ from typing import Literal, Protocol, TypeVar
 
 from controller.apply import ApplyReport, Executor, check_not_stale
 from controller.apply.executor import Fence
+from controller.collector import paused
 from controller.connection import require_connections
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
@@ -211,20 +211,6 @@ async def fetch_source(
     )
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The pure stage allocates hundreds of thousands of small, acyclic objects; the cyclic
-    collector would rescan the whole heap many times over for nothing (200,000 documents:
-    ~30 % of the diff time). Pause it for the stage, collect once after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def plan_from(
     policies: PolicySet,
     snapshot: SourceSnapshot,
@@ -236,9 +222,9 @@ def plan_from(
     terms: Mapping[str, str] | None = None,
     learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
 ) -> tuple[DesiredState, Plan]:
-    """The pure stage: desired state, diff, plan (the cyclic GC paused, see `gc_paused`).
+    """The pure stage: desired state, diff, plan (the cyclic GC paused: `controller.collector`).
     `stored` / `learned`: the write journal, and what it should learn (see `make_plan`)."""
-    with gc_paused():
+    with paused():
         desired = build_desired(policies, snapshot, now=now, terms=terms)
         inputs = Inputs(
             openioc_terms=describe(terms or {}),
@@ -349,7 +335,8 @@ async def reconcile(
         counter(READING_TANIUM, 1, 1)
         return actual, taken, url, journal, terms
 
-    with shown.counters() as counter:  # both reads at once: a pass waits for the slower one
+    # both reads at once (a pass waits for the slower one), the collector paused throughout
+    with shown.counters() as counter, paused():
         snapshot, (actual, taken, url, journal, terms) = await both(
             fetch_source(
                 spec, policies, now=now, progress=counter, timing=timing, incremental=incremental

@@ -4,15 +4,14 @@ single look-ups the apply executor needs. Nothing here changes Tanium."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import gc
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from controller.collector import paused
 from controller.core.model import ActualBlocklist, ActualIntel, ActualLabel, ActualState, TaniumId
 from controller.core.timestamps import parse_time
 from controller.render.marker import may_be_ours
@@ -30,33 +29,6 @@ from controller.tanium.mapping import (
 )
 from controller.tanium.pagination import fetch_all, gather_all
 from controller.tanium.transport import Reply, Transport
-
-_pauses = 0
-_was_enabled = False
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a whole read (reentrant: concurrent reads share
-    one pause; it is back on when the last ends, if it was on before the first).
-
-    A read keeps 125,000 documents and entries and decodes as many short-lived dicts; every
-    few hundred allocations the collector would walk the young ones, and the growing heap
-    makes it walk everything again and again (a third of the read's CPU at 100,000 documents,
-    more in a whole pass whose heap also holds the source objects). Nothing the read makes is
-    cyclic; what little the event loop leaves meanwhile is collected once the pause ends."""
-    global _pauses, _was_enabled
-    if _pauses == 0:
-        _was_enabled = gc.isenabled()
-        gc.disable()
-    _pauses += 1
-    try:
-        yield
-    finally:
-        _pauses -= 1
-        if _pauses == 0 and _was_enabled:
-            gc.enable()
-
 
 Mapping = Callable[..., list[Any]]
 """A page's vendor dicts → values, called as `mapping(page, where=path)` (`intel_list`)."""
@@ -110,7 +82,7 @@ class TaniumReads:
                 log.warning("the Reputation list is unreadable (%s): blocklist half skipped", exc)
                 return (), str(exc)
 
-        with collector_paused():  # see `collector_paused`
+        with paused():  # see `controller.collector`
             intel = asyncio.ensure_future(managed_intel())
             adoptable = asyncio.ensure_future(self.adoptable_intel(adopt_sources, source_name))
             labels = asyncio.ensure_future(self.list_labels())

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from octi_sandbox.server import serve_in_thread
 from octi_sandbox.tanium import DEFAULT_TOKEN, TaniumConfig, create_app
 
+from controller.collector import paused as collector_paused
 from controller.core.model import ActualBlocklist, ActualIntel, ActualState, TaniumId
 from controller.tanium import ProtocolError, TaniumClient, mapping
-from controller.tanium.reads import collector_paused
 from controller.tanium.snapshot import read_snapshot, take, write_snapshot
 
 SOURCE = "OpenCTI (octi-tanium)"

@@ -1,0 +1,40 @@
+"""The cyclic garbage collector paused for a stage that allocates many acyclic objects.
+
+A pass builds hundreds of thousands of small objects that never form cycles (source objects,
+documents read from Tanium, desired documents, plan items). Every few hundred allocations
+the collector walks the young ones, and as the heap grows it walks everything again and
+again: a third of the Tanium read's CPU at 100,000 documents, ~30 % of the diff at 200,000.
+`paused()` turns it off for such a stage and back on when the last overlapping stage ends
+(reentrant: the OpenCTI listing, the bundle parse in its thread and the Tanium read overlap),
+if it was on before the first. What little the event loop leaves meanwhile is collected once
+the pause ends. No I/O; used by the driver and the readers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+from collections.abc import Iterator
+
+_lock = threading.Lock()
+_pauses = 0
+_was_enabled = False
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """The collector off for the enclosed stage (see the module)."""
+    global _pauses, _was_enabled
+    with _lock:
+        if _pauses == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _pauses -= 1
+            if _pauses == 0 and _was_enabled:
+                gc.enable()
