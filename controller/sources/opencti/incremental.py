@@ -39,6 +39,7 @@ deleting it costs one full fetch.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -228,28 +229,83 @@ def snapshot_path(url: str) -> Path:
     return state_dir() / f"opencti-snapshot-{digest}.jsonl"
 
 
-def _encode(obj: SourceObject) -> str:
-    values = obj.__dict__
-    row: list[Any] = [values[name] for name in _FIELDS]
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""One encoder for every row: `json.dumps` with options builds a new one per call."""
+
+
+def _encode(obj: SourceObject, stamps: dict[Any, str] | None = None) -> str:
+    """The object's row: its fields in the model's order, dates as ISO strings (`stamps`
+    caches them: most objects share a few dates; keyed with the UTC offset, which equal
+    datetimes need not share)."""
+    row: list[Any] = [getattr(obj, name) for name in _FIELDS]
     for i in _DATE_AT:
-        if row[i] is not None:
-            row[i] = row[i].isoformat()
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        value = row[i]
+        if value is not None:
+            if stamps is None:
+                row[i] = value.isoformat()
+                continue
+            key = (value, value.utcoffset())
+            text = stamps.get(key)
+            if text is None:
+                text = stamps[key] = value.isoformat()
+            row[i] = text
+    return _ENCODER.encode(row)
+
+
+def _rows(body: str) -> list[Any]:
+    """Every row of the file's body in one `json.loads` (3× faster than one call per line):
+    rows are compact JSON, whose strings escape newlines, so a newline only separates rows."""
+    body = body.strip("\n")
+    if not body:
+        return []
+    rows = json.loads("[" + body.replace("\n", ",") + "]")
+    if not isinstance(rows, list):  # pragma: no cover - a JSON array always loads as a list
+        raise ValueError("the rows are not a JSON array")
+    return rows
+
+
+class _Decoder:
+    """Rows → objects. Values many objects share (dates, label and marking tuples, entity
+    types) are built once and shared: faster, and the snapshot takes less memory."""
+
+    def __init__(self) -> None:
+        self.dates: dict[str, datetime] = {}
+        self.tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.strings: dict[str, str] = {}
+
+    def object(self, row: Any) -> SourceObject:
+        if not isinstance(row, list) or len(row) != len(_FIELDS):
+            raise ValueError("a row of the wrong length")
+        dates, tuples, strings = self.dates, self.tuples, self.strings
+        for i in _DATE_AT:
+            value = row[i]
+            if value is not None:
+                found = dates.get(value)
+                if found is None:
+                    found = dates[value] = datetime.fromisoformat(value)
+                row[i] = found
+        for i in _TUPLE_AT:
+            key = tuple(row[i])
+            row[i] = tuples.setdefault(key, key)
+        for i in _SHARED_AT:
+            value = row[i]
+            if isinstance(value, str):
+                row[i] = strings.setdefault(value, value)
+        if not isinstance(row[_STANDARD_AT], str) or not isinstance(row[_HASHES_AT], dict):
+            raise ValueError("a row without a standard id")
+        return _construct(dict(zip(_FIELDS, row, strict=True)))
+
+
+_SHARED = frozenset({"entity_type", "pattern_type", "main_observable_type", "description"})
+_TUPLE_AT = tuple(i for i, name in enumerate(_FIELDS) if name in _TUPLES)
+_SHARED_AT = tuple(i for i, name in enumerate(_FIELDS) if name in _SHARED)
+_STANDARD_AT = _FIELDS.index("standard_id")
+_HASHES_AT = _FIELDS.index("hashes")
 
 
 def _decode(line: str) -> SourceObject:
-    row = json.loads(line)
-    if not isinstance(row, list) or len(row) != len(_FIELDS):
-        raise ValueError("a row of the wrong length")
-    fields = dict(zip(_FIELDS, row, strict=True))
-    for name in _DATES:
-        if fields[name] is not None:
-            fields[name] = datetime.fromisoformat(fields[name])
-    for name in _TUPLES:
-        fields[name] = tuple(fields[name])
-    if not isinstance(fields["standard_id"], str) or not isinstance(fields["hashes"], dict):
-        raise ValueError("a row without a standard id")
-    return _construct(fields)
+    """One row (tests; `load` decodes the whole body at once)."""
+    return _Decoder().object(json.loads(line))
 
 
 _setattr = object.__setattr__
@@ -282,9 +338,10 @@ def save(path: Path, stored: Stored) -> None:
 
     def lines() -> Iterator[str]:
         yield json.dumps(header, sort_keys=True)
+        stamps: dict[Any, str] = {}
         for objects in stored.families.values():
             for obj in objects.values():
-                yield _encode(obj)
+                yield _encode(obj, stamps)
 
     write_lines_atomically(path, lines())
     _memory[path] = (_stamp(path), stored)
@@ -298,17 +355,25 @@ def load(path: Path) -> tuple[Stored | None, str]:
     cached = _memory.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1], ""
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new containers, all kept: collections would only cost (2×)
     try:
-        with path.open(encoding="utf-8") as lines:
-            header = json.loads(next(lines))
-            if not isinstance(header, dict) or header.get("format") != FORMAT:
-                return None, f"{path} is not a {FORMAT} file"
-            if header.get("fields") != list(_FIELDS):
-                return None, f"{path} was written by another version (other fields)"
-            families: dict[str, dict[str, SourceObject]] = {}
-            for line in lines:
-                obj = _decode(line)
-                families.setdefault(_family(obj), {})[_key(obj)] = obj
+        text = path.read_text(encoding="utf-8")
+        first, _, body = text.partition("\n")
+        del text
+        header = json.loads(first)
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            return None, f"{path} is not a {FORMAT} file"
+        if header.get("fields") != list(_FIELDS):
+            return None, f"{path} was written by another version (other fields)"
+        rows = _rows(body)
+        del body
+        decoder = _Decoder()
+        families: dict[str, dict[str, SourceObject]] = {}
+        for row in rows:
+            obj = decoder.object(row)
+            families.setdefault(_family(obj), {})[_key(obj)] = obj
+        del rows
         high_water = header["high_water"]
         stored = Stored(
             url=str(header["url"]),
@@ -317,8 +382,11 @@ def load(path: Path) -> tuple[Stored | None, str]:
             since_full=int(header["since_full"]),
             families=families,
         )
-    except (OSError, ValueError, KeyError, TypeError, StopIteration, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return None, f"{path} is unreadable ({type(exc).__name__}: {exc})"
+    finally:
+        if collecting:
+            gc.enable()
     if stored.size != header.get("objects"):
         return None, f"{path} is truncated ({stored.size} of {header.get('objects')} objects)"
     _memory[path] = (stamp, stored)
