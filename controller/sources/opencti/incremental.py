@@ -41,14 +41,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import itertools
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -70,7 +72,7 @@ from controller.sources.opencti.fetch import (
     snapshot_of,
 )
 from controller.sources.opencti.filters import FamilyQuery, flt, group, iso_floor
-from controller.sources.opencti.mapping import parse_date
+from controller.sources.opencti.mapping import SENTINEL_DATES, parse_date
 from controller.sources.opencti.queries import HIGH_WATER, INDICATOR_IDS, OBSERVABLE_IDS
 from controller.sources.opencti.settings import (
     MAX_PAGE_SIZE,
@@ -90,6 +92,7 @@ _DATES = frozenset({"valid_from", "valid_until", "created", "modified"})
 _TUPLES = frozenset({"platforms", "labels", "markings"})
 _DATE_AT = tuple(i for i, name in enumerate(_FIELDS) if name in _DATES)
 _ALL_FIELDS = set(_FIELDS)
+T = TypeVar("T")
 
 # ---------------------------------------------------------------------------- settings
 
@@ -483,6 +486,174 @@ async def _execute(
         raise _Unreadable(f"{query.family}: {exc}") from exc
 
 
+# ---------------------------------------------------------------------------- deletions
+
+PARTITION_KEYS = {"indicators": "created", "observables": "created_at"}
+"""The date a family's objects are partitioned on to find deletions: the one the snapshot
+keeps (`SourceObject.created`), filterable with gte/lt."""
+TOP_PIECES = 64
+"""At most this many partitions at the first level (2 per object gone, at least 2)."""
+PIECES = 16
+"""At most this many pieces a partition whose count differs is cut into."""
+LEAF = 500
+"""A partition of at most this many objects (or of one date) is listed, not cut again."""
+IN_FLIGHT = 8
+"""Counts and listings of partitions sent at once."""
+
+
+@dataclass
+class _Finder:
+    """Which objects of the snapshot (after this pass's upserts) the listing no longer
+    matches, from `globalCount`s over ranges of their creation date instead of the ids of
+    every object: the snapshot's objects, sorted by that date, are cut into partitions; a
+    partition whose server count equals its number of snapshot objects holds no deletion,
+    one whose count is 0 lost all of them, and the others are cut again — or, once small, or
+    all of one date, their ids are listed.
+
+    A count equal to the snapshot's proves the same set only because every object the
+    server holds is in the snapshot: unchanged since the mark, it is as stored (same date,
+    same partition), and changed, this pass read it. That is why the counts are compared
+    with the snapshot *after* the upserts (a create and a delete in one partition would
+    cancel otherwise). A partition counting more than the snapshot holds breaks that premise:
+    something was missed and the pass becomes a full fetch — as does a total that does not
+    come out right at the end.
+
+    Objects without a date (observables with OpenCTI's "no date" sentinel) and any the
+    server holds outside the dates' span make the rest: its count is the listing's total
+    minus the partitions', and its ids are listed when it differs."""
+
+    client: GraphQLClient
+    query: FamilyQuery
+    keys: frozenset[str]
+    gone: set[str] = field(default_factory=set)
+    limit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(IN_FLIGHT))
+
+    @property
+    def key(self) -> str:
+        return PARTITION_KEYS[self.query.family]
+
+    def _range(self, lo: str, hi: str) -> dict[str, Any]:
+        return group("and", [flt(self.key, [lo], "gte"), flt(self.key, [hi], "lt")])
+
+    def _rest(self, lo: str, hi: str) -> dict[str, Any]:
+        outside = [flt(self.key, [lo], "lt"), flt(self.key, [hi], "gte"), flt(self.key, [], "nil")]
+        return group("or", outside)
+
+    def _within(self, part: dict[str, Any] | None) -> FamilyQuery:
+        if part is None:
+            return _ids_query(self.query, self.query.filters)
+        inner = [self.query.filters] if self.query.filters is not None else []
+        return _ids_query(self.query, group("and", [], [*inner, part]))
+
+    async def _count(self, part: dict[str, Any]) -> int:
+        async with self.limit:
+            return (await _ids(self.client, self._within(part), count_only=True))[1]
+
+    async def _list(self, part: dict[str, Any] | None, members: Sequence[str]) -> None:
+        async with self.limit:
+            listed, _ = await _ids(self.client, self._within(part))
+        unknown = listed - self.keys
+        if unknown:
+            raise _Unreadable(
+                f"{len(unknown)} {self.query.family} the policies match were not among the "
+                "changes read"
+            )
+        self.gone.update(set(members) - listed)
+
+    async def find(self, objects: dict[str, SourceObject], count: int) -> set[str]:
+        if len(objects) <= LEAF:  # one listing costs less than counting partitions
+            await self._list(None, list(objects))
+            return self.gone
+        dated: list[tuple[str, str]] = []
+        undated: list[str] = []
+        for key, obj in objects.items():
+            created = obj.created
+            if created is None or (created.tzinfo is not None and created in SENTINEL_DATES):
+                undated.append(key)
+            else:
+                dated.append((iso_floor(created), key))
+        if not dated:  # nothing to partition on: list them all
+            await self._list(None, undated)
+            return self.gone
+        dated.sort()
+        lo, hi = dated[0][0], _next_ms(dated[-1][0])
+        pieces = _cut(dated, lo, hi, min(TOP_PIECES, max(2, 2 * (len(objects) - count))))
+        counts = await _all([self._count(self._range(a, b)) for a, b, _ in pieces])
+        rest = count - sum(counts)
+        await _all(
+            [
+                self._resolve(a, b, members, n)
+                for (a, b, members), n in zip(pieces, counts, strict=True)
+            ]
+            + [self._settle(self._rest(lo, hi), None, undated, rest)]
+        )
+        return self.gone
+
+    async def _resolve(self, lo: str, hi: str, members: list[tuple[str, str]], count: int) -> None:
+        await self._settle(self._range(lo, hi), (lo, hi, members), [k for _, k in members], count)
+
+    async def _settle(
+        self,
+        part: dict[str, Any],
+        span: tuple[str, str, list[tuple[str, str]]] | None,
+        keys: list[str],
+        count: int,
+    ) -> None:
+        """`keys`: the snapshot's objects in `part`; `count`: the server's."""
+        if count == len(keys):
+            return
+        if count > len(keys) or count < 0:
+            raise _Unreadable(
+                f"{self.query.family}: a partition counts {count} objects, the snapshot "
+                f"{len(keys)}: changes were missed or made during the pass"
+            )
+        if count == 0:
+            self.gone.update(keys)
+            return
+        if span is None or len(keys) <= LEAF or span[2][0][0] == span[2][-1][0]:
+            await self._list(part, keys)
+            return
+        lo, hi, members = span
+        pieces = _cut(members, lo, hi, min(PIECES, max(2, 2 * (len(keys) - count))))
+        counts = await _all([self._count(self._range(a, b)) for a, b, _ in pieces[:-1]])
+        counts.append(count - sum(counts))  # the last piece's: what the others leave
+        await _all([self._resolve(a, b, m, n) for (a, b, m), n in zip(pieces, counts, strict=True)])
+
+
+def _cut(
+    members: list[tuple[str, str]], lo: str, hi: str, pieces: int
+) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """`members` (sorted (date, key), all in [lo, hi)) in up to `pieces` ranges of about as
+    many objects each, cut between dates (objects of one date stay together)."""
+    stamps = [stamp for stamp, _ in members]
+    bounds = [lo]
+    for j in range(1, pieces):
+        cut = stamps[j * len(members) // pieces]
+        if cut > bounds[-1]:
+            bounds.append(cut)
+    bounds.append(hi)
+    out = []
+    for a, b in itertools.pairwise(bounds):
+        out.append((a, b, members[bisect_left(stamps, a) : bisect_left(stamps, b)]))
+    return out
+
+
+def _next_ms(stamp: str) -> str:
+    """The millisecond after an `iso_floor` stamp."""
+    return iso_floor(
+        datetime.fromisoformat(stamp.replace("Z", "+00:00")) + timedelta(milliseconds=1)
+    )
+
+
+async def _all(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            started = [tasks.create_task(call) for call in calls]
+    except BaseExceptionGroup as failed:
+        raise _first(failed) from None
+    return [task.result() for task in started]
+
+
 @dataclass
 class _Delta:
     family: str
@@ -675,18 +846,17 @@ async def _incremental(
         if len(objects) > delta.count and hinted:  # the stream saw these go
             for key in hinted - fresh.keys():
                 removed += objects.pop(key, None) is not None
-        if len(objects) != delta.count:  # deleted or merged away (or missed: full)
-            keys, _ = await _ids(client, _ids_query(query, query.filters))
-            gone = objects.keys() - keys
+        if len(objects) > delta.count:  # deleted or merged away
+            finder = _Finder(client, query, frozenset(objects))
+            gone = await finder.find(objects, delta.count)
             for key in gone:
                 del objects[key]
             removed += len(gone)
-            missing = keys - objects.keys()
-            if missing:
-                raise _Unreadable(
-                    f"{len(missing)} {query.family} the policies match were not among the "
-                    "changes read"
-                )
+        if len(objects) != delta.count:  # missed, or a deletion not found: read it all
+            raise _Unreadable(
+                f"{query.family}: the snapshot holds {len(objects)} objects after the changes, "
+                f"the policies match {delta.count}"
+            )
         families[query.family] = objects
     high = max((m for m in (stored.high_water, mark) if m is not None), default=None)
     new = Stored(stored.url, query_hash, high, stored.since_full + 1, families)
