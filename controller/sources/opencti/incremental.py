@@ -13,8 +13,10 @@ One pass, for each listing the policies need (`plan_for`: the same queries as a 
    listing's `globalCount`;
 3. when the snapshot then holds more objects than the listing matches, something was deleted
    or merged away: the ids `run`'s live stream saw go (`hint_gone`) are dropped first, and if
-   the counts still differ, the ids the listing matches now (id-only pages of 5,000) say
-   which; if it holds fewer, the changes missed something and the pass becomes a full fetch.
+   the counts still differ, `_Finder` counts the listing over ranges of the objects' creation
+   dates and lists ids only in the ranges whose count differs from the snapshot's (after the
+   upserts: see its doc for why an equal count then proves the same set); if it holds fewer,
+   the changes missed something and the pass becomes a full fetch.
 
 The overlap (default 60 s) covers what `updated_at` alone cannot: an object written a moment
 before the mark was read but not yet searchable (Elasticsearch refreshes about every second),
@@ -29,7 +31,8 @@ without changing, so nothing but a full listing can tell). What no `updated_at` 
 label or marking definition renamed in place — is caught by the periodic full fetch.
 
 The snapshot lives in `$OCTI_TANIUM_STATE_DIR/opencti-snapshot-<hash of the URL>.jsonl`
-(a header line, then one JSON array per object: the mapped fields, not the GraphQL nodes),
+(a header line, then one JSON array per object: the mapped fields, not the GraphQL nodes;
+read in one `json.loads` of the whole body, with dates, tuples and repeated strings shared),
 replaced atomically, written by full fetches only (rewriting 100,000 objects costs seconds);
 `run` keeps the current snapshot in memory between passes. The file is always a consistent
 older snapshot: a restarted process reads the changes since its mark. It only saves work:
