@@ -325,7 +325,7 @@ def test_incremental_fetches_equal_full_fetches_over_random_changes(
     """`hints`: the live stream's deletions and merges are handed over, as `run` does.
     `tiny`: deletions are found with partitions of one or two objects, cut in two (the
     sizes of 100,000-object snapshots, scaled down to these), not one listing of every id."""
-    sizes = {"LEAF": 1, "PIECES": 2, "TOP_PIECES": 2} if tiny else {"LEAF": 500}
+    sizes = {"LEAF": 1, "PIECES": 2, "TOP_PIECES": 2, "COUNT_COST": 0} if tiny else {"LEAF": 500}
     with mock.patch.multiple(incremental_module, **sizes):
         check_random_changes(opencti, seed, changes, hints)
 
@@ -477,6 +477,7 @@ def test_deletions_are_found_from_partition_counts_not_every_id(
     monkeypatch.setattr(incremental_module, "LEAF", 2)
     monkeypatch.setattr(incremental_module, "PIECES", 2)
     monkeypatch.setattr(incremental_module, "TOP_PIECES", 2)
+    monkeypatch.setattr(incremental_module, "COUNT_COST", 0)
     for _ in range(12):
         world.create("indicator", ["malware"], 80, 30)
         world.advance_seconds(2)
