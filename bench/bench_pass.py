@@ -83,7 +83,10 @@ PAIRS = [(a, b) for a in LABELS for b in LABELS if a < b]
 UNTIL = "2099-12-31T00:00:00.000Z"
 SEED_CHUNK = 5000
 
-INCREMENTAL_ENV: dict[str, str] = {"OCTI_TANIUM_INCREMENTAL": "on", "OCTI_TANIUM_FULL_EVERY": "1000"}
+INCREMENTAL_ENV: dict[str, str] = {
+    "OCTI_TANIUM_INCREMENTAL": "on",
+    "OCTI_TANIUM_FULL_EVERY": "1000",
+}
 """Set in the environment of `--incremental` passes (and only there): the controller's
 incremental mode is on by default only for `run`; `plan` takes it with this switch. No full
 fetch every N passes during the rounds (the first pass of each round is the full one)."""
@@ -559,6 +562,11 @@ class Scenario:
             same.runs.append(run)
             apply_churn(churn, self.opencti)
             run = run_cli("opencti", self.env(), state, out, urls, INCREMENTAL_ENV)
+            if r == 0:  # where an incremental pass goes (the file still holds the full one's)
+                environment = {**self.env(), **INCREMENTAL_ENV}
+                self.stage_rows[f"incremental {label}"] = stages(
+                    "opencti", environment, state, self.tmp / "stages.txt"
+                )
             undo_churn(churn, self.opencti)
             expect(run, 2, churn.expected(), f"incremental, {label} (round {r + 1})")
             row.runs.append(run)
@@ -687,6 +695,7 @@ def report(scenarios: list[Scenario], args: argparse.Namespace) -> None:
     keys = ("imports", "policies", "source", "tanium", "desired", "diff+plan", "unowned",
             "warnings", "rest", "report", "exit", "wall")  # fmt: skip
     print(f"{'n':>8} {'source':<8} " + " ".join(f"{k:>9}" for k in keys))
+    # (an `incremental …` row: the incremental pass with the churn, in a process of its own)
     for sc in scenarios:
         for kind, got in sc.stage_rows.items():
             cells = " ".join(
