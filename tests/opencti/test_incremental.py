@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from controller.core.desired import build_desired
 from controller.core.model import SourceSnapshot
 from controller.policy.located import PolicySet
 from controller.sources.opencti import fetch_snapshot
+from controller.sources.opencti import incremental as incremental_module
 from controller.sources.opencti.incremental import (
     FORMAT,
     FetchReport,
@@ -252,6 +254,21 @@ steps = st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 50)),
     st.tuples(st.just("merge"), st.integers(0, 50), st.integers(0, 50)),
     st.tuples(st.just("advance"), st.integers(1, 40), st.booleans()),
+    st.tuples(st.just("tick"), st.integers(1, 5)),
+    # several changes between two passes: deletes and creates in one date partition, whose
+    # count alone can then match the snapshot's
+    st.tuples(
+        st.just("burst"),
+        st.lists(
+            st.one_of(
+                st.tuples(st.just("delete"), st.integers(0, 50)),
+                creates,
+                st.tuples(st.just("tick"), st.integers(1, 3)),
+            ),
+            min_size=2,
+            max_size=8,
+        ),
+    ),
 )
 
 
@@ -274,6 +291,11 @@ def apply_step(world: World, step: tuple[Any, ...]) -> None:
         world.delete(step[1])
     elif kind == "merge":
         world.merge(step[1], step[2])
+    elif kind == "tick":
+        world.advance_seconds(step[1])
+    elif kind == "burst":
+        for inner in step[1]:
+            apply_step(world, inner)
     else:
         world.advance(step[1], step[2])
 
@@ -284,17 +306,36 @@ def apply_step(world: World, step: tuple[Any, ...]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    seed=st.lists(creates, min_size=1, max_size=6),
+    seed=st.lists(
+        st.one_of(creates, creates, st.tuples(st.just("tick"), st.integers(1, 3))),
+        min_size=1,
+        max_size=14,
+    ),
     changes=st.lists(steps, min_size=1, max_size=8),
     hints=st.booleans(),
+    tiny=st.booleans(),
 )
 def test_incremental_fetches_equal_full_fetches_over_random_changes(
     opencti: tuple[str, OpenCTIState],
     seed: list[tuple[Any, ...]],
     changes: list[tuple[Any, ...]],
     hints: bool,
+    tiny: bool,
 ) -> None:
-    """`hints`: the live stream's deletions and merges are handed over, as `run` does."""
+    """`hints`: the live stream's deletions and merges are handed over, as `run` does.
+    `tiny`: deletions are found with partitions of one or two objects, cut in two (the
+    sizes of 100,000-object snapshots, scaled down to these), not one listing of every id."""
+    sizes = {"LEAF": 1, "PIECES": 2, "TOP_PIECES": 2, "COUNT_COST": 0} if tiny else {"LEAF": 500}
+    with mock.patch.multiple(incremental_module, **sizes):
+        check_random_changes(opencti, seed, changes, hints)
+
+
+def check_random_changes(
+    opencti: tuple[str, OpenCTIState],
+    seed: list[tuple[Any, ...]],
+    changes: list[tuple[Any, ...]],
+    hints: bool,
+) -> None:
     url, state = opencti
     state.reset()
     forget(snapshot_path(settings_for(url).url))
@@ -425,6 +466,60 @@ def test_deletions_and_merges_come_from_the_id_listing(world: World) -> None:
     assert (report.kind, report.removed) == ("incremental", 1)
     same(got, full(world.url))
     assert world.state.events.events[-1].topic == "merge"
+
+
+def test_deletions_are_found_from_partition_counts_not_every_id(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partitions of at most 2 objects, cut in two: deletes, and creates dated among the
+    deleted ones (same partitions: their counts alone would match), are all found, and no
+    listing reads every id."""
+    monkeypatch.setattr(incremental_module, "LEAF", 2)
+    monkeypatch.setattr(incremental_module, "PIECES", 2)
+    monkeypatch.setattr(incremental_module, "TOP_PIECES", 2)
+    monkeypatch.setattr(incremental_module, "COUNT_COST", 0)
+    for _ in range(12):
+        world.create("indicator", ["malware"], 80, 30)
+        world.advance_seconds(2)
+    first, _ = incremental(world.url)
+    assert len(first.objects) == 12
+    created = sorted(
+        (record["created"], record["id"])
+        for record in world.state.store.entities.values()
+        if record["entity_type"] == "Indicator"
+    )
+    for _stamp, ident in created[2:5]:  # three gone, and two new of the same dates
+        gql(world.url, DELETE % EDIT[True], id=ident)
+    for n, (stamp, _) in enumerate(created[2:4]):
+        gql(
+            world.url,
+            INDICATOR_ADD,
+            input={
+                "name": f"late {n}",
+                "pattern": f"[ipv4-addr:value = '192.0.2.{n}']",
+                "pattern_type": "stix",
+                "x_opencti_main_observable_type": "IPv4-Addr",
+                "x_opencti_score": 80,
+                "created": stamp.isoformat(),
+                "objectLabel": ["malware"],
+            },
+        )
+    listed: list[int] = []
+    real_ids = incremental_module._ids
+
+    async def spy(client: Any, query: Any, *, count_only: bool = False) -> tuple[set[str], int]:
+        keys, total = await real_ids(client, query, count_only=count_only)
+        filters = json.dumps(query.filters)
+        if not count_only and query.family == "indicators" and "updated_at" not in filters:
+            listed.append(len(keys))  # an id listing, not the changes
+        return keys, total
+
+    monkeypatch.setattr(incremental_module, "_ids", spy)
+    got, report = incremental(world.url)
+    assert (report.kind, report.removed) == ("incremental", 3)
+    same(got, full(world.url))
+    assert len(got.objects) == 11
+    assert listed and max(listed) <= 2 and sum(listed) < len(got.objects)
 
 
 def test_the_overlap_rereads_what_changed_shortly_before_the_mark(world: World) -> None:
