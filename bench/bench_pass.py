@@ -77,6 +77,29 @@ from controller.tanium.journal import Journal, journal_path
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "desired" / "everything.yaml"
+"""The policy of every pass; `main` points it at a copy beside a Settings whose deletion budget
+admits the churn (`bench_policies`)."""
+BENCH_SETTINGS = """apiVersion: octi-tanium/v1
+kind: Settings
+metadata: {name: settings}
+spec:
+  deletionBudget: {max: 100000000, maxPercent: 100}
+"""
+"""The churn deletes ⅓ of 1 %: at 500,000 that is 1,667, beyond the default budget (500), which
+would block the plan (exit 3) instead of measuring it. The budget changes no work done."""
+
+
+def bench_policies(tmp: Path) -> Path:
+    """A policies folder: the `everything` policy and `BENCH_SETTINGS`."""
+    folder = tmp / "policies"
+    folder.mkdir()
+    (folder / "everything.yaml").write_text(
+        (ROOT / "desired" / "everything.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (folder / "settings.yaml").write_text(BENCH_SETTINGS, encoding="utf-8")
+    return folder
+
+
 GREEN = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
 LABELS = ("emotet", "qakbot", "cobalt-strike", "ransomware", "phishing", "tanium")
 PAIRS = [(a, b) for a in LABELS for b in LABELS if a < b]
@@ -803,6 +826,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"\n{n:,} indicators", flush=True)
             with contextlib.ExitStack() as stack:
                 tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-pass-")))
+                global POLICIES
+                POLICIES = bench_policies(tmp)
                 write_bundle(tmp / "bundle.json", indicators(n))
                 tanium = stack.enter_context(emulator("tanium"))
                 opencti = (
