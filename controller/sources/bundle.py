@@ -21,11 +21,11 @@ from controller.errors import UserError
 from controller.sources.stix import (
     UnreadableObject,
     marking_names,
-    newer_than,
     source_fields,
     stamp,
     to_source_object,
     unwrap,
+    unwrap_as,
     with_markings,
 )
 
@@ -141,9 +141,6 @@ def _skip(text: str, i: int) -> int:
     return i if space is None else space.end()
 
 
-_EVENTS = ("create", "update", "delete", "merge")
-
-
 def _elements(text: str) -> Generator[Any, None, None]:
     """The elements of the top-level list, or of the `objects` list of the top-level object,
     decoded one at a time. Raises `_NotStreamable` (or `ValueError`) where `json.loads`
@@ -231,33 +228,7 @@ def stream_bundle(text: str) -> tuple[list[SourceObject], list[str]]:
 
 def _collect(text: str) -> list[_Entry]:
     """`unwrap`, on entries instead of objects."""
-    by_id: dict[str, _Entry] = {}
-    order: list[str] = []
-    anonymous: list[_Entry] = []
-    events = False
-    for record in _elements(text):
-        if not isinstance(record, Mapping):
-            continue
-        event_type = record.get("type")
-        data = record.get("data")
-        if event_type in _EVENTS and isinstance(data, Mapping):
-            ident = str(data.get("id", ""))
-            if event_type == "delete":
-                by_id.pop(ident, None)
-                continue
-            obj, events = data, True
-        else:
-            obj = record
-            ident = str(obj.get("id", ""))
-        if not ident:
-            anonymous.append(_entry(obj))
-            continue
-        if ident not in by_id:
-            order.append(ident)
-        elif not events and not newer_than(stamp(obj), by_id[ident].modified):
-            continue
-        by_id[ident] = _entry(obj)
-    return [by_id[i] for i in order if i in by_id] + anonymous
+    return unwrap_as(_elements(text), _entry, lambda entry: entry.modified)
 
 
 def _build(kept: list[_Entry]) -> tuple[list[SourceObject], list[str]]:

@@ -8,7 +8,7 @@ anything unexpected is ignored, never fatal.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -283,8 +283,8 @@ def newer_than(new: datetime | None, old: datetime | None) -> bool:
     return new >= old
 
 
-def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
-    return newer_than(stamp(candidate), stamp(current))
+_EVENTS = ("create", "update", "delete", "merge")
+_K = TypeVar("_K")
 
 
 def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
@@ -293,16 +293,27 @@ def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
     For stream events, a later event for the same id replaces an earlier one, and a `delete`
     event removes the object (the stream's own semantics).
     """
-    by_id: dict[str, Mapping[str, Any]] = {}
+    return unwrap_as(records, lambda obj: obj, stamp)
+
+
+def unwrap_as(
+    records: Iterable[Any],
+    keep: Callable[[Mapping[str, Any]], _K],
+    modified: Callable[[_K], datetime | None],
+) -> list[_K]:
+    """`unwrap`, keeping `keep(obj)` of each object instead of the object itself (the bundle
+    reader keeps its mapped fields and lets the decoded dict go); `modified` reads back the
+    object's `modified` from what was kept."""
+    by_id: dict[str, _K] = {}
     order: list[str] = []
-    anonymous: list[Mapping[str, Any]] = []
+    anonymous: list[_K] = []
     events = False
     for record in records:
         if not isinstance(record, Mapping):
             continue
         event_type = record.get("type")
         data = record.get("data")
-        if event_type in ("create", "update", "delete", "merge") and isinstance(data, Mapping):
+        if event_type in _EVENTS and isinstance(data, Mapping):
             ident = str(data.get("id", ""))
             if event_type == "delete":
                 by_id.pop(ident, None)
@@ -312,11 +323,11 @@ def unwrap(records: Iterable[Any]) -> list[Mapping[str, Any]]:
             obj = record
             ident = str(obj.get("id", ""))
         if not ident:
-            anonymous.append(obj)
+            anonymous.append(keep(obj))
             continue
         if ident not in by_id:
             order.append(ident)
-        elif not events and not _newer(obj, by_id[ident]):
+        elif not events and not newer_than(stamp(obj), modified(by_id[ident])):
             continue  # plain STIX: the latest `modified` wins, wherever it sits in the file
-        by_id[ident] = obj
+        by_id[ident] = keep(obj)
     return [by_id[i] for i in order if i in by_id] + anonymous
