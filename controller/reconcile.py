@@ -124,6 +124,9 @@ class Outcome:
     desired: DesiredState | None = None
     snapshot: SourceSnapshot | None = None
 
+    def __repr__(self) -> str:  # every field has a bounded repr of its own; the policies too
+        return f"Outcome({self.mode}, {self.plan!r}, report={self.report!r})"
+
     @property
     def exit_code(self) -> int:
         """The detailed exit code: plan 0 / 2 changes / 3 blocked; apply 0 / 1 an item

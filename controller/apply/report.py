@@ -24,6 +24,12 @@ class ItemResult:
 class ApplyReport:
     results: list[ItemResult] = field(default_factory=list)
 
+    def __repr__(self) -> str:  # the default would print every result (see `Outcome`)
+        statuses: dict[str, int] = {}
+        for result in self.results:
+            statuses[result.status] = statuses.get(result.status, 0) + 1
+        return f"ApplyReport({statuses})"
+
     def count(self, status: Status, action: str | None = None) -> int:
         return sum(
             1

@@ -55,6 +55,14 @@ class DesiredState:
     def size(self) -> int:
         return len(self.intel) + len(self.blocklist)
 
+    def __repr__(self) -> str:
+        # the default would print every item: leaving `asyncio.run` with an `Outcome` (which
+        # holds this) builds the main task's repr on CPython 3.11 — 4 s at 100,000 items
+        return (
+            f"DesiredState({len(self.intel)} intel, {len(self.blocklist)} blocklist entries, "
+            f"{len(self.skipped)} skipped)"
+        )
+
 
 _NONE: frozenset[str] = frozenset()
 
