@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
@@ -41,6 +41,7 @@ from controller.sources.bundle import read_bundle
 from controller.tanium.bodies import describe_content_changes
 from controller.tanium.client import TaniumClient
 from controller.tanium.journal import Journal
+from controller.tanium.pagination import PageMemo
 from controller.tanium.snapshot import Snapshot
 from controller.tanium.terms import cached_terms, tenant_terms
 from controller.target import ActualSpec, check_target, live_url, read_actual, with_target
@@ -50,6 +51,7 @@ __all__ = [
     "Counter",
     "Mode",
     "Outcome",
+    "PassMemory",
     "PipelineError",
     "Progress",
     "Quiet",
@@ -109,6 +111,18 @@ class SourceSpec:
 
     def __str__(self) -> str:
         return "opencti" if self.kind == "opencti" else f"bundle:{self.path}"
+
+
+@dataclass
+class PassMemory:
+    """What `run` keeps from one pass to the next, so that a pass redoes only the work of what
+    changed (docs/realtime.md, "Passes that redo only what changed"). Each part gives exactly
+    what the full computation gives — they only skip work — and each is checked against it by
+    a property test. `plan` and `apply` keep nothing: every pass is a first one.
+
+    - `pages`: the Tanium listings' pages, reused when their bytes come back unchanged."""
+
+    pages: PageMemo = field(default_factory=PageMemo)
 
 
 @dataclass(frozen=True)
@@ -274,6 +288,16 @@ async def _tenant_terms(spec: ActualSpec, url: str, timing: Timing | None) -> di
         return await tenant_terms(client, url)
 
 
+def _kept(memory: PassMemory | None, incremental: bool) -> PassMemory | None:
+    """The memory a pass may use: none when `OCTI_TANIUM_INCREMENTAL` turns incremental passes
+    off (every pass then a full one, as `plan`'s)."""
+    from controller.sources.opencti.incremental import IncrementalSettings
+
+    if memory is None or not IncrementalSettings.from_env(default=incremental).enabled:
+        return None
+    return memory
+
+
 # ---------------------------------------------------------------------------- the driver
 
 
@@ -292,6 +316,7 @@ async def reconcile(
     fence: Fence | None = None,
     actual_from: str = "tanium",
     incremental: bool = False,
+    memory: PassMemory | None = None,
 ) -> Outcome:
     """One pass. `mode="plan"` stops before the executor; `mode="apply"` continues into it.
 
@@ -303,7 +328,8 @@ async def reconcile(
     `fence` may stop the apply between writes (the lease's fencing check, a graceful stop).
     `actual_from`: `tanium` (read live) or `snapshot:FILE` (plan mode only: see
     `controller.target`). `incremental`: read OpenCTI incrementally unless
-    `OCTI_TANIUM_INCREMENTAL=off` (`run`; else only when it is `on`).
+    `OCTI_TANIUM_INCREMENTAL=off` (`run`; else only when it is `on`). `memory`: what the
+    previous passes of this process left to reuse (`PassMemory`; `run` keeps one).
     """
     shown = progress or Quiet()
     if saved is not None:
@@ -324,6 +350,7 @@ async def reconcile(
     policies = checked.policies
     if actual_spec.path is None:
         require_connections(opencti=spec.kind == "opencti")
+    memory = _kept(memory, incremental)
 
     async def read_tanium(counter: Counter) -> _TaniumRead:
         counter(READING_TANIUM, 0, None)
@@ -332,6 +359,7 @@ async def reconcile(
             policies.settings.source,
             lambda: tanium_client(timing),
             adopt=policies.settings.adopt.from_sources,
+            pages=memory.pages if memory is not None else None,
         )
         journal = Journal.load(url, policies.settings.source)
         terms = await _tenant_terms(actual_spec, url, timing)

@@ -19,6 +19,7 @@ from controller.core.model import ActualState
 from controller.core.plan import Plan
 from controller.errors import PipelineError
 from controller.tanium.client import TaniumClient
+from controller.tanium.pagination import PageMemo
 from controller.tanium.snapshot import Snapshot, public_url, read_snapshot
 
 
@@ -56,13 +57,14 @@ async def read_actual(
     client: Callable[[], TaniumClient],
     *,
     adopt: Sequence[str] = (),
+    pages: PageMemo | None = None,
 ) -> tuple[ActualState, Snapshot | None, str]:
     """Tanium's owned inventory (live, or from the snapshot), the snapshot when there is one,
-    and the Tanium URL it describes."""
+    and the Tanium URL it describes. `pages`: see `TaniumReads.read_state`."""
     if spec.path is None:
         url = live_url()
         async with client() as tanium:
-            return await tanium.read_state(source_name, adopt), None, url
+            return await tanium.read_state(source_name, adopt, pages=pages), None, url
     snapshot = read_snapshot(spec.path)
     if snapshot.source != source_name:
         raise PipelineError(

@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from controller.errors import OctiTaniumError
 from controller.lease import LeaseLost, LockBusy, redact
 from controller.policy.models import Schedule
-from controller.reconcile import Outcome, Progress, load_checked, reconcile
+from controller.reconcile import Outcome, PassMemory, Progress, load_checked, reconcile
 from controller.retry import Timing
 from controller.run.health import health_app
 from controller.run.leader import Leadership, Stopping, target_of
@@ -70,6 +70,8 @@ class Reconciler:
         self.last: PassResult | None = None
         self.schedule = Schedule()
         self._one_pass = asyncio.Lock()  # scheduled and stream-triggered passes take turns
+        self.memory = PassMemory()
+        """What each pass leaves for the next (`PassMemory`): the passes take turns with it."""
 
     # ------------------------------------------------------------------ readiness
 
@@ -137,6 +139,7 @@ class Reconciler:
             timing=self.timing or metered_timing(),
             fence=self.leadership,
             incremental=True,
+            memory=self.memory,
         )
         if open_:  # alerts → sightings: a step of every pass that may write
             await sightings_after_pass(outcome, now=datetime.now(UTC), timing=self.timing)

@@ -27,8 +27,8 @@ from controller.tanium.mapping import (
     source_list,
     source_one,
 )
-from controller.tanium.pagination import fetch_all, gather_all
-from controller.tanium.transport import Reply, Transport
+from controller.tanium.pagination import PageMemo, fetch_all, gather_all
+from controller.tanium.transport import Reply, Reuse, Transport
 
 Mapping = Callable[..., list[Any]]
 """A page's vendor dicts → values, called as `mapping(page, where=path)` (`intel_list`)."""
@@ -52,18 +52,27 @@ class TaniumReads:
 
     # ------------------------------------------------------------------ the actual state
 
-    async def read_state(self, source_name: str, adopt_sources: Sequence[str] = ()) -> ActualState:
+    async def read_state(
+        self,
+        source_name: str,
+        adopt_sources: Sequence[str] = (),
+        *,
+        pages: PageMemo | None = None,
+    ) -> ActualState:
         """Everything the diff needs, read concurrently; never partial (raises instead).
 
         The source is looked up by exact name and never created here: when it is absent the
-        state has `source_id=None` and no intel.
+        state has `source_id=None` and no intel. `pages`: the previous read's pages, to reuse
+        those that come back unchanged (`PageMemo`; `run` keeps one across passes).
         """
+        if pages is not None:
+            pages.begin()
 
         async def managed_intel() -> tuple[TaniumId | None, tuple[ActualIntel, ...]]:
             source_id = await self.find_source(source_name)
             if source_id is None:
                 return None, ()
-            return source_id, await self.list_intel(source_id)
+            return source_id, await self.list_intel(source_id, pages=pages)
 
         async def last_deploy() -> tuple[bool, datetime | None]:
             try:
@@ -75,7 +84,7 @@ class TaniumReads:
 
         async def blocklist_or_why() -> tuple[tuple[ActualBlocklist, ...], str | None]:
             try:
-                return await self.list_blocklist(), None
+                return await self.list_blocklist(pages=pages), None
             except TaniumError as exc:
                 if exc.fatal:
                     raise
@@ -85,7 +94,7 @@ class TaniumReads:
         with paused():  # see `controller.collector`
             intel = asyncio.ensure_future(managed_intel())
             adoptable = asyncio.ensure_future(self.adoptable_intel(adopt_sources, source_name))
-            labels = asyncio.ensure_future(self.list_labels())
+            labels = asyncio.ensure_future(self.list_labels(pages=pages))
             blocklist = asyncio.ensure_future(blocklist_or_why())
             deployed = asyncio.ensure_future(last_deploy())
             await gather_all([intel, labels, blocklist, deployed, adoptable])
@@ -104,10 +113,12 @@ class TaniumReads:
             last_deploy_at=last,
         )
 
-    async def list_intel(self, source_id: TaniumId) -> tuple[ActualIntel, ...]:
+    async def list_intel(
+        self, source_id: TaniumId, *, pages: PageMemo | None = None
+    ) -> tuple[ActualIntel, ...]:
         """All intel documents of one source, by id."""
         params: dict[str, str | int] = {"sourceId": source_id} if self.source_filter else {}
-        docs = await self._intel_listing(params, f"intel of source {source_id}")
+        docs = await self._intel_listing(params, f"intel of source {source_id}", pages)
         return await self._described(self._of_source(docs, source_id, self.intels_path))
 
     async def _described(self, docs: tuple[ActualIntel, ...]) -> tuple[ActualIntel, ...]:
@@ -121,19 +132,21 @@ class TaniumReads:
         fetched = {d.id: d for d in await gather_all([self.get_intel(i) for i in missing])}
         return tuple(fetched.get(d.id, d) for d in docs)
 
-    async def _intel_listing(self, params: dict[str, str | int], what: str) -> list[ActualIntel]:
+    async def _intel_listing(
+        self, params: dict[str, str | int], what: str, pages: PageMemo | None = None
+    ) -> list[ActualIntel]:
         """`GET TR/intels/` as public clients call it (trailing slash); a server answering 404
         to that form is asked once without the slash, and the working form is kept for every
         later call of this client (deletes included)."""
         try:
-            return await self._all(self.intels_path, params, what, convert=intel_list)
+            return await self._all(self.intels_path, params, what, convert=intel_list, pages=pages)
         except NotFoundError:
             other = (
                 self.intels_path.rstrip("/")
                 if self.intels_path.endswith("/")
                 else f"{self.intels_path}/"
             )
-            docs = await self._all(other, params, what, convert=intel_list)
+            docs = await self._all(other, params, what, convert=intel_list, pages=pages)
             log.info("Tanium serves the intel list as %s", other)
             self.intels_path = other
             return docs
@@ -149,17 +162,17 @@ class TaniumReads:
         full = await gather_all([self.get_intel(d.id) for d in listed])
         return tuple(sorted(full, key=lambda d: d.id))
 
-    async def list_labels(self) -> tuple[ActualLabel, ...]:
+    async def list_labels(self, *, pages: PageMemo | None = None) -> tuple[ActualLabel, ...]:
         """All labels (`noLimit=true`, paginated anyway if the server ignores it)."""
-        raw = await self._all(f"{TR}/labels", {"noLimit": "true"}, "labels")
+        raw = await self._all(f"{TR}/labels", {"noLimit": "true"}, "labels", pages=pages)
         labels = label_list(raw, where=f"{TR}/labels")
         return tuple(sorted(labels, key=lambda label: label.id))
 
-    async def list_blocklist(self) -> tuple[ActualBlocklist, ...]:
+    async def list_blocklist(self, *, pages: PageMemo | None = None) -> tuple[ActualBlocklist, ...]:
         """The whole Reputation custom list (blocklist and allowlist entries), by id."""
         path = f"{REP}/reputations/custom"
         entries: list[ActualBlocklist] = await self._all(
-            path, {}, "reputation", convert=blocklist_list
+            path, {}, "reputation", convert=blocklist_list, pages=pages
         )
         return tuple(sorted(entries, key=lambda entry: entry.id))
 
@@ -265,16 +278,24 @@ class TaniumReads:
         what: str,
         *,
         convert: Mapping | None = None,
+        pages: PageMemo | None = None,
     ) -> list[Any]:
         """Every item of a listing: vendor dicts, or what `convert(page, where=path)` makes of
-        each page as it arrives (see `fetch_all`)."""
+        each page as it arrives (see `fetch_all`); `pages`: see `PageMemo`."""
 
-        async def fetch_page(offset: int, limit: int) -> Reply:
+        async def fetch_page(offset: int, limit: int, reuse: Reuse | None = None) -> Reply:
             page = {**params, "limit": limit, "offset": offset}
-            return await self._t.request("GET", path, params=page)
+            return await self._t.request("GET", path, params=page, reuse=reuse)
 
         each = None if convert is None else functools.partial(convert, where=path)
-        return await fetch_all(fetch_page, what=what, page_size=self.page_size, convert=each)
+        scope = (path, tuple(sorted(params.items())), convert is None)
+        return await fetch_all(
+            fetch_page,
+            what=what,
+            page_size=self.page_size,
+            convert=each,
+            memo=None if pages is None else (pages, scope),
+        )
 
     def _of_source(
         self, docs: list[ActualIntel], source_id: TaniumId, where: str

@@ -50,6 +50,9 @@ log = logging.getLogger("controller.tanium")
 _httpx_log = logging.getLogger("httpx")
 
 Check = Callable[[], Awaitable[Any | None]]
+Reuse = Callable[[bytes], "Reply | None"]
+"""Given a successful JSON reply's bytes, what was made of the same bytes before (returned
+instead of decoding them again), or None (see `controller.tanium.pagination.PageMemo`)."""
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport failures after which the server certainly did not process the request."""
@@ -62,6 +65,9 @@ class Reply:
     status: int = 200
     recovered: bool = False
     """True when the reply was lost and `data` comes from the `landed` check instead."""
+    reused: bool = False
+    """True when the bytes were the same as an earlier reply's and `data` is what was made of
+    those (`Reuse`, `controller.tanium.pagination.PageMemo`): neither decoded nor mapped again."""
 
     def total_count(self) -> int | None:
         """How many items the listing holds: `meta.filteredCount` (the items matching the
@@ -207,17 +213,27 @@ class Transport:
         idempotent: bool = True,
         landed: Check | None = None,
         ok_statuses: frozenset[int] = frozenset(),
+        reuse: Reuse | None = None,
     ) -> Reply:
         """Send with retries; return the unwrapped reply or raise a `TaniumError`.
 
         `ok_statuses`: error statuses that are an answer, not a failure (e.g. 404 on delete);
-        they come back as a `Reply` with `data=None`.
+        they come back as a `Reply` with `data=None`. `reuse`: see `Reuse`.
         """
         shown = f"{path}?{httpx.QueryParams(params)}" if params else path
 
         async def attempt() -> Reply:
             return await self._attempt(
-                method, path, shown, params, json, content, headers, object_name, ok_statuses
+                method,
+                path,
+                shown,
+                params,
+                json,
+                content,
+                headers,
+                object_name,
+                ok_statuses,
+                reuse,
             )
 
         async def recovered() -> Reply | None:
@@ -246,6 +262,7 @@ class Transport:
         headers: Mapping[str, str | bytes] | None,
         object_name: str | None,
         ok_statuses: frozenset[int],
+        reuse: Reuse | None = None,
     ) -> Reply:
         """One send: the reply, or a `TaniumError` (`temporary` ones are retried)."""
         try:
@@ -279,7 +296,7 @@ class Transport:
             failure.maybe_applied = not isinstance(exc, _NOT_SENT)
             raise failure from exc
         if response.is_success:
-            return self._reply(response, method, shown, object_name)
+            return self._reply(response, method, shown, object_name, reuse)
         if response.status_code in ok_statuses:
             return Reply(None, None, response.status_code)
         error = self._status_error(response, method, shown, object_name)
@@ -360,7 +377,12 @@ class Transport:
             return response
 
     def _reply(
-        self, response: httpx.Response, method: str, shown: str, object_name: str | None
+        self,
+        response: httpx.Response,
+        method: str,
+        shown: str,
+        object_name: str | None,
+        reuse: Reuse | None = None,
     ) -> Reply:
         status = response.status_code
         if not response.content:
@@ -376,6 +398,8 @@ class Transport:
                 object_name=object_name,
                 body=self._redact(response.text),
             )
+        if reuse is not None and (known := reuse(response.content)) is not None:
+            return known
         try:
             payload = _decode(response)
         except ValueError:
