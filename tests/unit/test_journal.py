@@ -90,3 +90,35 @@ def test_a_journal_that_cannot_be_written_costs_renderings_not_the_pass(
         Journal.learn("https://t.example", "src", {TaniumId(2): ("b" * 32, "d2")}, _state(2))
     assert "write journal not saved" in caplog.text
     assert "OCTI_TANIUM_STATE_DIR" in caplog.text
+
+
+def test_a_journal_read_again_unchanged_comes_from_memory_and_any_change_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run` loads the journal every pass: the file is parsed again only when it changed —
+    replaced by a save, or written in place by someone else."""
+    from controller.tanium import journal as module
+
+    parsed: list[Path] = []
+    parse = module._parse
+
+    def counted(raw: object, path: Path) -> dict[TaniumId, tuple[str, str]]:
+        parsed.append(path)
+        return parse(raw, path)
+
+    monkeypatch.setattr(module, "_parse", counted)
+    first = Journal.load("https://t.example", "src", tmp_path)
+    first.record({TaniumId(1): ("a" * 32, "d1")})
+    first.save()
+    one = Journal.load("https://t.example", "src", tmp_path)
+    one.entries[TaniumId(9)] = ("z" * 32, "dz")  # each journal's entries are its own
+    two = Journal.load("https://t.example", "src", tmp_path)
+    assert len(parsed) == 1 and two.entries == {TaniumId(1): ("a" * 32, "d1")}
+    two.record({TaniumId(2): ("b" * 32, "d2")})
+    two.save()
+    assert set(Journal.load("https://t.example", "src", tmp_path).entries) == {1, 2}
+    raw = json.loads(two.path.read_text(encoding="utf-8"))
+    raw["documents"]["2"]["md5"] = "c" * 32  # written in place (the same inode)
+    two.path.write_text(json.dumps(raw), encoding="utf-8")
+    assert Journal.load("https://t.example", "src", tmp_path).entries[TaniumId(2)][0] == "c" * 32
+    assert len(parsed) == 3
