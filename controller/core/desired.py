@@ -111,16 +111,13 @@ def build_desired(
             add_intel(intel, candidate, obj, located)
         for file, located in outcome.files:
             add_file(files, file, obj, located)
-    for located, conversion in static_conversions(policies.static_intel):
-        state.diagnostics.extend(conversion.diagnostics)
-        skipped = static_skip(located, conversion)
-        if skipped is not None:
-            state.skipped.append(skipped)
-            continue
-        for candidate in conversion.intel:
-            add_static_intel(intel, candidate, located)
-        for file in conversion.files:
-            add_static_file(files, file, located)
+    static = static_parts(policies.static_intel)
+    state.diagnostics.extend(static.diagnostics)
+    state.skipped.extend(static.skipped)
+    for candidate, located in static.intel:
+        add_static_intel(intel, candidate, located)
+    for file, located in static.files:
+        add_static_file(files, file, located)
     files = drop_excluded_files(
         merge_same_files(files, state), exclusions, state.excluded_hashes, state
     )
@@ -373,17 +370,34 @@ def _note(merge: Merge, obj: SourceObject, policy: Located, spec: IntelPolicySpe
     merge.modified = max(merge.modified, stamp)
 
 
-def static_skip(located: Located, conversion: Conversion) -> SkippedObject | None:
-    """A StaticIntel document whose content cannot be rendered."""
-    doc = located.document
-    if conversion.skip_reason is None:
-        return None
-    return SkippedObject(
-        f"static:{doc.metadata.name}",
-        skip_code(conversion.skip_reason),
-        doc.metadata.name,
-        conversion.skip_reason,
-    )
+@dataclass
+class StaticParts:
+    """What the StaticIntel documents bring: they merge after every source object."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    skipped: list[SkippedObject] = field(default_factory=list)
+    intel: list[tuple[IntelCandidate, Located]] = field(default_factory=list)
+    files: list[tuple[FileCandidate, Located]] = field(default_factory=list)
+
+
+def static_parts(static: Sequence[Located]) -> StaticParts:
+    parts = StaticParts()
+    for located, conversion in static_conversions(static):
+        parts.diagnostics.extend(conversion.diagnostics)
+        if conversion.skip_reason is not None:  # content that cannot be rendered
+            doc = located.document
+            parts.skipped.append(
+                SkippedObject(
+                    f"static:{doc.metadata.name}",
+                    skip_code(conversion.skip_reason),
+                    doc.metadata.name,
+                    conversion.skip_reason,
+                )
+            )
+            continue
+        parts.intel.extend((candidate, located) for candidate in conversion.intel)
+        parts.files.extend((file, located) for file in conversion.files)
+    return parts
 
 
 def add_static_intel(merges: dict[Key, Merge], candidate: IntelCandidate, located: Located) -> None:

@@ -41,14 +41,13 @@ from controller.core.desired import (
     merge_same_files,
     note_excluded,
     ordered_policies,
-    static_skip,
+    static_parts,
 )
 from controller.core.diagnostics import Diagnostic
 from controller.core.exclusions import ExclusionIndex
 from controller.core.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, SourceSnapshot
 from controller.core.reasons import Reason
 from controller.core.selection import next_change
-from controller.core.static import static_conversions
 from controller.policy.located import Located, PolicySet
 from controller.policy.models import IntelPolicy
 from controller.render.convert import prefetch
@@ -234,17 +233,13 @@ class DesiredMemo:
         self._ordered = ordered_policies(policies)
         self._exclusions = ExclusionIndex.build(policies.exclusions)
         self._installation = installation_id(policies.settings.source)
-        for located, conversion in static_conversions(policies.static_intel):
-            self._static_diagnostics.extend(conversion.diagnostics)
-            skipped = static_skip(located, conversion)
-            if skipped is not None:
-                self._static_skips.append(skipped)
-                continue
-            for candidate in conversion.intel:
-                self._static_intel.setdefault(candidate.key, []).append((candidate, located))
-                self._static_order.setdefault(candidate.key, len(self._static_order))
-            for file in conversion.files:
-                self._static_files.setdefault(file.key, []).append((file, located))
+        static = static_parts(policies.static_intel)
+        self._static_diagnostics, self._static_skips = static.diagnostics, static.skipped
+        for candidate, located in static.intel:
+            self._static_intel.setdefault(candidate.key, []).append((candidate, located))
+            self._static_order.setdefault(candidate.key, len(self._static_order))
+        for file, located in static.files:
+            self._static_files.setdefault(file.key, []).append((file, located))
 
     def _changes(
         self, objects: Sequence[SourceObject], ids: set[str]

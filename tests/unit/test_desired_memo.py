@@ -15,9 +15,6 @@ from controller.core.desired import DesiredState, build_desired
 from controller.core.desired_memo import DesiredMemo
 from controller.core.diff import make_plan
 from controller.core.model import (
-    ActualBlocklist,
-    ActualIntel,
-    ActualLabel,
     ActualState,
     SourceObject,
     SourceSnapshot,
@@ -26,6 +23,7 @@ from controller.core.model import (
 from controller.core.plan import to_json
 from controller.policy.loader import Located, PolicySet
 from controller.policy.models import Exclusion, StaticIntel
+from tests.test_scenarios import as_applied
 from tests.unit.test_desired import HERE, NOW, ind, policies, policy, snap
 
 LABELS = ("emotet", "qakbot", "Phishing")
@@ -166,40 +164,16 @@ steps = st.lists(
 )
 
 
-def tanium_from(state: DesiredState) -> ActualState:
-    """Tanium as a previous pass left it: the plan then has no-ops, updates and deletes."""
-    names = sorted({label for doc in state.intel.values() for label in doc.labels})
-    ids = {name: TaniumId(n + 1) for n, name in enumerate(names)}
-    docs = tuple(
-        ActualIntel(
-            id=TaniumId(n + 1),
-            name=doc.name,
-            description=doc.description,
-            intel_type=doc.intel_type,
-            intrinsic_id=doc.key,
-            md5=doc.md5 if n % 3 else "0" * 32,
-            revision_id=1,
-            label_ids=tuple(ids[label] for label in doc.labels),
-            source_id=TaniumId(1),
-        )
-        for n, doc in enumerate(state.intel.values())
-    )
-    entries = tuple(
-        ActualBlocklist(id=TaniumId(n + 1), md5=e.md5, sha1=e.sha1, sha256=e.sha256, notes=e.notes)
-        for n, e in enumerate(state.blocklist.values())
-    )
-    labels = tuple(ActualLabel(id=i, name=name) for name, i in ids.items())
-    return ActualState(
-        source_id=TaniumId(1), source_name="octi", intel=docs, labels=labels, blocklist=entries
-    )
-
-
-def assert_same(memo: DesiredState, reference: DesiredState, policy_set: PolicySet) -> None:
+def assert_same(
+    memo: DesiredState, reference: DesiredState, before: DesiredState, policy_set: PolicySet
+) -> None:
+    """Every field equal, the items in the same order, and the same plan against an empty
+    Tanium and against the one the previous pass left (creates, updates, deletes)."""
     for f in fields(DesiredState):
         assert getattr(memo, f.name) == getattr(reference, f.name), f.name
     assert list(memo.intel) == list(reference.intel)  # the plan lists items in this order
     assert list(memo.blocklist) == list(reference.blocklist)
-    for actual in (NO_STATE, tanium_from(reference)):
+    for actual in (NO_STATE, as_applied(before)):
         plans = [
             make_plan(state, actual, settings=policy_set.settings, now=NOW)
             for state in (memo, reference)
@@ -215,7 +189,7 @@ def test_the_memo_gives_what_build_desired_gives_after_any_sequence_of_passes(
 ) -> None:
     current = {o.standard_id: o for o in first}
     policy_set, now, terms = POLICY_SETS[1], NOW, None
-    memo = DesiredMemo()
+    memo, before = DesiredMemo(), DesiredState()
     for step in [("start", 0), *steps]:
         action, arg = step
         if action == "put":
@@ -233,7 +207,9 @@ def test_the_memo_gives_what_build_desired_gives_after_any_sequence_of_passes(
             terms = {"PortItem/remoteIP": "PortItem/RemoteIP"} if arg else None
         snapshot = SourceSnapshot(objects=tuple(current.values()))
         built = memo.build(policy_set, snapshot, now=now, terms=terms)
-        assert_same(built, build_desired(policy_set, snapshot, now=now, terms=terms), policy_set)
+        reference = build_desired(policy_set, snapshot, now=now, terms=terms)
+        assert_same(built, reference, before, policy_set)
+        before = reference
 
 
 def test_a_changed_object_rebuilds_its_keys_only_and_the_others_keep_their_instances() -> None:
