@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from controller.apply.executor import Fence
 from controller.collector import paused
 from controller.connection import require_connections
 from controller.core.desired import DesiredState, build_desired
+from controller.core.desired_memo import DesiredMemo
 from controller.core.diff import make_plan
 from controller.core.diff.changes import needs_body
 from controller.core.foreign import unowned_objects
@@ -67,6 +69,12 @@ Counter = Callable[[str, int, int | None], None]
 """`(label, done, total)`: how far a counted step is (total None: not known yet)."""
 A = TypeVar("A")
 B = TypeVar("B")
+log = logging.getLogger("octi_tanium.desired")
+
+_DESIRED = DesiredMemo()
+"""`run`'s passes (`incremental`) build the desired state from this process's previous one,
+as the incremental source keeps its snapshot in memory: only the changed objects' keys are
+built again."""
 
 
 class Progress(Protocol):
@@ -221,11 +229,18 @@ def plan_from(
     stored: Mapping[TaniumId, tuple[str, str]] | None = None,
     terms: Mapping[str, str] | None = None,
     learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
+    memo: DesiredMemo | None = None,
 ) -> tuple[DesiredState, Plan]:
     """The pure stage: desired state, diff, plan (the cyclic GC paused: `controller.collector`).
-    `stored` / `learned`: the write journal, and what it should learn (see `make_plan`)."""
+    `stored` / `learned`: the write journal, and what it should learn (see `make_plan`).
+    `memo`: the previous passes' desired state, of which only what changed is built again
+    (the same state as `build_desired`'s)."""
     with paused():
-        desired = build_desired(policies, snapshot, now=now, terms=terms)
+        if memo is None:
+            desired = build_desired(policies, snapshot, now=now, terms=terms)
+        else:
+            desired = memo.build(policies, snapshot, now=now, terms=terms)
+            log.info("desired state: %s", memo.last.text())
         inputs = Inputs(
             openioc_terms=describe(terms or {}),
             policy_revision=policies.revision,
@@ -356,6 +371,7 @@ async def reconcile(
             stored=journal.entries,
             terms=terms,
             learned=learned,
+            memo=_DESIRED if incremental else None,
         )
     if actual_spec.path is None:  # a snapshot's plan records nothing (see the journal)
         Journal.learn(url, policies.settings.source, learned, actual)

@@ -69,6 +69,14 @@ class MemoPass:
     files_rebuilt: int = 0
     """Blocklist files (groups of entries sharing a hash) rebuilt."""
 
+    def text(self) -> str:
+        done = (
+            f"{self.recomputed:,} of {self.objects:,} objects evaluated, "
+            f"{self.intel_rebuilt:,} intel documents and {self.files_rebuilt:,} blocklist files "
+            "rebuilt"
+        )
+        return f"full ({self.why}): {done}" if self.full else f"incremental: {done}"
+
 
 @dataclass(slots=True)
 class _Entry:
