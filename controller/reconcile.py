@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -75,6 +76,9 @@ _DESIRED = DesiredMemo()
 """`run`'s passes (`incremental`) build the desired state from this process's previous one,
 as the incremental source keeps its snapshot in memory: only the changed objects' keys are
 built again."""
+_DESIRED_FREE = threading.Lock()
+"""Held while a pass uses `_DESIRED`: a pass planning meanwhile in another thread (two
+reconcilers in one process) builds its desired state from scratch."""
 
 
 class Progress(Protocol):
@@ -362,17 +366,22 @@ async def reconcile(
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
-        desired, plan = plan_from(
-            policies,
-            snapshot,
-            actual,
-            now=now,
-            source=str(spec),
-            stored=journal.entries,
-            terms=terms,
-            learned=learned,
-            memo=_DESIRED if incremental else None,
-        )
+        memo = incremental and _DESIRED_FREE.acquire(blocking=False)
+        try:
+            desired, plan = plan_from(
+                policies,
+                snapshot,
+                actual,
+                now=now,
+                source=str(spec),
+                stored=journal.entries,
+                terms=terms,
+                learned=learned,
+                memo=_DESIRED if memo else None,
+            )
+        finally:
+            if memo:
+                _DESIRED_FREE.release()
     if actual_spec.path is None:  # a snapshot's plan records nothing (see the journal)
         Journal.learn(url, policies.settings.source, learned, actual)
     plan = replace(with_target(plan, url, taken), unowned_objects=unowned_objects(actual))
