@@ -18,10 +18,13 @@ one id. Pure, like `build_desired`: `now` is a parameter.
 from __future__ import annotations
 
 import heapq
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress
+from operator import attrgetter, is_not
 
 from controller.core.desired import (
     DesiredState,
@@ -132,6 +135,8 @@ class DesiredMemo:
         self._installation = ""
         self._labels = LabelSets()
         self._entries: dict[str, _Entry] = {}
+        self._objects: dict[str, SourceObject] = {}
+        """Each entry's object, by id (`_changes` looks them all up at once)."""
         self._ids: list[str] = []
         self._deadlines: list[tuple[datetime, str]] = []
         self._intel_by: dict[Key, list[str]] = {}
@@ -157,6 +162,8 @@ class DesiredMemo:
         self._intel_warn: set[Key] = set()
         self._file_warn: set[Key] = set()
         self._intel: dict[Key, DesiredIntel] = {}
+        self._order: list[Key] = []
+        """The keys of `_intel` in their order (kept to reorder only the touched ones)."""
         self._blocklist: dict[Key, DesiredBlocklist] = {}
         self._gone: dict[Key, Reason] = {}
         self._drift_warn: set[Key] = set()
@@ -174,8 +181,9 @@ class DesiredMemo:
         quotas = policies.settings.quotas
         if quotas.max_intel is not None or quotas.max_blocklist is not None:
             return self._delegate(policies, snapshot, now, terms, "quotas rank all items")
-        ids = {obj.standard_id for obj in objects}
-        if len(ids) != len(objects):
+        ids = list(map(_STANDARD_ID, objects))
+        unique = set(ids)
+        if len(unique) != len(ids):
             return self._delegate(policies, snapshot, now, terms, "two objects share an id")
         wanted = dict(terms) if terms is not None else None
         why = ""
@@ -189,9 +197,9 @@ class DesiredMemo:
             why = "the clock went back"
         if why:
             self._start(policies, wanted)
-            changed: dict[str, SourceObject | None] = {obj.standard_id: obj for obj in objects}
+            changed: dict[str, SourceObject | None] = dict(zip(ids, objects, strict=True))
         else:
-            changed = self._changes(objects, ids)
+            changed = self._changes(objects, ids, unique)
             self._expired(changed, now)
         self._now = now
         touched = _Touched()
@@ -250,25 +258,26 @@ class DesiredMemo:
             self._static_files.setdefault(file.key, []).append((file, located))
 
     def _changes(
-        self, objects: Sequence[SourceObject], ids: set[str]
+        self, objects: Sequence[SourceObject], ids: list[str], unique: set[str]
     ) -> dict[str, SourceObject | None]:
         """New and changed objects, and None for those removed. Unchanged: the same
-        instance, or an equal one (kept for the next pass's identity check)."""
-        entries = self._entries
+        instance (found without a Python loop over all of them), or an equal one (kept for
+        the next pass's identity check)."""
+        known = self._objects
         changed: dict[str, SourceObject | None] = {}
         added = 0
-        for obj in objects:
-            entry = entries.get(obj.standard_id)
-            if entry is None:
-                changed[obj.standard_id] = obj
+        for obj in compress(objects, map(is_not, objects, map(known.get, ids))):
+            sid = obj.standard_id
+            before = known.get(sid)
+            if before is None:
+                changed[sid] = obj
                 added += 1
-            elif entry.obj is not obj:
-                if entry.obj == obj:
-                    entry.obj = obj
-                else:
-                    changed[obj.standard_id] = obj
-        if len(entries) + added != len(ids):
-            changed.update(dict.fromkeys(entries.keys() - ids))
+            elif before == obj:
+                known[sid] = self._entries[sid].obj = obj
+            else:
+                changed[sid] = obj
+        if len(known) + added != len(unique):
+            changed.update(dict.fromkeys(known.keys() - unique))
         return changed
 
     def _expired(self, changed: dict[str, SourceObject | None], now: datetime) -> None:
@@ -341,6 +350,7 @@ class DesiredMemo:
             heapq.heappush(self._deadlines, (until, sid))
 
     def _index(self, sid: str, entry: _Entry, touched: _Touched) -> None:
+        self._objects[sid] = entry.obj
         for key in entry.intel_keys:
             insort(self._intel_by.setdefault(key, []), sid)
         for key in entry.file_keys:
@@ -363,6 +373,7 @@ class DesiredMemo:
             touched.excluded = True
 
     def _unindex(self, sid: str, entry: _Entry, touched: _Touched) -> None:
+        del self._objects[sid]
         _drop(self._intel_by, entry.intel_keys, sid)
         _drop(self._files_by, entry.file_keys, sid)
         touched.files.update(entry.file_keys)
@@ -416,8 +427,13 @@ class DesiredMemo:
             if not merge.corrects_drift:
                 self._intel_warn.add(key)
             reorder |= positions.get(key) != self._position(key)
+        if force:
+            self._order = self._in_order()
+        elif reorder:
+            self._order = self._reordered(touched.intel)
         if reorder:
-            self._intel = self._in_order(self._intel)
+            intel = self._intel
+            self._intel = dict(zip(self._order, map(intel.__getitem__, self._order), strict=True))
         for key in touched.intel | touched.files | touched.gone:
             self._gone_again(key)
             self._drift_warn.discard(key)
@@ -578,17 +594,36 @@ class DesiredMemo:
             add_static_intel(merges, candidate, located)
         return merges.get(key)
 
-    def _in_order(self, intel: dict[Key, DesiredIntel]) -> dict[Key, DesiredIntel]:
-        """The documents in `build_desired`'s order (see `_position`)."""
-        ordered: dict[Key, DesiredIntel] = {}
+    def _in_order(self) -> list[Key]:
+        """The intel keys in `build_desired`'s order (see `_position`), from scratch."""
+        ordered: dict[Key, None] = {}
         for sid in self._ids:
-            for key in self._entries[sid].intel_keys:
-                if key not in ordered:
-                    ordered[key] = intel[key]
-        for key in self._static_order:
-            if key not in ordered:
-                ordered[key] = intel[key]
-        return ordered
+            ordered.update(dict.fromkeys(self._entries[sid].intel_keys))
+        ordered.update(dict.fromkeys(self._static_order))
+        return [key for key in ordered if key in self._intel]
+
+    def _reordered(self, touched: AbstractSet[Key]) -> list[Key]:
+        """The last order with the touched keys taken out and put back where they now
+        belong: the others have not moved relative to each other, so a bisection finds the
+        place of each. (Keys removed since the last reordering are dropped here: a removal
+        leaves the others' order as it was, so it does not reorder.)"""
+        intel = self._intel
+        kept = [key for key in self._order if key not in touched and key in intel]
+        placed = sorted((self._place(key), key) for key in touched if key in self._intel)
+        order: list[Key] = []
+        start = 0
+        for place, key in placed:
+            end = bisect_left(kept, place, lo=start, key=self._place)
+            order.extend(kept[start:end])
+            order.append(key)
+            start = end
+        order.extend(kept[start:])
+        return order
+
+    def _place(self, key: Key) -> tuple[int, str, int]:
+        place = self._position(key)
+        assert place is not None
+        return place
 
     def _gone_again(self, key: Key) -> None:
         """Why a key is not desired: the first skipped object that would have made it, else
@@ -628,6 +663,9 @@ class DesiredMemo:
             gone=dict(self._gone),
             drift_warn=set(self._drift_warn),
         )
+
+
+_STANDARD_ID = attrgetter("standard_id")
 
 
 def _entry(obj: SourceObject, outcome: Outcome | None, until: datetime | None) -> _Entry:

@@ -155,6 +155,8 @@ objects = st.builds(
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("put"), objects),
+        st.tuples(st.just("put"), objects),
+        st.tuples(st.just("drop"), st.integers(0, 9)),
         st.tuples(st.just("drop"), st.integers(0, 9)),
         st.tuples(st.just("advance"), st.integers(1, 12)),
         st.tuples(st.just("policies"), st.integers(0, len(POLICY_SETS) - 1)),
@@ -183,7 +185,7 @@ def assert_same(
         assert to_json(plans[0]) == to_json(plans[1])
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=st.lists(objects, max_size=10), steps=steps)
 def test_the_memo_gives_what_build_desired_gives_after_any_sequence_of_passes(
     first: list[SourceObject], steps: list[tuple[str, Any]]
@@ -282,3 +284,19 @@ def test_plan_from_with_a_memo_plans_what_it_plans_without_one() -> None:
     assert memo.last.text() == (
         "incremental: 1 of 6 objects evaluated, 1 intel documents and 0 blocklist files rebuilt"
     )
+
+
+def test_documents_stay_in_build_desired_order_as_objects_come_and_go() -> None:
+    one = policies(policy())
+    objs = {n: ind(n, f"[ipv4-addr:value = '10.1.0.{n}']") for n in range(1, 6)}
+    memo = DesiredMemo()
+    for change in ({}, {2: None}, {0: "10.1.0.9", 7: "10.1.0.7"}, {4: None, 3: "10.1.0.1"}):
+        for n, value in change.items():
+            if value is None:
+                del objs[n]
+            else:
+                objs[n] = ind(n, f"[ipv4-addr:value = '{value}']")
+        built = memo.build(one, snap(*objs.values()), now=NOW)
+        reference = build_desired(one, snap(*objs.values()), now=NOW)
+        assert list(built.intel) == list(reference.intel)
+        assert built == reference
