@@ -21,7 +21,7 @@ from controller.core.model import (
     TaniumId,
 )
 from controller.core.plan import to_json
-from controller.policy.loader import Located, PolicySet
+from controller.policy.located import Located, PolicySet
 from controller.policy.models import Exclusion, StaticIntel
 from controller.reconcile import plan_from
 from tests.test_scenarios import as_applied
@@ -79,7 +79,10 @@ POLICY_SETS = (
         policy(
             "emotet",
             select={"labels": {"anyOf": ["emotet"]}, "includeRevoked": True},
-            target={"intel": {"labels": ["from-emotet"], "urls": False}},
+            target={
+                "intel": {"labels": ["from-emotet"], "urls": False, "platforms": ["windows"]},
+                "quickScan": {"computerGroups": ["servers"]},
+            },
             priority=300,
             drift="warn",
         ),
@@ -115,11 +118,20 @@ def obj(slot: int, kind: int, value: int, **kw: Any) -> SourceObject:
         return ind(slot, f"[url:value = 'http://host{value}.example/x']", **kw)
     if kind == 3:
         return ind(slot, f"[file:hashes.MD5 = '{MD5[value % 2]}']", **kw)
+    for field in ("revoked", "valid_until", "detection"):
+        kw.pop(field, None)
+    if kind == 5:  # the same document as the indicators of kind 0
+        return SourceObject.model_validate(
+            {
+                "standard_id": f"ipv4-addr--{slot:08d}-0000-4000-8000-000000000000",
+                "entity_type": "IPv4-Addr",
+                "value": f"10.0.0.{value}",
+                **kw,
+            }
+        )
     hashes = {"MD5": MD5[value % 2], "SHA-256": SHA256[value // 2 % 2]}
     if value == 3:
         del hashes["MD5"]
-    kw.pop("revoked", None)
-    kw.pop("valid_until", None)
     return SourceObject.model_validate(
         {
             "standard_id": f"file--{slot:08d}-0000-4000-8000-000000000000",
@@ -131,7 +143,7 @@ def obj(slot: int, kind: int, value: int, **kw: Any) -> SourceObject:
 
 
 objects = st.builds(
-    lambda slot, kind, value, labels, revoked, until, score, red, age: obj(
+    lambda slot, kind, value, labels, revoked, until, score, red, age, detection: obj(
         slot,
         kind,
         value,
@@ -141,9 +153,10 @@ objects = st.builds(
         score=score,
         markings=("TLP:RED",) if red else ("TLP:GREEN",),
         modified=NOW - timedelta(hours=age),
+        detection=detection,
     ),
     slot=st.integers(0, 9),
-    kind=st.integers(0, 4),
+    kind=st.integers(0, 5),
     value=st.integers(0, 3),
     labels=st.lists(st.sampled_from(LABELS), unique=True, max_size=2),
     revoked=st.booleans(),
@@ -151,6 +164,7 @@ objects = st.builds(
     score=st.none() | st.integers(0, 100),
     red=st.integers(0, 9).map(lambda n: n == 0),
     age=st.integers(0, 10),
+    detection=st.sampled_from([None, True, True, False]),
 )
 steps = st.lists(
     st.one_of(
