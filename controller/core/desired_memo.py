@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress
 from operator import attrgetter, is_not
+from typing import TypeVar
 
 from controller.core.desired import (
     DesiredState,
@@ -569,30 +570,20 @@ class DesiredMemo:
         return merge
 
     def _file_merge(self, key: Key) -> Merge | None:
-        """Every contribution to one blocklist file, in `build_desired`'s order."""
-        merges: dict[Key, Merge] = {}
-        for sid in self._files_by.get(key, ()):
-            outcome = self._entries[sid].outcome
-            assert outcome is not None
-            for file, located in outcome.files:
-                if file.key == key:
-                    add_file(merges, file, outcome.obj, located)
-        for file, located in self._static_files.get(key, ()):
-            add_static_file(merges, file, located)
-        return merges.get(key)
+        outcomes = self._outcomes(self._files_by.get(key, ()))
+        static = self._static_files.get(key, ())
+        return _merged(key, outcomes, _files_of, add_file, static, add_static_file)
 
     def _intel_merge(self, key: Key) -> Merge | None:
-        """Every contribution to one intel document, in `build_desired`'s order."""
-        merges: dict[Key, Merge] = {}
-        for sid in self._intel_by.get(key, ()):
+        outcomes = self._outcomes(self._intel_by.get(key, ()))
+        static = self._static_intel.get(key, ())
+        return _merged(key, outcomes, _intel_of, add_intel, static, add_static_intel)
+
+    def _outcomes(self, sids: Iterable[str]) -> Iterator[Outcome]:
+        for sid in sids:
             outcome = self._entries[sid].outcome
-            assert outcome is not None
-            for candidate, located in outcome.intel:
-                if candidate.key == key:
-                    add_intel(merges, candidate, outcome.obj, located)
-        for candidate, located in self._static_intel.get(key, ()):
-            add_static_intel(merges, candidate, located)
-        return merges.get(key)
+            assert outcome is not None  # a contributor
+            yield outcome
 
     def _in_order(self) -> list[Key]:
         """The intel keys in `build_desired`'s order (see `_position`), from scratch."""
@@ -666,6 +657,35 @@ class DesiredMemo:
 
 
 _STANDARD_ID = attrgetter("standard_id")
+C = TypeVar("C", IntelCandidate, FileCandidate)
+
+
+def _merged(
+    key: Key,
+    outcomes: Iterable[Outcome],
+    parts: Callable[[Outcome], Iterable[tuple[C, Located]]],
+    add: Callable[[dict[Key, Merge], C, SourceObject, Located], None],
+    static: Iterable[tuple[C, Located]],
+    add_static: Callable[[dict[Key, Merge], C, Located], None],
+) -> Merge | None:
+    """Every contribution to one key, in `build_desired`'s order: the objects' by id (the
+    first one's candidate is the item's), then the static intel's."""
+    merges: dict[Key, Merge] = {}
+    for outcome in outcomes:
+        for candidate, located in parts(outcome):
+            if candidate.key == key:
+                add(merges, candidate, outcome.obj, located)
+    for candidate, located in static:
+        add_static(merges, candidate, located)
+    return merges.get(key)
+
+
+def _intel_of(outcome: Outcome) -> Iterable[tuple[IntelCandidate, Located]]:
+    return outcome.intel
+
+
+def _files_of(outcome: Outcome) -> Iterable[tuple[FileCandidate, Located]]:
+    return outcome.files
 
 
 def _entry(obj: SourceObject, outcome: Outcome | None, until: datetime | None) -> _Entry:
