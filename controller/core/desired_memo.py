@@ -178,6 +178,20 @@ class DesiredMemo:
         terms: Mapping[str, str] | None = None,
     ) -> DesiredState:
         """What `build_desired(policies, snapshot, now=now, terms=terms)` returns."""
+        try:
+            return self._build(policies, snapshot, now, terms)
+        except BaseException:  # half updated: the next build starts from scratch
+            self._reset()
+            self.last = MemoPass(full=True, why="the last build failed")
+            raise
+
+    def _build(
+        self,
+        policies: PolicySet,
+        snapshot: SourceSnapshot,
+        now: datetime,
+        terms: Mapping[str, str] | None,
+    ) -> DesiredState:
         objects = snapshot.objects
         quotas = policies.settings.quotas
         if quotas.max_intel is not None or quotas.max_blocklist is not None:
@@ -189,7 +203,7 @@ class DesiredMemo:
         wanted = dict(terms) if terms is not None else None
         why = ""
         if self._policies is None:
-            why = "first build"
+            why = "first build" if self.last.why != "the last build failed" else self.last.why
         elif policies is not self._policies and policies != self._policies:
             why = "policies changed"
         elif wanted != self._terms:

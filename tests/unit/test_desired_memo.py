@@ -8,6 +8,7 @@ from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -314,3 +315,23 @@ def test_documents_stay_in_build_desired_order_as_objects_come_and_go() -> None:
         reference = build_desired(one, snap(*objs.values()), now=NOW)
         assert list(built.intel) == list(reference.intel)
         assert built == reference
+
+
+def test_a_build_that_fails_half_way_leaves_a_memo_that_starts_again_from_scratch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    one = policies(policy())
+    objs = [ind(n, f"[ipv4-addr:value = '10.1.0.{n}']") for n in range(3)]
+    memo = DesiredMemo()
+    memo.build(one, snap(*objs), now=NOW)
+    objs[1] = ind(1, "[ipv4-addr:value = '10.1.0.9']")
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise MemoryError
+
+    with monkeypatch.context() as patch:
+        patch.setattr("controller.core.desired_memo.finish_intel", broken)
+        with pytest.raises(MemoryError):
+            memo.build(one, snap(*objs), now=NOW)
+    assert memo.build(one, snap(*objs), now=NOW) == build_desired(one, snap(*objs), now=NOW)
+    assert memo.last.full and memo.last.why == "the last build failed"
