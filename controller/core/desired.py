@@ -1,14 +1,15 @@
 """Policies × source objects → DesiredState. Pure: no I/O, no clock (`now` is a parameter).
 
 For every source object: which policies select it, whether its lifecycle (revoked, expired,
-detection off) or an exclusion keeps it out, what it renders to, and where it goes. Objects
-that render to the same key (the same domain from three indicators) become one item with
-the union of labels and targets. Quotas evict the lowest-priority items, visibly.
+detection off) or an exclusion keeps it out, what it renders to, and where it goes
+(`controller.core.outcome`). Objects that render to the same key (the same domain from three
+indicators) become one item with the union of labels and targets. Quotas evict the
+lowest-priority items, visibly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,24 +18,23 @@ from controller.core.diagnostics import Diagnostic
 from controller.core.exclusions import ExclusionIndex
 from controller.core.labels import merge_labels
 from controller.core.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, SourceSnapshot
+from controller.core.outcome import (
+    Outcome,
+    SkippedObject,
+    evaluate,
+    note_excluded,
+    ordered_policies,
+    policy_spec,
+    static_parts,
+)
 from controller.core.reasons import Reason
-from controller.core.selection import lifecycle_reason, selects
-from controller.core.static import static_conversions
 from controller.policy.located import Located, PolicySet
-from controller.policy.models import IntelPolicy, IntelPolicySpec, StaticIntel, StaticIntelSpec
-from controller.render import convert, render_blocklist, render_intel
-from controller.render.canonical import canonical_hashes, file_key
+from controller.policy.models import IntelPolicySpec, StaticIntel, StaticIntelSpec
+from controller.render import render_blocklist, render_intel
+from controller.render.canonical import file_key
 from controller.render.convert import prefetch
 from controller.render.marker import installation_id
-from controller.render.types import Conversion, FileCandidate, IntelCandidate
-
-
-@dataclass(frozen=True)
-class SkippedObject:
-    key: str
-    reason: Reason
-    name: str = ""
-    detail: str = ""
+from controller.render.types import FileCandidate, IntelCandidate
 
 
 @dataclass
@@ -144,106 +144,6 @@ def build_desired(
     return state
 
 
-def safe_convert(obj: SourceObject, policies: Sequence[Located]) -> Conversion:
-    """Render one object; content nobody foresaw (a pattern nested 1,000 deep) is a skip with
-    an error diagnostic naming the object, never a crashed plan."""
-    to_blocklist = any(
-        (target := _spec(p).target.blocklist) is not None and target.stix_hash_patterns
-        for p in policies
-    )
-    try:
-        return convert(obj, hash_patterns_to_blocklist=to_blocklist)
-    except (RecursionError, ValueError, TypeError, KeyError, IndexError) as exc:
-        reason = f"invalid content: cannot be rendered ({type(exc).__name__}: {str(exc)[:200]})"
-        return Conversion(
-            skip_reason=reason, diagnostics=(Diagnostic.error(reason, key=obj.standard_id),)
-        )
-
-
-def skip_code(message: str) -> Reason:
-    """The short reason of a content skip (the renderer's message becomes the detail)."""
-    lowered = message.lower()
-    if lowered.startswith("pattern type"):
-        return Reason.UNSUPPORTED_PATTERN_TYPE
-    if lowered.startswith("observable type"):
-        return Reason.UNSUPPORTED_OBSERVABLE
-    if "not convertible" in lowered:
-        return Reason.UNSUPPORTED_PATTERN
-    if lowered.startswith("invalid") or "no pattern" in lowered:
-        return Reason.INVALID_CONTENT
-    return Reason.UNSUPPORTED
-
-
-def _spec(located: Located) -> IntelPolicySpec:
-    doc = located.document
-    assert isinstance(doc, IntelPolicy)
-    return doc.spec
-
-
-def _label(obj: SourceObject) -> str:
-    return obj.name or obj.value or obj.standard_id
-
-
-def _why_not(
-    obj: SourceObject, chosen: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
-) -> tuple[tuple[Reason, str] | None, list[Located]]:
-    """The reason a selected object must not be synced and its detail (or None), and the
-    policies whose own lifecycle rules let it through: one policy's `allowRed` or
-    `includeRevoked` never makes an object flow into another policy's targets."""
-    excluded = exclusions.match_object(obj)
-    if excluded is not None:  # `excluded: <exclusion> (<reason>)`
-        return (Reason.EXCLUDED, excluded.partition(": ")[2]), []
-    reasons = [lifecycle_reason(_spec(p).select, obj, now=now) for p in chosen]
-    allowed = [p for p, r in zip(chosen, reasons, strict=True) if r is None]
-    if allowed:
-        return None, allowed
-    return (next(r for r in reasons if r is not None), ""), []
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one selected source object brings to the desired state before merging: its
-    diagnostics, why it is skipped, and its contributions to keys. `build_desired` merges
-    them at once; `DesiredMemo` keeps them per object and merges again only the keys whose
-    contributions changed."""
-
-    obj: SourceObject
-    diagnostics: tuple[Diagnostic, ...] = ()
-    skipped: SkippedObject | None = None
-    gone: tuple[Key, ...] = ()
-    """The keys a lifecycle or exclusion skip would have produced: gone for `skipped.reason`."""
-    excluded: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
-    """An excluded object's hashes: those of its files (excluded whoever excluded them
-    before), and its own (unless already excluded)."""
-    intel: tuple[tuple[IntelCandidate, Located], ...] = ()
-    files: tuple[tuple[FileCandidate, Located], ...] = ()
-
-
-def ordered_policies(policies: PolicySet) -> list[Located]:
-    """Intel policies in the order they are tried: priority first, then name."""
-    return sorted(
-        policies.intel_policies, key=lambda p: (-_spec(p).priority, p.document.metadata.name)
-    )
-
-
-def evaluate(
-    obj: SourceObject, ordered: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
-) -> Outcome | None:
-    """One object against the ordered policies; None when no policy selects it."""
-    chosen = [p for p in ordered if selects(_spec(p).select, obj, now=now)]
-    if not chosen:
-        return None
-    why, allowed = _why_not(obj, chosen, exclusions, now=now)
-    conversion = safe_convert(obj, allowed or chosen)
-    if why is not None:
-        return _skipped(obj, why, conversion)
-    if conversion.skip_reason is not None:
-        code = skip_code(conversion.skip_reason)
-        skipped = SkippedObject(obj.standard_id, code, _label(obj), conversion.skip_reason)
-        return Outcome(obj, conversion.diagnostics, skipped)
-    return _contributions(obj, allowed, conversion)
-
-
 def record(state: DesiredState, outcome: Outcome) -> None:
     """An object's diagnostics, skip, gone keys and excluded hashes, in object order."""
     state.diagnostics.extend(outcome.diagnostics)
@@ -256,73 +156,11 @@ def record(state: DesiredState, outcome: Outcome) -> None:
     note_excluded(state.excluded_hashes, outcome)
 
 
-def note_excluded(excluded_hashes: dict[str, str], outcome: Outcome) -> None:
-    """An excluded object's files are excluded by any of their hashes, whichever object
-    brings them."""
-    files, own = outcome.excluded
-    if (files or own) and outcome.skipped is not None:
-        detail = outcome.skipped.detail
-        excluded_hashes.update(dict.fromkeys(files, detail))
-        for value in own:
-            excluded_hashes.setdefault(value, detail)
-
-
-def _skipped(obj: SourceObject, why: tuple[Reason, str], conversion: Conversion) -> Outcome:
-    reason, detail = why
-    excluded: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
-    if reason == Reason.EXCLUDED:  # the same file's other hashes are excluded with it
-        files = tuple(value for file in conversion.files for value in file.hashes.values())
-        excluded = (files, tuple(canonical_hashes(obj.hashes).values()))
-    return Outcome(
-        obj,
-        conversion.diagnostics,
-        SkippedObject(obj.standard_id, reason, _label(obj), detail),
-        tuple(_keys_of(conversion)),
-        excluded,
-    )
-
-
-def _keys_of(conversion: Conversion) -> Iterable[Key]:
-    yield from (c.key for c in conversion.intel)
-    yield from (f.key for f in conversion.files)
-
-
-def _contributions(obj: SourceObject, chosen: Sequence[Located], conversion: Conversion) -> Outcome:
-    intel: list[tuple[IntelCandidate, Located]] = []
-    files: list[tuple[FileCandidate, Located]] = []
-    urls_off = False
-    for located in chosen:
-        target = _spec(located).target
-        if target.intel is not None:
-            for candidate in conversion.intel:
-                if not target.intel.urls and URL_TERM in candidate.payload:
-                    urls_off = True
-                    continue
-                intel.append((candidate, located))
-        if target.blocklist is not None and (
-            not obj.is_indicator or target.blocklist.stix_hash_patterns
-        ):
-            files.extend((file, located) for file in conversion.files)
-    skipped = None
-    if not intel and not files:
-        wanted = ", ".join(sorted({t for p in chosen for t in _targets(_spec(p))}))
-        got = "blocklist entries" if conversion.files else "intel documents"
-        if urls_off:
-            wanted, got = "intel with `urls: false`", "a URL document (unverified on Tanium)"
-        skipped = SkippedObject(
-            obj.standard_id,
-            Reason.NO_TARGET,
-            _label(obj),
-            f"renders to {got}, but the selecting policies only target {wanted}",
-        )
-    return Outcome(obj, conversion.diagnostics, skipped, intel=tuple(intel), files=tuple(files))
-
-
 def add_intel(
     merges: dict[Key, Merge], candidate: IntelCandidate, obj: SourceObject, located: Located
 ) -> None:
     """One object's contribution, through one policy, to an intel document."""
-    spec = _spec(located)
+    spec = policy_spec(located)
     target = spec.target
     assert target.intel is not None
     merge = merges.get(candidate.key)
@@ -343,20 +181,7 @@ def add_file(
     if merge is None:
         merge = merges[file.key] = Merge(file)
     merge.labels.update(obj.labels)
-    _note(merge, obj, located, _spec(located))
-
-
-URL_TERM = '"UrlHistoryItem/URL"'
-"""How a URL term appears in an OpenIOC candidate's payload (canonical JSON)."""
-
-
-def _targets(spec: IntelPolicySpec) -> list[str]:
-    out = []
-    if spec.target.intel is not None:
-        out.append("intel")
-    if spec.target.blocklist is not None:
-        out.append("blocklist")
-    return out
+    _note(merge, obj, located, policy_spec(located))
 
 
 def _note(merge: Merge, obj: SourceObject, policy: Located, spec: IntelPolicySpec) -> None:
@@ -370,38 +195,8 @@ def _note(merge: Merge, obj: SourceObject, policy: Located, spec: IntelPolicySpe
     merge.modified = max(merge.modified, stamp)
 
 
-@dataclass
-class StaticParts:
-    """What the StaticIntel documents bring: they merge after every source object."""
-
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    skipped: list[SkippedObject] = field(default_factory=list)
-    intel: list[tuple[IntelCandidate, Located]] = field(default_factory=list)
-    files: list[tuple[FileCandidate, Located]] = field(default_factory=list)
-
-
-def static_parts(static: Sequence[Located]) -> StaticParts:
-    parts = StaticParts()
-    for located, conversion in static_conversions(static):
-        parts.diagnostics.extend(conversion.diagnostics)
-        if conversion.skip_reason is not None:  # content that cannot be rendered
-            doc = located.document
-            parts.skipped.append(
-                SkippedObject(
-                    f"static:{doc.metadata.name}",
-                    skip_code(conversion.skip_reason),
-                    doc.metadata.name,
-                    conversion.skip_reason,
-                )
-            )
-            continue
-        parts.intel.extend((candidate, located) for candidate in conversion.intel)
-        parts.files.extend((file, located) for file in conversion.files)
-    return parts
-
-
 def add_static_intel(merges: dict[Key, Merge], candidate: IntelCandidate, located: Located) -> None:
-    spec = _static_spec(located)
+    spec = _staticpolicy_spec(located)
     merge = _static_merge(merges, candidate, located)
     merge.platforms = _grown(merge.platforms, spec.platforms)
     if spec.quick_scan is not None:
@@ -412,7 +207,7 @@ def add_static_file(merges: dict[Key, Merge], file: FileCandidate, located: Loca
     _static_merge(merges, file, located)
 
 
-def _static_spec(located: Located) -> StaticIntelSpec:
+def _staticpolicy_spec(located: Located) -> StaticIntelSpec:
     doc = located.document
     assert isinstance(doc, StaticIntel)
     return doc.spec
@@ -423,7 +218,7 @@ def _static_merge(
 ) -> Merge:
     """Static intel always corrects drift: Git is its source."""
     name = located.document.metadata.name
-    spec = _static_spec(located)
+    spec = _staticpolicy_spec(located)
     merge = merges.get(candidate.key)
     if merge is None:
         merge = merges[candidate.key] = Merge(candidate)

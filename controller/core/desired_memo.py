@@ -31,25 +31,27 @@ from controller.core.desired import (
     DesiredState,
     LabelSets,
     Merge,
-    Outcome,
-    SkippedObject,
     add_file,
     add_intel,
     add_static_file,
     add_static_intel,
     build_desired,
     drop_excluded_files,
-    evaluate,
     finish_file,
     finish_intel,
     merge_same_files,
-    note_excluded,
-    ordered_policies,
-    static_parts,
 )
 from controller.core.diagnostics import Diagnostic
 from controller.core.exclusions import ExclusionIndex
 from controller.core.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, SourceSnapshot
+from controller.core.outcome import (
+    Outcome,
+    SkippedObject,
+    evaluate,
+    note_excluded,
+    ordered_policies,
+    static_parts,
+)
 from controller.core.reasons import Reason
 from controller.core.selection import next_change
 from controller.policy.located import Located, PolicySet
