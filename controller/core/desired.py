@@ -196,7 +196,7 @@ def _note(merge: Merge, obj: SourceObject, policy: Located, spec: IntelPolicySpe
 
 
 def add_static_intel(merges: dict[Key, Merge], candidate: IntelCandidate, located: Located) -> None:
-    spec = _staticpolicy_spec(located)
+    spec = _static_spec(located)
     merge = _static_merge(merges, candidate, located)
     merge.platforms = _grown(merge.platforms, spec.platforms)
     if spec.quick_scan is not None:
@@ -207,7 +207,7 @@ def add_static_file(merges: dict[Key, Merge], file: FileCandidate, located: Loca
     _static_merge(merges, file, located)
 
 
-def _staticpolicy_spec(located: Located) -> StaticIntelSpec:
+def _static_spec(located: Located) -> StaticIntelSpec:
     doc = located.document
     assert isinstance(doc, StaticIntel)
     return doc.spec
@@ -218,7 +218,7 @@ def _static_merge(
 ) -> Merge:
     """Static intel always corrects drift: Git is its source."""
     name = located.document.metadata.name
-    spec = _staticpolicy_spec(located)
+    spec = _static_spec(located)
     merge = merges.get(candidate.key)
     if merge is None:
         merge = merges[candidate.key] = Merge(candidate)
