@@ -443,7 +443,7 @@ class DesiredMemo:
             self._intel[key] = finish_intel(merge, terms, self._labels)
             if not merge.corrects_drift:
                 self._intel_warn.add(key)
-            reorder |= positions.get(key) != self._position(key)
+            reorder = reorder or positions.get(key) != self._position(key)
         if force:
             self._order = self._in_order()
         elif reorder:
