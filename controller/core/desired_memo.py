@@ -561,7 +561,7 @@ class DesiredMemo:
 
     def _merge_group(self, merges: dict[Key, Merge]) -> _File:
         scratch = DesiredState()
-        merged = merge_same_files(merges, scratch)
+        merged = merges if len(merges) == 1 else merge_same_files(merges, scratch)  # one: itself
         kept = drop_excluded_files(merged, self._exclusions, self._excluded_hashes, scratch)
         assert len(kept) <= 1  # one entry per group (its first member's when hashes conflict)
         group = _File(
