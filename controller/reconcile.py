@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -24,6 +26,7 @@ from controller.apply.executor import Fence
 from controller.collector import paused
 from controller.connection import require_connections
 from controller.core.desired import DesiredState, build_desired
+from controller.core.desired_memo import DesiredMemo
 from controller.core.diff import make_plan
 from controller.core.diff.changes import needs_body
 from controller.core.foreign import unowned_objects
@@ -69,6 +72,15 @@ Counter = Callable[[str, int, int | None], None]
 """`(label, done, total)`: how far a counted step is (total None: not known yet)."""
 A = TypeVar("A")
 B = TypeVar("B")
+log = logging.getLogger("octi_tanium.desired")
+
+_DESIRED = DesiredMemo()
+"""`run`'s passes (`incremental`) build the desired state from this process's previous one,
+as the incremental source keeps its snapshot in memory: only the changed objects' keys are
+built again."""
+_DESIRED_FREE = threading.Lock()
+"""Held while a pass uses `_DESIRED`: a pass planning meanwhile in another thread (two
+reconcilers in one process) builds its desired state from scratch."""
 
 
 class Progress(Protocol):
@@ -238,11 +250,18 @@ def plan_from(
     stored: Mapping[TaniumId, tuple[str, str]] | None = None,
     terms: Mapping[str, str] | None = None,
     learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
+    memo: DesiredMemo | None = None,
 ) -> tuple[DesiredState, Plan]:
     """The pure stage: desired state, diff, plan (the cyclic GC paused: `controller.collector`).
-    `stored` / `learned`: the write journal, and what it should learn (see `make_plan`)."""
+    `stored` / `learned`: the write journal, and what it should learn (see `make_plan`).
+    `memo`: the previous passes' desired state, of which only what changed is built again
+    (the same state as `build_desired`'s)."""
     with paused():
-        desired = build_desired(policies, snapshot, now=now, terms=terms)
+        if memo is None:
+            desired = build_desired(policies, snapshot, now=now, terms=terms)
+        else:
+            desired = memo.build(policies, snapshot, now=now, terms=terms)
+            log.info("desired state: %s", memo.last.text())
         inputs = Inputs(
             openioc_terms=describe(terms or {}),
             policy_revision=policies.revision,
@@ -378,16 +397,22 @@ async def reconcile(
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
-        desired, plan = plan_from(
-            policies,
-            snapshot,
-            actual,
-            now=now,
-            source=str(spec),
-            stored=journal.entries,
-            terms=terms,
-            learned=learned,
-        )
+        memo = incremental and _DESIRED_FREE.acquire(blocking=False)
+        try:
+            desired, plan = plan_from(
+                policies,
+                snapshot,
+                actual,
+                now=now,
+                source=str(spec),
+                stored=journal.entries,
+                terms=terms,
+                learned=learned,
+                memo=_DESIRED if memo else None,
+            )
+        finally:
+            if memo:
+                _DESIRED_FREE.release()
     if actual_spec.path is None:  # a snapshot's plan records nothing (see the journal)
         Journal.learn(url, policies.settings.source, learned, actual)
     plan = replace(with_target(plan, url, taken), unowned_objects=unowned_objects(actual))

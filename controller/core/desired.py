@@ -1,14 +1,15 @@
 """Policies × source objects → DesiredState. Pure: no I/O, no clock (`now` is a parameter).
 
 For every source object: which policies select it, whether its lifecycle (revoked, expired,
-detection off) or an exclusion keeps it out, what it renders to, and where it goes. Objects
-that render to the same key (the same domain from three indicators) become one item with
-the union of labels and targets. Quotas evict the lowest-priority items, visibly.
+detection off) or an exclusion keeps it out, what it renders to, and where it goes
+(`controller.core.outcome`). Objects that render to the same key (the same domain from three
+indicators) become one item with the union of labels and targets. Quotas evict the
+lowest-priority items, visibly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,24 +18,23 @@ from controller.core.diagnostics import Diagnostic
 from controller.core.exclusions import ExclusionIndex
 from controller.core.labels import merge_labels
 from controller.core.model import DesiredBlocklist, DesiredIntel, Key, SourceObject, SourceSnapshot
+from controller.core.outcome import (
+    Outcome,
+    SkippedObject,
+    evaluate,
+    note_excluded,
+    ordered_policies,
+    policy_spec,
+    static_parts,
+)
 from controller.core.reasons import Reason
-from controller.core.selection import lifecycle_reason, selects
-from controller.core.static import static_conversions
 from controller.policy.located import Located, PolicySet
-from controller.policy.models import IntelPolicy, IntelPolicySpec
-from controller.render import convert, render_blocklist, render_intel
-from controller.render.canonical import canonical_hashes, file_key
+from controller.policy.models import IntelPolicySpec, StaticIntel, StaticIntelSpec
+from controller.render import render_blocklist, render_intel
+from controller.render.canonical import file_key
 from controller.render.convert import prefetch
 from controller.render.marker import installation_id
-from controller.render.types import Conversion, FileCandidate, IntelCandidate
-
-
-@dataclass(frozen=True)
-class SkippedObject:
-    key: str
-    reason: Reason
-    name: str = ""
-    detail: str = ""
+from controller.render.types import FileCandidate, IntelCandidate
 
 
 @dataclass
@@ -80,7 +80,7 @@ def _grown(current: AbstractSet[str], items: Iterable[str]) -> AbstractSet[str]:
 
 
 @dataclass(slots=True)
-class _Merge:
+class Merge:
     """Everything several objects/policies contribute to one key."""
 
     candidate: IntelCandidate | FileCandidate
@@ -106,53 +106,44 @@ def build_desired(
     """`terms`: the tenant's OpenIOC terms (see `controller.render.terms`); None: defaults."""
     state = DesiredState()
     exclusions = ExclusionIndex.build(policies.exclusions)
-    intel: dict[Key, _Merge] = {}
-    files: dict[Key, _Merge] = {}
-    ordered = sorted(
-        policies.intel_policies, key=lambda p: (-_spec(p).priority, p.document.metadata.name)
-    )
+    intel: dict[Key, Merge] = {}
+    files: dict[Key, Merge] = {}
+    ordered = ordered_policies(policies)
     prefetch(snapshot.objects)
     for obj in sorted(snapshot.objects, key=lambda o: o.standard_id):
-        chosen = [p for p in ordered if selects(_spec(p).select, obj, now=now)]
-        if not chosen:
+        outcome = evaluate(obj, ordered, exclusions, now=now)
+        if outcome is None:
             continue
-        reason, allowed = _why_not(obj, chosen, exclusions, now=now)
-        conversion = safe_convert(obj, allowed or chosen)
-        state.diagnostics.extend(conversion.diagnostics)
-        chosen = allowed
-        if reason is not None:
-            _skip(state, obj, reason, conversion)
-            continue
-        if conversion.skip_reason is not None:
-            state.skipped.append(
-                SkippedObject(
-                    obj.standard_id,
-                    skip_code(conversion.skip_reason),
-                    _label(obj),
-                    conversion.skip_reason,
-                )
-            )
-            continue
-        _contribute(obj, chosen, conversion, intel, files, state)
-    for located, conversion in static_conversions(policies.static_intel):
-        state.diagnostics.extend(conversion.diagnostics)
-        _contribute_static(located, conversion, intel, files, state)
-    files = _drop_excluded_files(_merge_same_files(files, state), exclusions, state)
+        record(state, outcome)
+        for candidate, located in outcome.intel:
+            add_intel(intel, candidate, obj, located)
+        for file, located in outcome.files:
+            add_file(files, file, obj, located)
+    static = static_parts(policies.static_intel)
+    state.diagnostics.extend(static.diagnostics)
+    state.skipped.extend(static.skipped)
+    for candidate, located in static.intel:
+        add_static_intel(intel, candidate, located)
+    for file, located in static.files:
+        add_static_file(files, file, located)
+    files = drop_excluded_files(
+        merge_same_files(files, state), exclusions, state.excluded_hashes, state
+    )
     quotas = policies.settings.quotas
     _evict(intel, quotas.max_intel, state, "intel documents")
     _evict(files, quotas.max_blocklist, state, "blocklist entries")
     installation = installation_id(policies.settings.source)
-    label_sets = _LabelSets()
+    label_sets = LabelSets()
     for key in list(intel):  # each merge freed once finished: they never all outlive the build
         merge = intel.pop(key)
         assert isinstance(merge.candidate, IntelCandidate)
-        state.intel[key] = _finish_intel(merge, terms, label_sets)
+        state.intel[key] = finish_intel(merge, terms, label_sets)
         if not merge.corrects_drift:
             state.drift_warn.add(key)
     for key in list(files):
         merge = files.pop(key)
         assert isinstance(merge.candidate, FileCandidate)
-        state.blocklist[key] = _finish_file(merge, installation, label_sets)
+        state.blocklist[key] = finish_file(merge, installation, label_sets)
         if not merge.corrects_drift:
             state.drift_warn.add(key)
     for key in list(state.gone):
@@ -161,143 +152,47 @@ def build_desired(
     return state
 
 
-def safe_convert(obj: SourceObject, policies: Sequence[Located]) -> Conversion:
-    """Render one object; content nobody foresaw (a pattern nested 1,000 deep) is a skip with
-    an error diagnostic naming the object, never a crashed plan."""
-    to_blocklist = any(
-        (target := _spec(p).target.blocklist) is not None and target.stix_hash_patterns
-        for p in policies
-    )
-    try:
-        return convert(obj, hash_patterns_to_blocklist=to_blocklist)
-    except (RecursionError, ValueError, TypeError, KeyError, IndexError) as exc:
-        reason = f"invalid content: cannot be rendered ({type(exc).__name__}: {str(exc)[:200]})"
-        return Conversion(
-            skip_reason=reason, diagnostics=(Diagnostic.error(reason, key=obj.standard_id),)
-        )
+def record(state: DesiredState, outcome: Outcome) -> None:
+    """An object's diagnostics, skip, gone keys and excluded hashes, in object order."""
+    state.diagnostics.extend(outcome.diagnostics)
+    skipped = outcome.skipped
+    if skipped is None:
+        return
+    state.skipped.append(skipped)
+    for key in outcome.gone:
+        state.gone.setdefault(key, skipped.reason)
+    note_excluded(state.excluded_hashes, outcome)
 
 
-def skip_code(message: str) -> Reason:
-    """The short reason of a content skip (the renderer's message becomes the detail)."""
-    lowered = message.lower()
-    if lowered.startswith("pattern type"):
-        return Reason.UNSUPPORTED_PATTERN_TYPE
-    if lowered.startswith("observable type"):
-        return Reason.UNSUPPORTED_OBSERVABLE
-    if "not convertible" in lowered:
-        return Reason.UNSUPPORTED_PATTERN
-    if lowered.startswith("invalid") or "no pattern" in lowered:
-        return Reason.INVALID_CONTENT
-    return Reason.UNSUPPORTED
-
-
-def _spec(located: Located) -> IntelPolicySpec:
-    doc = located.document
-    assert isinstance(doc, IntelPolicy)
-    return doc.spec
-
-
-def _label(obj: SourceObject) -> str:
-    return obj.name or obj.value or obj.standard_id
-
-
-def _why_not(
-    obj: SourceObject, chosen: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
-) -> tuple[tuple[Reason, str] | None, list[Located]]:
-    """The reason a selected object must not be synced and its detail (or None), and the
-    policies whose own lifecycle rules let it through: one policy's `allowRed` or
-    `includeRevoked` never makes an object flow into another policy's targets."""
-    excluded = exclusions.match_object(obj)
-    if excluded is not None:  # `excluded: <exclusion> (<reason>)`
-        return (Reason.EXCLUDED, excluded.partition(": ")[2]), []
-    reasons = [lifecycle_reason(_spec(p).select, obj, now=now) for p in chosen]
-    allowed = [p for p, r in zip(chosen, reasons, strict=True) if r is None]
-    if allowed:
-        return None, allowed
-    return (next(r for r in reasons if r is not None), ""), []
-
-
-def _skip(
-    state: DesiredState, obj: SourceObject, why: tuple[Reason, str], conversion: Conversion
+def add_intel(
+    merges: dict[Key, Merge], candidate: IntelCandidate, obj: SourceObject, located: Located
 ) -> None:
-    reason, detail = why
-    state.skipped.append(SkippedObject(obj.standard_id, reason, _label(obj), detail))
-    for key in _keys_of(conversion):
-        state.gone.setdefault(key, reason)
-    if reason == Reason.EXCLUDED:  # the same file's other hashes are excluded with it
-        for file in conversion.files:
-            state.excluded_hashes.update(dict.fromkeys(file.hashes.values(), detail))
-        for value in canonical_hashes(obj.hashes).values():
-            state.excluded_hashes.setdefault(value, detail)
+    """One object's contribution, through one policy, to an intel document."""
+    spec = policy_spec(located)
+    target = spec.target
+    assert target.intel is not None
+    merge = merges.get(candidate.key)
+    if merge is None:
+        merge = merges[candidate.key] = Merge(candidate)
+    merge.labels.update(obj.labels, target.intel.labels)
+    merge.platforms = _grown(merge.platforms, target.intel.platforms)
+    if target.quick_scan is not None:
+        merge.scan_groups = _grown(merge.scan_groups, target.quick_scan.computer_groups)
+    _note(merge, obj, located, spec)
 
 
-def _keys_of(conversion: Conversion) -> Iterable[Key]:
-    yield from (c.key for c in conversion.intel)
-    yield from (f.key for f in conversion.files)
-
-
-def _contribute(
-    obj: SourceObject,
-    chosen: Sequence[Located],
-    conversion: Conversion,
-    intel: dict[Key, _Merge],
-    files: dict[Key, _Merge],
-    state: DesiredState,
+def add_file(
+    merges: dict[Key, Merge], file: FileCandidate, obj: SourceObject, located: Located
 ) -> None:
-    took = urls_off = False
-    for located in chosen:
-        spec = _spec(located)
-        target = spec.target
-        if target.intel is not None:
-            for candidate in conversion.intel:
-                if not target.intel.urls and URL_TERM in candidate.payload:
-                    urls_off = True
-                    continue
-                merge = intel.setdefault(candidate.key, _Merge(candidate))
-                merge.labels.update(obj.labels, target.intel.labels)
-                merge.platforms = _grown(merge.platforms, target.intel.platforms)
-                if target.quick_scan is not None:
-                    merge.scan_groups = _grown(merge.scan_groups, target.quick_scan.computer_groups)
-                _note(merge, obj, located, spec)
-                took = True
-        hash_patterns_ok = target.blocklist is not None and (
-            not obj.is_indicator or target.blocklist.stix_hash_patterns
-        )
-        if target.blocklist is not None and hash_patterns_ok:
-            for file in conversion.files:
-                merge = files.setdefault(file.key, _Merge(file))
-                merge.labels.update(obj.labels)
-                _note(merge, obj, located, spec)
-                took = True
-    if not took:
-        wanted = ", ".join(sorted({t for p in chosen for t in _targets(_spec(p))}))
-        got = "blocklist entries" if conversion.files else "intel documents"
-        if urls_off:
-            wanted, got = "intel with `urls: false`", "a URL document (unverified on Tanium)"
-        state.skipped.append(
-            SkippedObject(
-                obj.standard_id,
-                Reason.NO_TARGET,
-                _label(obj),
-                f"renders to {got}, but the selecting policies only target {wanted}",
-            )
-        )
+    """One object's contribution, through one policy, to a blocklist file."""
+    merge = merges.get(file.key)
+    if merge is None:
+        merge = merges[file.key] = Merge(file)
+    merge.labels.update(obj.labels)
+    _note(merge, obj, located, policy_spec(located))
 
 
-URL_TERM = '"UrlHistoryItem/URL"'
-"""How a URL term appears in an OpenIOC candidate's payload (canonical JSON)."""
-
-
-def _targets(spec: IntelPolicySpec) -> list[str]:
-    out = []
-    if spec.target.intel is not None:
-        out.append("intel")
-    if spec.target.blocklist is not None:
-        out.append("blocklist")
-    return out
-
-
-def _note(merge: _Merge, obj: SourceObject, policy: Located, spec: IntelPolicySpec) -> None:
+def _note(merge: Merge, obj: SourceObject, policy: Located, spec: IntelPolicySpec) -> None:
     merge.sources.add(obj.standard_id)
     merge.policies.add(policy.document.metadata.name)
     merge.priority = max(merge.priority, spec.priority)
@@ -308,59 +203,56 @@ def _note(merge: _Merge, obj: SourceObject, policy: Located, spec: IntelPolicySp
     merge.modified = max(merge.modified, stamp)
 
 
-def _contribute_static(
-    located: Located,
-    conversion: Conversion,
-    intel: dict[Key, _Merge],
-    files: dict[Key, _Merge],
-    state: DesiredState,
-) -> None:
-    from controller.policy.models import StaticIntel
+def add_static_intel(merges: dict[Key, Merge], candidate: IntelCandidate, located: Located) -> None:
+    spec = _static_spec(located)
+    merge = _static_merge(merges, candidate, located)
+    merge.platforms = _grown(merge.platforms, spec.platforms)
+    if spec.quick_scan is not None:
+        merge.scan_groups = _grown(merge.scan_groups, spec.quick_scan.computer_groups)
 
+
+def add_static_file(merges: dict[Key, Merge], file: FileCandidate, located: Located) -> None:
+    _static_merge(merges, file, located)
+
+
+def _static_spec(located: Located) -> StaticIntelSpec:
     doc = located.document
     assert isinstance(doc, StaticIntel)
-    spec = doc.spec
-    if conversion.skip_reason is not None:
-        state.skipped.append(
-            SkippedObject(
-                f"static:{doc.metadata.name}",
-                skip_code(conversion.skip_reason),
-                doc.metadata.name,
-                conversion.skip_reason,
-            )
-        )
-        return
-    for candidate in conversion.intel:
-        merge = intel.setdefault(candidate.key, _Merge(candidate))
-        merge.labels.update(spec.labels)
-        merge.platforms = _grown(merge.platforms, spec.platforms)
-        if spec.quick_scan is not None:
-            merge.scan_groups = _grown(merge.scan_groups, spec.quick_scan.computer_groups)
-        merge.sources.add(f"static:{doc.metadata.name}")
-        merge.policies.add(doc.metadata.name)
-        merge.priority = max(merge.priority, spec.priority)
-        merge.corrects_drift = True
-    for file in conversion.files:
-        merge = files.setdefault(file.key, _Merge(file))
-        merge.labels.update(spec.labels)
-        merge.sources.add(f"static:{doc.metadata.name}")
-        merge.policies.add(doc.metadata.name)
-        merge.priority = max(merge.priority, spec.priority)
-        merge.corrects_drift = True
+    return doc.spec
 
 
-def _drop_excluded_files(
-    files: dict[Key, _Merge], exclusions: ExclusionIndex, state: DesiredState
-) -> dict[Key, _Merge]:
+def _static_merge(
+    merges: dict[Key, Merge], candidate: IntelCandidate | FileCandidate, located: Located
+) -> Merge:
+    """Static intel always corrects drift: Git is its source."""
+    name = located.document.metadata.name
+    spec = _static_spec(located)
+    merge = merges.get(candidate.key)
+    if merge is None:
+        merge = merges[candidate.key] = Merge(candidate)
+    merge.labels.update(spec.labels)
+    merge.sources.add(f"static:{name}")
+    merge.policies.add(name)
+    merge.priority = max(merge.priority, spec.priority)
+    merge.corrects_drift = True
+    return merge
+
+
+def drop_excluded_files(
+    files: dict[Key, Merge],
+    exclusions: ExclusionIndex,
+    excluded_hashes: Mapping[str, str],
+    state: DesiredState,
+) -> dict[Key, Merge]:
     """After merging: a file any of whose hashes is excluded (directly, or as another hash of
     an excluded object) is not synced, whichever object brought it."""
-    kept: dict[Key, _Merge] = {}
+    kept: dict[Key, Merge] = {}
     for key, merge in files.items():
         candidate = merge.candidate
         assert isinstance(candidate, FileCandidate)
         values = list(candidate.hashes.values())
         why = exclusions.match_hashes(values) or next(
-            (state.excluded_hashes[v] for v in values if v in state.excluded_hashes), None
+            (excluded_hashes[v] for v in values if v in excluded_hashes), None
         )
         if why is None:
             kept[key] = merge
@@ -370,7 +262,7 @@ def _drop_excluded_files(
     return kept
 
 
-def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key, _Merge]:
+def merge_same_files(files: dict[Key, Merge], state: DesiredState) -> dict[Key, Merge]:
     """One entry per file: candidates sharing any hash (an MD5-only indicator and the
     MD5+SHA-256 observable of the same file) become one, keyed by the strongest hash.
     Reputation consolidates such entries itself, so two would never converge."""
@@ -394,7 +286,7 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
     groups: dict[Key, list[Key]] = {}
     for key in sorted(files):
         groups.setdefault(root(key), []).append(key)
-    merged: dict[Key, _Merge] = {}
+    merged: dict[Key, Merge] = {}
     for members in groups.values():
         if len(members) == 1:
             merged[members[0]] = files[members[0]]
@@ -430,7 +322,7 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
             continue
         first = files[members[0]].candidate
         key = file_key(hashes)
-        combined = _Merge(FileCandidate(key=key, hashes=hashes, name=first.name))
+        combined = Merge(FileCandidate(key=key, hashes=hashes, name=first.name))
         for member in members:
             part = files[member]
             combined.labels |= part.labels
@@ -446,7 +338,7 @@ def _merge_same_files(files: dict[Key, _Merge], state: DesiredState) -> dict[Key
     return merged
 
 
-def _evict(merges: dict[Key, _Merge], limit: int | None, state: DesiredState, what: str) -> None:
+def _evict(merges: dict[Key, Merge], limit: int | None, state: DesiredState, what: str) -> None:
     """Keep the `limit` most important items: policy priority, then score, then recency."""
     if limit is None or len(merges) <= limit:
         return
@@ -479,7 +371,7 @@ def _desc(stamp: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in stamp)
 
 
-class _LabelSets:
+class LabelSets:
     """`merge_labels` once per distinct label set (a few dozen per pass, not one per item)."""
 
     def __init__(self) -> None:
@@ -493,8 +385,8 @@ class _LabelSets:
         return found
 
 
-def _finish_intel(
-    merge: _Merge, terms: Mapping[str, str] | None, label_sets: _LabelSets
+def finish_intel(
+    merge: Merge, terms: Mapping[str, str] | None, label_sets: LabelSets
 ) -> DesiredIntel:
     candidate = merge.candidate
     assert isinstance(candidate, IntelCandidate)
@@ -520,7 +412,7 @@ def _finish_intel(
     )
 
 
-def _finish_file(merge: _Merge, installation: str, label_sets: _LabelSets) -> DesiredBlocklist:
+def finish_file(merge: Merge, installation: str, label_sets: LabelSets) -> DesiredBlocklist:
     candidate = merge.candidate
     assert isinstance(candidate, FileCandidate)
     return render_blocklist(

@@ -61,6 +61,27 @@ def lifecycle_reason(select: Select, obj: SourceObject, *, now: datetime) -> Rea
     return None
 
 
+def next_change(select: Select, obj: SourceObject, *, now: datetime) -> datetime | None:
+    """The first instant after `now` from which `selects` or `lifecycle_reason` may say
+    otherwise than at `now` (None: never, as time goes on). Only two verdicts move with the
+    clock: `valid_until` passing (`expired`) and a `within` window leaving the object behind;
+    `after`/`before` bounds are absolute. A memo of verdicts recomputes an object from there."""
+    instants = []
+    if obj.valid_until is not None and not select.include_expired:
+        until = _aware(obj.valid_until)
+        if until > now:
+            instants.append(until)
+    for window, stamp in (
+        (select.created, obj.created),
+        (select.updated, obj.modified or obj.created),
+    ):
+        if window is not None and window.within is not None and stamp is not None:
+            leaves = _aware(stamp) + parse_duration(window.within)
+            if leaves >= now:
+                instants.append(leaves)
+    return min(instants, default=None)
+
+
 def tlp_red(obj: SourceObject) -> bool:
     return any(normalize_marking(m) == "TLP:RED" for m in obj.markings)
 

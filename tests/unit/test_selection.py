@@ -1,7 +1,7 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from controller.core.model import SourceObject
-from controller.core.selection import lifecycle_reason, selects
+from controller.core.selection import lifecycle_reason, next_change, selects
 from controller.policy.models import Select
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -83,3 +83,17 @@ def test_created_window_within_duration() -> None:
     select = Select.model_validate({"created": {"within": "30d"}})
     assert selects(select, indicator(created=datetime(2026, 11, 20, tzinfo=UTC)), now=NOW)
     assert not selects(select, indicator(created=datetime(2026, 9, 1, tzinfo=UTC)), now=NOW)
+
+
+def test_a_verdict_holds_until_valid_until_passes_or_a_within_window_leaves_the_object() -> None:
+    hour = timedelta(hours=1)
+    expiring = indicator(valid_until=NOW + 3 * hour, modified=NOW - hour)
+    recent = Select.model_validate({"updated": {"within": "2h"}})
+    assert next_change(Select(), expiring, now=NOW) == NOW + 3 * hour
+    assert next_change(recent, expiring, now=NOW) == NOW + hour  # leaves the window first
+    later = NOW + hour + timedelta(seconds=1)
+    assert selects(recent, expiring, now=NOW) and not selects(recent, expiring, now=later)
+    assert next_change(Select(include_expired=True), expiring, now=NOW) is None
+    assert next_change(Select(), expiring, now=NOW + 4 * hour) is None  # expired for good
+    window = Select.model_validate({"created": {"after": "2026-01-01T00:00:00Z"}})
+    assert next_change(window, indicator(created=NOW), now=NOW) is None  # absolute bounds
