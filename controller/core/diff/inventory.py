@@ -48,13 +48,14 @@ class Inventory(Generic[T]):
         self._clear()
 
     def _clear(self) -> None:
-        self.by_id: dict[TaniumId, T] = {}
+        self.objects: Sequence[T] = ()
+        """This pass's objects, in listing order."""
         self.key: dict[TaniumId, Key | None] = {}
         self.groups: dict[Key, dict[TaniumId, T]] = {}
         self.unowned: dict[TaniumId, T] = {}
         self.lines: dict[TaniumId, str] = {}
         self.ids: list[TaniumId] = []
-        """This pass's ids in listing order."""
+        """Their ids."""
         self.sorted_ids: list[TaniumId] = []
         self.owned = 0
         """Owned objects, surplus copies included."""
@@ -65,28 +66,32 @@ class Inventory(Generic[T]):
         """This pass's objects; None (and nothing kept) when two share an id: an inventory
         this one cannot follow by id."""
         ids: list[TaniumId] = list(map(_ID, objects))
-        by_id = dict(zip(ids, objects, strict=True))
-        if len(by_id) != len(ids):
+        moves: Moves[T] = Moves()
+        if ids == self.ids:  # listed as last time: compare in place, no lookup by id
+            last = self.objects
+            for at in compress(range(len(ids)), map(ne, objects, last)):
+                self._drop(last[at], moves)
+                self._add(objects[at], moves)
+            self.objects = objects
+            return moves
+        prev = dict(zip(self.ids, self.objects, strict=True))
+        now = dict(zip(ids, objects, strict=True))
+        if len(now) != len(ids):
             self._clear()
             return None
-        prev = self.by_id
-        moved: list[T] = list(compress(objects, map(ne, objects, map(prev.get, ids))))
-        moves: Moves[T] = Moves()
         arrived = 0
-        for obj in moved:
+        for obj in compress(objects, map(ne, objects, map(prev.get, ids))):
             old = prev.get(obj.id)
             if old is None:
                 arrived += 1
             else:
                 self._drop(old, moves)
             self._add(obj, moves)
-        if len(prev) + arrived != len(by_id):  # some left
-            for gone in prev.keys() - by_id.keys():
+        if len(prev) + arrived != len(now):  # some left
+            for gone in prev.keys() - now.keys():
                 self._drop(prev[gone], moves)
                 del self.key[gone], self.lines[gone]
-        self.by_id = by_id
-        if ids != self.ids:
-            self.ids, self.sorted_ids = ids, sorted(ids)
+        self.ids, self.objects, self.sorted_ids = ids, objects, sorted(ids)
         return moves
 
     def first_seen(self, keys: set[Key]) -> list[Key]:

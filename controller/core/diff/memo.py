@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, compress
 from operator import attrgetter, is_not, ne
-from typing import Literal, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from controller.core.desired import DesiredState
 from controller.core.diagnostics import Diagnostic
@@ -232,8 +232,8 @@ class PlanMemo:
         )
         self._intel_results = _Results()
         self._entry_results = _Results()
-        self._wants: dict[Key, DesiredIntel] = {}
-        self._files: dict[Key, DesiredBlocklist] = {}
+        self._wants = _Wanted[DesiredIntel]()
+        self._files = _Wanted[DesiredBlocklist]()
         self._label_sets: Counter[tuple[str, ...]] = Counter()
         self._drift_warn: set[Key] = set()
         self._labels: tuple[ActualLabel, ...] | None = None
@@ -347,15 +347,11 @@ class PlanMemo:
         full: str,
     ) -> tuple[_Half, str, int]:
         inventory, results = self._intel, self._intel_results
-        moved, removed = _desired_moves(self._wants, desired.intel)
-        for key in removed:
-            self._label_sets[self._wants.pop(key).labels] -= 1
+        moved, removed, former = self._wants.take(desired.intel)
+        for want in former.values():
+            self._label_sets[want.labels] -= 1
         for key in moved:
-            before = self._wants.get(key)
-            if before is not None:
-                self._label_sets[before.labels] -= 1
             self._label_sets[desired.intel[key].labels] += 1
-            self._wants[key] = desired.intel[key]
         self._label_sets += Counter()  # drops the sets no item has any more
         if moves.unowned or self._squatted is None:
             squatted = {d.intrinsic_id: d for d in inventory.unowned.values() if d.intrinsic_id}
@@ -423,8 +419,8 @@ class PlanMemo:
         full: str,
     ) -> tuple[_Half, str, int]:
         inventory, results = self._entries, self._entry_results
-        moved, removed = _desired_moves(self._files, desired.blocklist)
-        self._follow_hashes(desired, moves, moved, removed)
+        moved, removed, former = self._files.take(desired.blocklist)
+        self._follow_hashes(desired, moves, moved, removed, former)
         settings = self._settings
         assert settings is not None
         whole = full
@@ -468,19 +464,15 @@ class PlanMemo:
         moves: Moves[ActualBlocklist],
         moved: list[Key],
         removed: list[Key],
+        former: dict[Key, DesiredBlocklist],
     ) -> None:
         """Keep who holds and who wants each hash, and which desired keys are not clean."""
         wanted, holders = self._wanted, self._holders
-        for key in (*moved, *removed):
-            before = self._files.get(key)
-            if before is not None:
-                for value in _file_hashes(before):
-                    _unlink(wanted, value, key)
-        for key in removed:
-            del self._files[key]
+        for key, before in former.items():
+            for value in _file_hashes(before):
+                _unlink(wanted, value, key)
         for key in moved:
-            want = self._files[key] = desired.blocklist[key]
-            for value in _file_hashes(want):
+            for value in _file_hashes(desired.blocklist[key]):
                 wanted.setdefault(value, set()).add(key)
         for entry in moves.before:
             for value in entry_hashes(entry):
@@ -516,14 +508,30 @@ class PlanMemo:
 _Half = tuple[DiffResult, list[PlanItem], list[tuple[PlanItem, Diagnostic]]]
 
 
-def _desired_moves(last: Mapping[Key, V], now: Mapping[Key, V]) -> tuple[list[Key], list[Key]]:
-    """The keys whose desired item is not the very instance of the last pass (new ones
-    included), and the keys no longer desired."""
-    moved = list(compress(now, map(is_not, now.values(), map(last.get, now))))
-    arrived = sum(1 for k in moved if k not in last)
-    if len(last) + arrived == len(now):
-        return moved, []
-    return moved, list(last.keys() - now.keys())
+class _Wanted(Generic[V]):
+    """One kind of desired items as the last pass had them, in its order."""
+
+    def __init__(self) -> None:
+        self.keys: list[Key] = []
+        self.values: list[V] = []
+
+    def take(self, now: Mapping[Key, V]) -> tuple[list[Key], list[Key], dict[Key, V]]:
+        """The keys whose item is not the very instance of the last pass (new ones
+        included), the keys no longer desired, and the former items of both."""
+        keys, values = list(now), list(now.values())
+        last_keys, last = self.keys, self.values
+        self.keys, self.values = keys, values
+        if keys == last_keys:  # in the same order: compare in place, no lookup by key
+            at = list(compress(range(len(keys)), map(is_not, values, last)))
+            return [keys[i] for i in at], [], {keys[i]: last[i] for i in at}
+        before = dict(zip(last_keys, last, strict=True))
+        moved = list(compress(keys, map(is_not, values, map(before.get, keys))))
+        former = {k: before[k] for k in moved if k in before}
+        removed: list[Key] = []
+        if len(before) + len(moved) - len(former) != len(now):  # some left
+            removed = list(before.keys() - now.keys())
+            former.update((k, before[k]) for k in removed)
+        return moved, removed, former
 
 
 def _follow_orphans(
