@@ -57,9 +57,7 @@ def churn(
     for i in rng.sample(range(len(entries)), round(len(entries) * share)):
         entries[i] = dataclasses.replace(entries[i], notes=f"edited {entries[i].notes}")
     fresh = pickle.loads(pickle.dumps(actual.model_copy(update={"intel": tuple(docs)})))
-    fresh = fresh.model_copy(
-        update={"blocklist": pickle.loads(pickle.dumps(tuple(entries)))}
-    )
+    fresh = fresh.model_copy(update={"blocklist": pickle.loads(pickle.dumps(tuple(entries)))})
     after = dataclasses.replace(desired, intel=intel, blocklist=files)
     return after, fresh
 

@@ -221,14 +221,14 @@ class World:
         mine = [e for e in self.entries.values() if e.sha256.lower() == want.sha256]
         ident = mine[0].id if mine and version != 0 else self.new_id()
         notes = want.notes if version < 2 else f"edited {want.notes}"
-        entry = ActualBlocklist(
-            id=ident, md5=want.md5, sha256=want.sha256.upper(), notes=notes
-        )
+        entry = ActualBlocklist(id=ident, md5=want.md5, sha256=want.sha256.upper(), notes=notes)
         self.entries[ident] = entry
 
     def desired(self) -> DesiredState:
         return DesiredState(
-            intel=dict(self.wants), blocklist=dict(self.files), gone=dict(self.gone),
+            intel=dict(self.wants),
+            blocklist=dict(self.files),
+            gone=dict(self.gone),
             drift_warn=set(self.warn),
         )
 
@@ -339,7 +339,7 @@ def test_a_hash_held_by_another_entry_joins_the_blocklist_whole() -> None:
     world.files[blocked(0, 2).key] = blocked(0, 2)
     want, got = both(memo, world)
     assert got == want
-    assert memo.stats.blocklist_whole == "1 desired file(s) share a hash with another entry"
+    assert memo.stats.blocklist_whole.startswith("1 desired file(s) in two entries, or a hash")
     assert memo.stats.intel_recomputed == 0
 
     del world.entries[theirs]  # clean again: per key from the next pass on
@@ -380,3 +380,17 @@ def test_drift_warn_set_on_a_drifted_key_leaves_it_as_it_is() -> None:
         ("no-op", Reason.DRIFT)
     ]
     assert memo.stats.intel_recomputed == 1
+
+
+def test_a_desired_file_in_two_entries_is_joined_whole() -> None:
+    """Which copy `diff_blocklist` meets first (the listing order) decides its plan."""
+    world, memo = synced(1), PlanMemo()
+    both(memo, world)
+    first = next(e for e in world.entries.values() if e.sha256.lower() == SHAS[0])
+    copy = world.new_id()
+    world.entries[copy] = dataclasses.replace(first, id=copy)
+    both(memo, world)
+    world.entries = dict(reversed(world.entries.items()))  # nothing moved but the order
+    want, got = both(memo, world)
+    assert got == want
+    assert memo.stats.blocklist_whole.startswith("1 desired file(s) in two entries")

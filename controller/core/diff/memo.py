@@ -428,7 +428,8 @@ class PlanMemo:
             whole = "the Reputation list could not be read"
         self._list_error = actual.blocklist_error
         if not whole and self._unclean:
-            whole = f"{len(self._unclean)} desired file(s) share a hash with another entry"
+            unclean = len(self._unclean)
+            whole = f"{unclean} desired file(s) in two entries, or a hash of theirs in another"
         if not whole and not results.valid:
             whole = "no per-key results yet"
         installation, adopt = installation_id(settings.source), settings.adopt.blocklist
