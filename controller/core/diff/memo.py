@@ -28,12 +28,11 @@ What one key's result depends on, hence what joins it again:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import chain, compress
 from operator import attrgetter, is_not, ne
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar, Unpack
 
 from controller.core.desired import DesiredState
 from controller.core.diagnostics import Diagnostic
@@ -42,7 +41,14 @@ from controller.core.diff.common import DiffResult
 from controller.core.diff.intel import diff_intel
 from controller.core.diff.inventory import Inventory, Moves
 from controller.core.diff.labels import missing_labels
-from controller.core.diff.plan import Joined, assemble, drift_split, make_plan, settled_at
+from controller.core.diff.plan import (
+    Joined,
+    PlanOptions,
+    assemble,
+    drift_split,
+    make_plan,
+    settled_at,
+)
 from controller.core.model import (
     ActualBlocklist,
     ActualIntel,
@@ -55,7 +61,6 @@ from controller.core.model import (
 )
 from controller.core.plan import (
     CopyKey,
-    Inputs,
     Plan,
     PlanItem,
     Skipped,
@@ -248,19 +253,10 @@ class PlanMemo:
         self._list_error: str | None = None
 
     def make(
-        self,
-        desired: DesiredState,
-        actual: ActualState,
-        *,
-        settings: SettingsSpec,
-        complete: bool = True,
-        incomplete_reasons: Iterable[str] = (),
-        inputs: Inputs | None = None,
-        now: datetime | None = None,
-        stored: Journal | None = None,
-        learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
+        self, desired: DesiredState, actual: ActualState, **options: Unpack[PlanOptions]
     ) -> Plan:
-        """`make_plan(desired, actual, …)`, the same plan and the same `learned`."""
+        """`make_plan(desired, actual, **options)`: the same plan and the same `learned`."""
+        settings, now = options["settings"], options.get("now")
         full = "first pass" if self._settings is None else ""
         if self._settings is not None and settings != self._settings:
             full = "Settings changed"
@@ -274,18 +270,8 @@ class PlanMemo:
             self.stats = MemoStats(
                 mode="full", reason="two Tanium objects share an id", keys=desired.size
             )
-            return make_plan(
-                desired,
-                actual,
-                settings=settings,
-                complete=complete,
-                incomplete_reasons=incomplete_reasons,
-                inputs=inputs,
-                now=now,
-                stored=stored,
-                learned=learned,
-            )
-        journal = stored or {}
+            return make_plan(desired, actual, **options)
+        journal = options.get("stored") or {}
         warn_moved = desired.drift_warn ^ self._drift_warn
         self._drift_warn = set(desired.drift_warn)
         intel, intel_whole, intel_n = self._join_intel(
@@ -299,6 +285,7 @@ class PlanMemo:
         if actual.deploy_known:
             owned = chain.from_iterable(g.values() for g in self._intel.groups.values())
             out.undeployed = actual.undeployed(list(owned), settled=settled)
+        learned = options.get("learned")
         if learned is not None:
             for tanium_id, entry in self._intel_results.learned.values():
                 learned[tanium_id] = entry
@@ -324,9 +311,9 @@ class PlanMemo:
             desired,
             actual,
             settings=settings,
-            complete=complete,
-            incomplete_reasons=incomplete_reasons,
-            inputs=inputs,
+            complete=options.get("complete", True),
+            incomplete_reasons=options.get("incomplete_reasons", ()),
+            inputs=options.get("inputs"),
             now=now,
             fingerprint=fingerprint_of(
                 actual,

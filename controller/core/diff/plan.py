@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import compress, repeat
 from operator import attrgetter, ne
+from typing import Required, TypedDict
 
 from controller.core.desired import DesiredState
 from controller.core.diagnostics import Diagnostic
@@ -73,6 +74,18 @@ def settled_at(settings: SettingsSpec, now: datetime | None) -> datetime | None:
     """Changes made before this instant are covered by a completed deploy, if any (a deploy
     may still be running for the later ones)."""
     return now - parse_duration(settings.deploy.retry_after) if now is not None else None
+
+
+class PlanOptions(TypedDict, total=False):
+    """`make_plan`'s keyword arguments, for what takes them all to hand them on (`PlanMemo`)."""
+
+    settings: Required[SettingsSpec]
+    complete: bool
+    incomplete_reasons: Iterable[str]
+    inputs: Inputs | None
+    now: datetime | None
+    stored: Mapping[TaniumId, tuple[str, str]] | None
+    learned: MutableMapping[TaniumId, tuple[str, str]] | None
 
 
 @dataclass(slots=True)
