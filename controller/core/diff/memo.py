@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 from operator import attrgetter, is_not, ne
 from typing import Generic, Literal, TypeVar, Unpack
 
@@ -76,7 +76,8 @@ from controller.render.marker import owned_intel_key as _intel_key
 Journal = Mapping[TaniumId, tuple[str, str]]
 V = TypeVar("V")
 H = TypeVar("H")
-_LABELS = attrgetter("labels")
+_KEY = attrgetter("key")
+_TANIUM_ID = attrgetter("tanium_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,17 +154,16 @@ class _Results:
                 for key in keys:
                     results.pop(key, None)
         self.valid = True
-        self.kept.update((k, None) for k in (wanted if whole else keys) if k in wanted)
-        winner = {}
-        for item in out.items:
-            key = Key(item.key)
-            if item.tanium_id is not None:
-                winner[key] = TaniumId(item.tanium_id)
-            kept, warned = drift_split((item,), drift_warn)
-            if warned:
-                self.warned[key] = warned[0]
-            else:
-                self.kept[key] = kept[0]
+        if whole:
+            self.kept.update(zip(wanted, repeat(None)))
+        else:
+            self.kept.update((k, None) for k in keys if k in wanted)
+        items = out.items
+        compared = compress(items, map(is_not, map(_TANIUM_ID, items), repeat(None)))
+        winner: dict[Key, TaniumId] = {Key(i.key): TaniumId(i.tanium_id or 0) for i in compared}
+        kept, warned = drift_split(items, drift_warn)
+        self.kept.update(zip(map(_KEY, kept), kept, strict=True))
+        self.warned.update((Key(pair[0].key), pair) for pair in warned)
         conflicts = len(out.skipped)
         for skipped, note in zip(out.skipped, out.diagnostics[:conflicts], strict=True):
             self.conflicts[Key(skipped.key)] = (skipped, note)
