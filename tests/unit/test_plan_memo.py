@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.core.desired import DesiredState
 from controller.core.diff import make_plan
+from controller.core.diff import memo as memo_module
 from controller.core.diff.memo import PlanMemo
 from controller.core.model import (
     ActualBlocklist,
@@ -394,3 +396,22 @@ def test_a_desired_file_in_two_entries_is_joined_whole() -> None:
     want, got = both(memo, world)
     assert got == want
     assert memo.stats.blocklist_whole.startswith("1 desired file(s) in two entries")
+
+
+def test_a_pass_that_failed_half_way_makes_the_next_one_start_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world, memo = synced(2), PlanMemo()
+    both(memo, world)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("half way")
+
+    monkeypatch.setattr(memo_module, "diff_blocklist", broken)
+    world.wants[KEYS[0]] = intel(KEYS[0], 2)  # the intel half is joined before it fails
+    with pytest.raises(RuntimeError):
+        both(memo, world)
+    monkeypatch.undo()
+    want, got = both(memo, world)
+    assert got == want
+    assert (memo.stats.mode, memo.stats.reason) == ("full", "first pass")

@@ -256,6 +256,13 @@ class PlanMemo:
         self, desired: DesiredState, actual: ActualState, **options: Unpack[PlanOptions]
     ) -> Plan:
         """`make_plan(desired, actual, **options)`: the same plan and the same `learned`."""
+        try:
+            return self._make(desired, actual, options)
+        except BaseException:
+            self._settings = None  # what is kept may be half updated: the next pass starts over
+            raise
+
+    def _make(self, desired: DesiredState, actual: ActualState, options: PlanOptions) -> Plan:
         settings, now = options["settings"], options.get("now")
         full = "first pass" if self._settings is None else ""
         if self._settings is not None and settings != self._settings:
