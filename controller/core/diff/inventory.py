@@ -51,7 +51,10 @@ class Inventory(Generic[T]):
         self.objects: Sequence[T] = ()
         """This pass's objects, in listing order."""
         self.key: dict[TaniumId, Key | None] = {}
-        self.groups: dict[Key, dict[TaniumId, T]] = {}
+        self.held: dict[Key, T] = {}
+        """One object of each owned key (a dict per key would cost ~25 MB at 100,000)."""
+        self.copies: dict[Key, list[T]] = {}
+        """The others, for the keys held by several."""
         self.unowned: dict[TaniumId, T] = {}
         self.lines: dict[TaniumId, str] = {}
         self.ids: list[TaniumId] = []
@@ -100,7 +103,14 @@ class Inventory(Generic[T]):
         if len(keys) < 2:
             return list(keys)
         at = dict(zip(self.ids, count()))
-        return sorted(keys, key=lambda k: min(at[i] for i in self.groups[k]))
+        return sorted(keys, key=lambda k: min(at[o.id] for o in self.holding(k)))
+
+    def holding(self, key: Key) -> list[T]:
+        """The objects owned under `key`."""
+        first = self.held.get(key)
+        if first is None:
+            return []
+        return [first, *self.copies.get(key, ())]
 
     def _drop(self, old: T, moves: Moves[T]) -> None:
         moves.before.append(old)
@@ -110,11 +120,16 @@ class Inventory(Generic[T]):
             moves.unowned = True
             return
         moves.keys.add(key)
-        group = self.groups[key]
-        del group[old.id]
-        if not group:
-            del self.groups[key]
+        more: list[T] = self.copies.pop(key, [])
+        if self.held[key].id != old.id:
+            more = [o for o in more if o.id != old.id]
+        elif more:
+            self.held[key] = more.pop()
+        else:
+            del self.held[key]
             self.static -= key.startswith("static:")
+        if more:
+            self.copies[key] = more
         self.owned -= 1
 
     def _add(self, obj: T, moves: Moves[T]) -> None:
@@ -127,9 +142,9 @@ class Inventory(Generic[T]):
             moves.unowned = True
             return
         moves.keys.add(key)
-        group = self.groups.get(key)
-        if group is None:
-            group = self.groups[key] = {}
+        if key in self.held:
+            self.copies.setdefault(key, []).append(obj)
+        else:
+            self.held[key] = obj
             self.static += key.startswith("static:")
-        group[obj.id] = obj
         self.owned += 1

@@ -290,7 +290,8 @@ class PlanMemo:
         settled = settled_at(settings, now)
         out, kept, warned = intel
         if actual.deploy_known:
-            owned = chain.from_iterable(g.values() for g in self._intel.groups.values())
+            copies = chain.from_iterable(self._intel.copies.values())
+            owned = chain(self._intel.held.values(), copies)
             out.undeployed = actual.undeployed(list(owned), settled=settled)
         learned = options.get("learned")
         if learned is not None:
@@ -363,7 +364,7 @@ class PlanMemo:
         self._labels = actual.labels
         learned: dict[TaniumId, tuple[str, str]] = {}
         if whole:
-            keys: set[Key] = {*desired.intel, *inventory.groups}
+            keys: set[Key] = {*desired.intel, *inventory.held}
             out = diff_intel(desired, actual, None, journal, learned)
         else:
             keys = {*moved, *removed, *moves.keys, *self._intel_orphans}
@@ -375,7 +376,7 @@ class PlanMemo:
         _follow_orphans(self._intel_orphans, keys, inventory, desired.intel, whole=w)
         half = results.half(desired.intel, inventory)
         half[0].owned = inventory.owned
-        half[0].owned_from_source = len(inventory.groups) - inventory.static
+        half[0].owned_from_source = len(inventory.held) - inventory.static
         half[0].unowned = len(inventory.unowned)
         return half, whole, len(keys)
 
@@ -389,8 +390,8 @@ class PlanMemo:
     ) -> DiffResult:
         """`diff_intel` over `keys` alone: their desired items, their documents, and the
         unowned documents holding one of their intrinsic ids (the conflicts)."""
-        groups, squatted = self._intel.groups, self._squatted or {}
-        docs = [doc for key in keys if key in groups for doc in groups[key].values()]
+        squatted = self._squatted or {}
+        docs = [doc for key in keys for doc in self._intel.holding(key)]
         if squatted:
             found = {i for k in keys for i in intrinsic_ids_for(k) if i in squatted}
             docs.extend(squatted[i] for i in found)
@@ -428,7 +429,7 @@ class PlanMemo:
             whole = "no per-key results yet"
         installation, adopt = installation_id(settings.source), settings.adopt.blocklist
         if whole:
-            keys: set[Key] = {*desired.blocklist, *inventory.groups}
+            keys: set[Key] = {*desired.blocklist, *inventory.held}
             out = diff_blocklist(desired, actual, installation, adopt)
             if self._unclean or actual.blocklist_error is not None:
                 # keys depend on one another: no per-key results to keep (until clean)
@@ -438,12 +439,11 @@ class PlanMemo:
         else:
             keys = {*moved, *removed, *moves.keys, *self._entry_orphans}
             keys.update(k for k in warn_moved if k in desired.blocklist)
-            groups = inventory.groups
             part = DesiredState(
                 blocklist={k: desired.blocklist[k] for k in keys if k in desired.blocklist},
                 gone=desired.gone,
             )
-            entries = tuple(e for k in keys if k in groups for e in groups[k].values())
+            entries = tuple(e for k in keys for e in inventory.holding(k))
             inventory_part = actual.model_copy(update={"intel": (), "blocklist": entries})
             out = diff_blocklist(part, inventory_part, installation, adopt)
         results.record(out, keys, desired.blocklist, self._drift_warn, {}, {}, whole=bool(whole))
@@ -490,12 +490,13 @@ class PlanMemo:
         """Whether `key`'s result depends on its own entry alone: one entry at most, and no
         other entry holds one of its hashes (`diff_blocklist` then creates it, or compares it
         with its entry, and no other key takes its entry over)."""
-        group = self._entries.groups.get(key, {})
+        group = self._entries.holding(key)
         if len(group) > 1:
             return False
+        own = {entry.id for entry in group}
         for value in _file_hashes(want):
             held = self._holders.get(value)
-            if held and not held.issubset(group):
+            if held and not held.issubset(own):
                 return False
         return True
 
@@ -541,7 +542,7 @@ def _follow_orphans(
     if whole:
         orphans.clear()
     for key in keys:
-        if key in inventory.groups and key not in wanted:
+        if key in inventory.held and key not in wanted:
             orphans.add(key)
         else:
             orphans.discard(key)
