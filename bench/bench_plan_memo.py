@@ -10,6 +10,7 @@ runs the pure stage; their plans are compared (outside the timing) so the figure
 same result.
 
     python -m bench.bench_plan_memo                   # 100,000, 5 passes
+    python -m bench.bench_plan_memo --journal         # with the write journal, as `run` passes it
     python -m bench.bench_plan_memo --n 10000 --passes 3
 """
 
@@ -23,6 +24,8 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
 from typing import TypeVar
 
 from bench.bench_plan import NOW, actual_from, everything, source
@@ -30,8 +33,8 @@ from controller.collector import paused as gc_paused
 from controller.core.desired import DesiredState, build_desired
 from controller.core.diff import make_plan
 from controller.core.diff.memo import PlanMemo
+from controller.core.diff.plan import PlanOptions
 from controller.core.model import ActualState, TaniumId
-from controller.core.plan import Plan
 
 T = TypeVar("T")
 
@@ -75,27 +78,53 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--churn", type=float, default=0.01)
+    parser.add_argument(
+        "--journal",
+        action="store_true",
+        help="pass the write journal (`stored`, what `learned` taught) and a deploy status",
+    )
     args = parser.parse_args(argv)
     policies = everything()
     settings = policies.settings
     desired = build_desired(policies, source(args.n), now=NOW)
     actual = actual_from(desired, drift=0.01)
+    if args.journal:
+        actual = actual.model_copy(
+            update={"deploy_known": True, "last_deploy_at": NOW - timedelta(hours=1)}
+        )
+    journal: dict[TaniumId, tuple[str, str]] | None = {} if args.journal else None
     memo = PlanMemo()
-    first, _ = cpu(lambda: memo.make(desired, actual, settings=settings, now=NOW))
+    taught: dict[TaniumId, tuple[str, str]] = {}
+    first, _ = cpu(
+        lambda: memo.make(
+            desired, actual, settings=settings, now=NOW, stored=journal, learned=taught
+        )
+    )
     print(f"first pass (full, remembers): {first:.3f} s CPU; {memo.stats}")
+    if journal is not None:  # the steady state: the journal vouches for what it learned
+        journal.update(taught)
+        memo.make(desired, actual, settings=settings, now=NOW, stored=journal)
     rng = random.Random(15)
     full_s: list[float] = []
     memo_s: list[float] = []
     for n in range(args.passes):
         desired, actual = churn(desired, actual, args.churn, rng)
-        d, a = desired, actual
-
-        def reference(d: DesiredState = d, a: ActualState = a) -> Plan:
-            return make_plan(d, a, settings=settings, now=NOW)
-
-        def incremental(d: DesiredState = d, a: ActualState = a) -> Plan:
-            return memo.make(d, a, settings=settings, now=NOW)
-
+        stored = dict(journal) if journal is not None else None
+        learned: tuple[dict[TaniumId, tuple[str, str]], ...] = ({}, {})
+        ref: PlanOptions = {
+            "settings": settings,
+            "now": NOW,
+            "stored": stored,
+            "learned": learned[0],
+        }
+        mine: PlanOptions = {
+            "settings": settings,
+            "now": NOW,
+            "stored": stored,
+            "learned": learned[1],
+        }
+        reference = partial(make_plan, desired, actual, **ref)
+        incremental = partial(memo.make, desired, actual, **mine)
         if n % 2:
             t_memo, got = cpu(incremental)
             t_full, want = cpu(reference)
@@ -103,6 +132,9 @@ def main(argv: list[str] | None = None) -> None:
             t_full, want = cpu(reference)
             t_memo, got = cpu(incremental)
         assert got == want, "the memo's plan differs from make_plan's"
+        assert learned[0] == learned[1], "the memo learned otherwise"
+        if journal is not None:
+            journal.update(learned[0])  # as `run` records it
         full_s.append(t_full)
         memo_s.append(t_memo)
         print(
