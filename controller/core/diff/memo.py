@@ -106,8 +106,8 @@ class _Results:
 
     def __init__(self) -> None:
         self.valid = False
-        """Whether every key has its results here (none yet, or after a join that was not
-        per key)."""
+        """Whether every key has its results here (not before the first join, nor after a
+        join whose results were not per key)."""
         self.kept: dict[Key, PlanItem | None] = {}
         """Every desired key: its item (None: a conflict, or `warned`)."""
         self.warned: dict[Key, tuple[PlanItem, Diagnostic]] = {}
