@@ -36,8 +36,9 @@ from typing import Generic, Literal, TypeVar, Unpack
 
 from controller.core.desired import DesiredState
 from controller.core.diagnostics import Diagnostic
-from controller.core.diff.blocklist import diff_blocklist, entry_hashes
+from controller.core.diff.blocklist import diff_blocklist
 from controller.core.diff.common import DiffResult
+from controller.core.diff.hashes import Hashes
 from controller.core.diff.intel import diff_intel
 from controller.core.diff.inventory import Inventory, Moves
 from controller.core.diff.labels import missing_labels
@@ -75,7 +76,6 @@ from controller.render.marker import owned_intel_key as _intel_key
 
 Journal = Mapping[TaniumId, tuple[str, str]]
 V = TypeVar("V")
-H = TypeVar("H")
 _KEY = attrgetter("key")
 _TANIUM_ID = attrgetter("tanium_id")
 
@@ -245,11 +245,7 @@ class PlanMemo:
         self._squatted: dict[str, ActualIntel] | None = None
         self._intel_orphans: set[Key] = set()
         self._entry_orphans: set[Key] = set()
-        self._holders: dict[str, set[TaniumId]] = {}
-        """Hash → the blocklist entries holding it."""
-        self._wanted: dict[str, set[Key]] = {}
-        """Hash → the desired blocklist keys with it."""
-        self._unclean: set[Key] = set()
+        self._hashes = Hashes(self._entries)
         self._list_error: str | None = None
 
     def make(
@@ -415,15 +411,14 @@ class PlanMemo:
     ) -> tuple[_Half, str, int]:
         inventory, results = self._entries, self._entry_results
         moved, removed, former = self._files.take(desired.blocklist)
-        self._follow_hashes(desired, moves, moved, removed, former)
+        unclean = self._hashes.follow(desired.blocklist, moves, moved, removed, former)
         settings = self._settings
         assert settings is not None
         whole = full
         if not whole and (actual.blocklist_error is not None or self._list_error is not None):
             whole = "the Reputation list could not be read"
         self._list_error = actual.blocklist_error
-        if not whole and self._unclean:
-            unclean = len(self._unclean)
+        if not whole and unclean:
             whole = f"{unclean} desired file(s) in two entries, or a hash of theirs in another"
         if not whole and not results.valid:
             whole = "no per-key results yet"
@@ -431,7 +426,7 @@ class PlanMemo:
         if whole:
             keys: set[Key] = {*desired.blocklist, *inventory.held}
             out = diff_blocklist(desired, actual, installation, adopt)
-            if self._unclean or actual.blocklist_error is not None:
+            if unclean or actual.blocklist_error is not None:
                 # keys depend on one another: no per-key results to keep (until clean)
                 self._entry_results = _Results()
                 kept, warned = drift_split(out.items, self._drift_warn)
@@ -452,53 +447,6 @@ class PlanMemo:
         half[0].owned = half[0].owned_from_source = inventory.owned
         half[0].unowned = len(inventory.unowned)
         return half, whole, len(keys)
-
-    def _follow_hashes(
-        self,
-        desired: DesiredState,
-        moves: Moves[ActualBlocklist],
-        moved: list[Key],
-        removed: list[Key],
-        former: dict[Key, DesiredBlocklist],
-    ) -> None:
-        """Keep who holds and who wants each hash, and which desired keys are not clean."""
-        wanted, holders = self._wanted, self._holders
-        for key, before in former.items():
-            for value in _file_hashes(before):
-                _unlink(wanted, value, key)
-        for key in moved:
-            for value in _file_hashes(desired.blocklist[key]):
-                wanted.setdefault(value, set()).add(key)
-        for entry in moves.before:
-            for value in entry_hashes(entry):
-                _unlink(holders, value, entry.id)
-        for entry in moves.after:
-            for value in entry_hashes(entry):
-                holders.setdefault(value, set()).add(entry.id)
-        recheck = {*moved, *removed, *moves.keys}
-        for entry in chain(moves.before, moves.after):
-            for value in entry_hashes(entry):
-                recheck.update(wanted.get(value, ()))
-        for key in recheck:
-            now = desired.blocklist.get(key)
-            if now is None or self._clean(key, now):
-                self._unclean.discard(key)
-            else:
-                self._unclean.add(key)
-
-    def _clean(self, key: Key, want: DesiredBlocklist) -> bool:
-        """Whether `key`'s result depends on its own entry alone: one entry at most, and no
-        other entry holds one of its hashes (`diff_blocklist` then creates it, or compares it
-        with its entry, and no other key takes its entry over)."""
-        group = self._entries.holding(key)
-        if len(group) > 1:
-            return False
-        own = {entry.id for entry in group}
-        for value in _file_hashes(want):
-            held = self._holders.get(value)
-            if held and not held.issubset(own):
-                return False
-        return True
 
 
 _Half = tuple[DiffResult, list[PlanItem], list[tuple[PlanItem, Diagnostic]]]
@@ -546,15 +494,3 @@ def _follow_orphans(
             orphans.add(key)
         else:
             orphans.discard(key)
-
-
-def _file_hashes(want: DesiredBlocklist) -> list[str]:
-    return [value for value in (want.md5, want.sha1, want.sha256) if value]
-
-
-def _unlink(index: dict[str, set[H]], value: str, member: H) -> None:
-    held = index.get(value)
-    if held is not None:
-        held.discard(member)
-        if not held:
-            del index[value]
