@@ -5,9 +5,11 @@ Guards fail closed: when any fails, every delete is withheld (`blocked`), and ap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import chain
 
 from controller.core.desired import DesiredState
+from controller.core.model import DesiredBlocklist, DesiredIntel
 from controller.core.plan import Guard, PlanItem
 from controller.core.reasons import Reason
 from controller.policy.models import SettingsSpec
@@ -73,10 +75,12 @@ def guards(
 
 
 def _any_from_source(desired: DesiredState) -> bool:
-    """Whether anything desired comes from the source (not only from intel kept in Git)."""
-    sources = [d.sources for d in desired.intel.values()]
-    sources += [e.sources for e in desired.blocklist.values()]
-    return any(not s.startswith("static:") for group in sources for s in group)
+    """Whether anything desired comes from the source (not only from intel kept in Git).
+    Lazy: the first item from the source answers (a pass holds 100,000)."""
+    items: Iterable[DesiredIntel | DesiredBlocklist] = chain(
+        desired.intel.values(), desired.blocklist.values()
+    )
+    return any(not s.startswith("static:") for item in items for s in item.sources)
 
 
 def side_effects(

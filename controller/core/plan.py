@@ -17,7 +17,7 @@ from pydantic import PlainSerializer, TypeAdapter, WithJsonSchema
 
 from controller.core.diagnostics import Diagnostic
 from controller.core.foreign import Unowned
-from controller.core.model import ActualState, Key, TaniumId
+from controller.core.model import ActualBlocklist, ActualIntel, ActualState, Key, TaniumId
 from controller.core.reasons import Reason
 
 FORMAT_VERSION = "1.1"
@@ -235,16 +235,30 @@ def inventory_fingerprint(actual: ActualState) -> str:
     Intel: id, md5, revision (any change of content, name or description bumps it) and labels
     (which do not); labels; blocklist entries in full (they have no revision).
     """
-    lines = [f"source={actual.source_id}"]
-    lines.extend(
-        f"i {d.id} {d.md5} {d.revision_id} {d.label_ids}"
-        for d in sorted(actual.intel, key=lambda d: d.id)
+    return fingerprint_of(
+        actual,
+        map(intel_line, sorted(actual.intel, key=lambda d: d.id)),
+        map(entry_line, sorted(actual.blocklist, key=lambda e: e.id)),
     )
+
+
+def intel_line(doc: ActualIntel) -> str:
+    """One document's line of the inventory fingerprint."""
+    return f"i {doc.id} {doc.md5} {doc.revision_id} {doc.label_ids}"
+
+
+def entry_line(entry: ActualBlocklist) -> str:
+    """One blocklist entry's line of the inventory fingerprint."""
+    return f"b {entry.id} {entry.list} {entry.md5} {entry.sha1} {entry.sha256} {entry.notes}"
+
+
+def fingerprint_of(actual: ActualState, intel: Iterable[str], entries: Iterable[str]) -> str:
+    """The fingerprint from the lines of `actual`'s documents and entries, each in id order
+    (`intel_line`, `entry_line`): a caller that kept the lines of unchanged objects from an
+    earlier pass (`controller.core.diff.memo`) formats only the ones that moved."""
+    lines = [f"source={actual.source_id}", *intel]
     lines.extend(f"l {lb.id} {lb.name}" for lb in sorted(actual.labels, key=lambda lb: lb.id))
-    lines.extend(
-        f"b {e.id} {e.list} {e.md5} {e.sha1} {e.sha256} {e.notes}"
-        for e in sorted(actual.blocklist, key=lambda e: e.id)
-    )
+    lines.extend(entries)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
 
 

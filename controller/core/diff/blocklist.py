@@ -64,7 +64,7 @@ def diff_blocklist(
     out.owned_from_source = out.owned  # Git holds no blocklist entries
     holder: dict[str, ActualBlocklist] = {}
     for entry in actual.blocklist:
-        for value in _hashes(entry):
+        for value in entry_hashes(entry):
             holder.setdefault(value, entry)
     owner_key = {entry.id: key for key, entry in owned.items()}
     taken: set[Key] = {key for key in desired.blocklist if key in owned}
@@ -103,7 +103,8 @@ def diff_blocklist(
     return out
 
 
-def _hashes(entry: ActualBlocklist) -> list[str]:
+def entry_hashes(entry: ActualBlocklist) -> list[str]:
+    """The hashes an entry holds, lower-cased: what the list matches a desired file against."""
     return [h.lower() for h in (entry.md5, entry.sha1, entry.sha256) if h]
 
 
@@ -128,7 +129,8 @@ def adoptable(want: DesiredBlocklist, entry: ActualBlocklist) -> bool:
     """An entry octi-tanium may take over for `want`: on the blacklist, and holding no hash
     but `want`'s (so taking it over removes nothing else from the list)."""
     wanted = {h for h in (want.md5, want.sha1, want.sha256) if h}
-    return entry.list == "blacklist" and bool(_hashes(entry)) and set(_hashes(entry)) <= wanted
+    held = entry_hashes(entry)
+    return entry.list == "blacklist" and bool(held) and set(held) <= wanted
 
 
 def _adoptable(
