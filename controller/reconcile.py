@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,7 @@ from controller.core.desired import DesiredState, build_desired
 from controller.core.desired_memo import DesiredMemo
 from controller.core.diff import make_plan
 from controller.core.diff.changes import needs_body
+from controller.core.diff.memo import PlanMemo
 from controller.core.foreign import unowned_objects
 from controller.core.model import ActualState, SourceSnapshot, TaniumId
 from controller.core.plan import Inputs, Plan
@@ -73,14 +73,6 @@ Counter = Callable[[str, int, int | None], None]
 A = TypeVar("A")
 B = TypeVar("B")
 log = logging.getLogger("octi_tanium.desired")
-
-_DESIRED = DesiredMemo()
-"""`run`'s passes (`incremental`) build the desired state from this process's previous one,
-as the incremental source keeps its snapshot in memory: only the changed objects' keys are
-built again."""
-_DESIRED_FREE = threading.Lock()
-"""Held while a pass uses `_DESIRED`: a pass planning meanwhile in another thread (two
-reconcilers in one process) builds its desired state from scratch."""
 
 
 class Progress(Protocol):
@@ -132,9 +124,16 @@ class PassMemory:
     what the full computation gives — they only skip work — and each is checked against it by
     a property test. `plan` and `apply` keep nothing: every pass is a first one.
 
-    - `pages`: the Tanium listings' pages, reused when their bytes come back unchanged."""
+    - `pages`: the Tanium listings' pages, reused when their bytes come back unchanged;
+    - `desired`: the desired state, rebuilt only for the keys that changed objects touch;
+    - `plan`: the plan, joined again only for the keys whose inputs moved.
+
+    The OpenCTI snapshot and the write journal are kept by their own modules (each read
+    again only when it changed); these three hold nothing the next pass could not check."""
 
     pages: PageMemo = field(default_factory=PageMemo)
+    desired: DesiredMemo = field(default_factory=DesiredMemo)
+    plan: PlanMemo = field(default_factory=PlanMemo)
 
 
 @dataclass(frozen=True)
@@ -250,18 +249,18 @@ def plan_from(
     stored: Mapping[TaniumId, tuple[str, str]] | None = None,
     terms: Mapping[str, str] | None = None,
     learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
-    memo: DesiredMemo | None = None,
+    memory: PassMemory | None = None,
 ) -> tuple[DesiredState, Plan]:
     """The pure stage: desired state, diff, plan (the cyclic GC paused: `controller.collector`).
     `stored` / `learned`: the write journal, and what it should learn (see `make_plan`).
-    `memo`: the previous passes' desired state, of which only what changed is built again
-    (the same state as `build_desired`'s)."""
+    `memory`: the previous passes' desired state and plan, of which only what changed is
+    computed again (the same state and plan as `build_desired`'s and `make_plan`'s)."""
     with paused():
-        if memo is None:
+        if memory is None:
             desired = build_desired(policies, snapshot, now=now, terms=terms)
         else:
-            desired = memo.build(policies, snapshot, now=now, terms=terms)
-            log.info("desired state: %s", memo.last.text())
+            desired = memory.desired.build(policies, snapshot, now=now, terms=terms)
+            log.info("desired state: %s", memory.desired.last.text())
         inputs = Inputs(
             openioc_terms=describe(terms or {}),
             policy_revision=policies.revision,
@@ -269,7 +268,8 @@ def plan_from(
             snapshot_time=snapshot.snapshot_time,
             source=source,
         )
-        plan = make_plan(
+        make = make_plan if memory is None else memory.plan.make
+        plan = make(
             desired,
             actual,
             settings=policies.settings,
@@ -280,6 +280,10 @@ def plan_from(
             stored=stored,
             learned=learned,
         )
+        if memory is not None:
+            stats = memory.plan.stats
+            joined = f"{stats.recomputed:,} of {stats.keys:,} keys joined"
+            log.info("plan: %s", f"full ({stats.reason}): {joined}" if stats.reason else joined)
         return desired, plan
 
 
@@ -397,22 +401,17 @@ async def reconcile(
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
-        memo = incremental and _DESIRED_FREE.acquire(blocking=False)
-        try:
-            desired, plan = plan_from(
-                policies,
-                snapshot,
-                actual,
-                now=now,
-                source=str(spec),
-                stored=journal.entries,
-                terms=terms,
-                learned=learned,
-                memo=_DESIRED if memo else None,
-            )
-        finally:
-            if memo:
-                _DESIRED_FREE.release()
+        desired, plan = plan_from(
+            policies,
+            snapshot,
+            actual,
+            now=now,
+            source=str(spec),
+            stored=journal.entries,
+            terms=terms,
+            learned=learned,
+            memory=memory,
+        )
     if actual_spec.path is None:  # a snapshot's plan records nothing (see the journal)
         Journal.learn(url, policies.settings.source, learned, actual)
     plan = replace(with_target(plan, url, taken), unowned_objects=unowned_objects(actual))

@@ -24,7 +24,7 @@ from controller.core.model import (
 from controller.core.plan import to_json
 from controller.policy.located import Located, PolicySet
 from controller.policy.models import Exclusion, StaticIntel
-from controller.reconcile import plan_from
+from controller.reconcile import PassMemory, plan_from
 from tests.test_scenarios import as_applied
 from tests.unit.test_desired import HERE, NOW, ind, policies, policy, snap
 
@@ -285,17 +285,19 @@ def test_what_the_memo_cannot_follow_is_a_full_build_and_says_why() -> None:
     assert memo.last.why == "two objects share an id"
 
 
-def test_plan_from_with_a_memo_plans_what_it_plans_without_one() -> None:
+def test_plan_from_with_a_memory_plans_what_it_plans_without_one() -> None:
     one = policies(policy())
     objs = [ind(n, f"[ipv4-addr:value = '10.1.0.{n}']", score=n) for n in range(6)]
-    memo = DesiredMemo()
+    memory = PassMemory()
+    memo = memory.desired
     tanium = as_applied(build_desired(one, snap(*objs[:4]), now=NOW))
     for changed in (objs, [*objs[1:], ind(0, "[ipv4-addr:value = '10.1.0.0']", score=99)]):
         plans = [
-            plan_from(one, snap(*changed), tanium, now=NOW, source="bundle", memo=use)[1]
-            for use in (memo, None)
+            plan_from(one, snap(*changed), tanium, now=NOW, source="bundle", memory=use)[1]
+            for use in (memory, None)
         ]
         assert to_json(plans[0]) == to_json(plans[1])
+    assert memory.plan.stats.mode == "incremental"
     assert memo.last.text() == (
         "incremental: 1 of 6 objects evaluated, 1 intel documents and 0 blocklist files rebuilt"
     )
