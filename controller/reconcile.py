@@ -29,7 +29,7 @@ from controller.core.desired_memo import DesiredMemo
 from controller.core.diff import make_plan
 from controller.core.diff.changes import needs_body
 from controller.core.diff.memo import PlanMemo
-from controller.core.foreign import unowned_objects
+from controller.core.foreign import UnownedMemo, unowned_objects
 from controller.core.model import ActualState, SourceSnapshot, TaniumId
 from controller.core.plan import Inputs, Plan
 from controller.core.unused import with_policy_warnings
@@ -126,14 +126,16 @@ class PassMemory:
 
     - `pages`: the Tanium listings' pages, reused when their bytes come back unchanged;
     - `desired`: the desired state, rebuilt only for the keys that changed objects touch;
-    - `plan`: the plan, joined again only for the keys whose inputs moved.
+    - `plan`: the plan, joined again only for the keys whose inputs moved;
+    - `unowned`: what in Tanium is not ours, judged again only for objects that changed.
 
     The OpenCTI snapshot and the write journal are kept by their own modules (each read
-    again only when it changed); these three hold nothing the next pass could not check."""
+    again only when it changed); these hold nothing the next pass could not check."""
 
     pages: PageMemo = field(default_factory=PageMemo)
     desired: DesiredMemo = field(default_factory=DesiredMemo)
     plan: PlanMemo = field(default_factory=PlanMemo)
+    unowned: UnownedMemo = field(default_factory=UnownedMemo)
 
 
 @dataclass(frozen=True)
@@ -414,7 +416,8 @@ async def reconcile(
         )
     if actual_spec.path is None:  # a snapshot's plan records nothing (see the journal)
         Journal.learn(url, policies.settings.source, learned, actual)
-    plan = replace(with_target(plan, url, taken), unowned_objects=unowned_objects(actual))
+    foreign = unowned_objects(actual) if memory is None else memory.unowned(actual)
+    plan = replace(with_target(plan, url, taken), unowned_objects=foreign)
     warnings = [d for d in checked.diagnostics if d.severity != "error"]
     plan = with_policy_warnings(plan, warnings, policies, snapshot, now=now)
     if actual_spec.path is None and any(needs_body(item) for item in plan.items):

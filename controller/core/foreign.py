@@ -29,20 +29,59 @@ class Unowned:
 def unowned_objects(actual: ActualState) -> tuple[Unowned, ...]:
     """Every document of the managed source and every blocklist entry that is not ours, by
     kind then Tanium id."""
-    installation = installation_id(actual.source_name)
-    intel = [
-        Unowned("intel", int(doc.id), doc.name, _why_intel(doc))
-        for doc in actual.intel
-        if owned_intel_key(doc) is None
-    ]
-    entries = [
-        Unowned("blocklist", int(entry.id), entry_name(entry), _why_entry(entry, installation))
-        for entry in actual.blocklist
-        if owned_blocklist_key(entry, installation) is None
-    ]
-    return tuple(sorted(intel, key=lambda u: u.tanium_id)) + tuple(
-        sorted(entries, key=lambda u: u.tanium_id)
-    )
+    return UnownedMemo()(actual)
+
+
+class UnownedMemo:
+    """`unowned_objects` across the passes of one process (`run`): a document or entry that is
+    the very object the last pass saw (Tanium's unchanged pages hand those back:
+    `controller.tanium.pagination.PageMemo`) keeps its verdict instead of having its marker
+    parsed again — 625,000 of them at 500,000 indicators. Anything else is judged as
+    `unowned_objects` judges it; the result is the same."""
+
+    def __init__(self) -> None:
+        self._source: str | None = None
+        self._intel: dict[int, tuple[ActualIntel, Unowned | None]] = {}
+        self._entries: dict[int, tuple[ActualBlocklist, Unowned | None]] = {}
+
+    def __call__(self, actual: ActualState) -> tuple[Unowned, ...]:
+        if actual.source_name != self._source:  # another installation id: nothing holds
+            self._source = actual.source_name
+            self._intel, self._entries = {}, {}
+        installation = installation_id(actual.source_name)
+        intel: dict[int, tuple[ActualIntel, Unowned | None]] = {}
+        found: list[Unowned] = []
+        for doc in actual.intel:
+            known = self._intel.get(id(doc))
+            if known is None or known[0] is not doc:
+                verdict = None
+                if owned_intel_key(doc) is None:
+                    verdict = Unowned("intel", int(doc.id), doc.name, _why_intel(doc))
+                known = (doc, verdict)
+            intel[id(doc)] = known
+            if known[1] is not None:
+                found.append(known[1])
+        entries: dict[int, tuple[ActualBlocklist, Unowned | None]] = {}
+        listed: list[Unowned] = []
+        for entry in actual.blocklist:
+            seen = self._entries.get(id(entry))
+            if seen is None or seen[0] is not entry:
+                why = None
+                if owned_blocklist_key(entry, installation) is None:
+                    why = Unowned(
+                        "blocklist",
+                        int(entry.id),
+                        entry_name(entry),
+                        _why_entry(entry, installation),
+                    )
+                seen = (entry, why)
+            entries[id(entry)] = seen
+            if seen[1] is not None:
+                listed.append(seen[1])
+        self._intel, self._entries = intel, entries  # holding the objects keeps their ids theirs
+        return tuple(sorted(found, key=lambda u: u.tanium_id)) + tuple(
+            sorted(listed, key=lambda u: u.tanium_id)
+        )
 
 
 def blocklist_name(md5: str, sha1: str, sha256: str, file_name: str = "") -> str:
