@@ -6,7 +6,9 @@ entry only on the blacklist, with this installation's marker, and a key its own 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from controller.core.model import ActualBlocklist, ActualIntel, ActualState
 from controller.render.marker import (
@@ -32,6 +34,11 @@ def unowned_objects(actual: ActualState) -> tuple[Unowned, ...]:
     return UnownedMemo()(actual)
 
 
+Seen = TypeVar("Seen", ActualIntel, ActualBlocklist)
+Judged = dict[int, tuple[Seen, "Unowned | None"]]
+"""`id()` of an object → the object (held, so its id stays its own) and its verdict."""
+
+
 class UnownedMemo:
     """`unowned_objects` across the passes of one process (`run`): a document or entry that is
     the very object the last pass saw (Tanium's unchanged pages hand those back:
@@ -41,47 +48,50 @@ class UnownedMemo:
 
     def __init__(self) -> None:
         self._source: str | None = None
-        self._intel: dict[int, tuple[ActualIntel, Unowned | None]] = {}
-        self._entries: dict[int, tuple[ActualBlocklist, Unowned | None]] = {}
+        self._intel: Judged[ActualIntel] = {}
+        self._entries: Judged[ActualBlocklist] = {}
 
     def __call__(self, actual: ActualState) -> tuple[Unowned, ...]:
         if actual.source_name != self._source:  # another installation id: nothing holds
             self._source = actual.source_name
             self._intel, self._entries = {}, {}
         installation = installation_id(actual.source_name)
-        intel: dict[int, tuple[ActualIntel, Unowned | None]] = {}
-        found: list[Unowned] = []
-        for doc in actual.intel:
-            known = self._intel.get(id(doc))
-            if known is None or known[0] is not doc:
-                verdict = None
-                if owned_intel_key(doc) is None:
-                    verdict = Unowned("intel", int(doc.id), doc.name, _why_intel(doc))
-                known = (doc, verdict)
-            intel[id(doc)] = known
-            if known[1] is not None:
-                found.append(known[1])
-        entries: dict[int, tuple[ActualBlocklist, Unowned | None]] = {}
-        listed: list[Unowned] = []
-        for entry in actual.blocklist:
-            seen = self._entries.get(id(entry))
-            if seen is None or seen[0] is not entry:
-                why = None
-                if owned_blocklist_key(entry, installation) is None:
-                    why = Unowned(
-                        "blocklist",
-                        int(entry.id),
-                        entry_name(entry),
-                        _why_entry(entry, installation),
-                    )
-                seen = (entry, why)
-            entries[id(entry)] = seen
-            if seen[1] is not None:
-                listed.append(seen[1])
-        self._intel, self._entries = intel, entries  # holding the objects keeps their ids theirs
-        return tuple(sorted(found, key=lambda u: u.tanium_id)) + tuple(
-            sorted(listed, key=lambda u: u.tanium_id)
-        )
+
+        def doc_verdict(doc: ActualIntel) -> Unowned | None:
+            if owned_intel_key(doc) is not None:
+                return None
+            return Unowned("intel", int(doc.id), doc.name, _why_intel(doc))
+
+        def entry_verdict(entry: ActualBlocklist) -> Unowned | None:
+            if owned_blocklist_key(entry, installation) is not None:
+                return None
+            why = _why_entry(entry, installation)
+            return Unowned("blocklist", int(entry.id), entry_name(entry), why)
+
+        self._intel, intel = _judge(actual.intel, self._intel, doc_verdict)
+        self._entries, entries = _judge(actual.blocklist, self._entries, entry_verdict)
+        return tuple(sorted(intel, key=_by_id)) + tuple(sorted(entries, key=_by_id))
+
+
+def _judge(
+    objects: Iterable[Seen], known: Judged[Seen], verdict: Callable[[Seen], Unowned | None]
+) -> tuple[Judged[Seen], list[Unowned]]:
+    """Each object's verdict (the known one for the very same object), in order: the verdicts
+    to keep for the next pass, and the objects found unowned."""
+    judged: Judged[Seen] = {}
+    found: list[Unowned] = []
+    for obj in objects:
+        seen = known.get(id(obj))
+        if seen is None or seen[0] is not obj:
+            seen = (obj, verdict(obj))
+        judged[id(obj)] = seen
+        if seen[1] is not None:
+            found.append(seen[1])
+    return judged, found
+
+
+def _by_id(unowned: Unowned) -> int:
+    return unowned.tanium_id
 
 
 def blocklist_name(md5: str, sha1: str, sha256: str, file_name: str = "") -> str:
