@@ -279,7 +279,7 @@ def test_the_memo_plans_what_make_plan_plans_after_every_change(data: st.DataObj
             world.step(data)
         want, got = both(memo, world)
         assert got == want, memo.stats
-        assert to_json(got) == to_json(want)
+        assert to_json(got) == to_json(want)  # what `controller.planfile.save_plan` writes
 
 
 def synced(n: int) -> World:

@@ -28,10 +28,10 @@ What one key's result depends on, hence what joins it again:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
-from operator import attrgetter, is_not, ne
+from operator import attrgetter, is_not
 from typing import Generic, Literal, TypeVar, Unpack
 
 from controller.core.desired import DesiredState
@@ -75,6 +75,7 @@ from controller.render.marker import installation_id, intrinsic_ids_for, owned_b
 from controller.render.marker import owned_intel_key as _intel_key
 
 Journal = Mapping[TaniumId, tuple[str, str]]
+K = TypeVar("K")
 V = TypeVar("V")
 _KEY = attrgetter("key")
 _TANIUM_ID = attrgetter("tanium_id")
@@ -118,8 +119,8 @@ class _Results:
         self.duplicates: dict[Key, list[PlanItem]] = {}
         self.winner: dict[Key, TaniumId] = {}
         """The Tanium object a desired key was compared with."""
-        self.journal: dict[Key, tuple[str, str] | None] = {}
-        """The journal entry of that object when it was."""
+        self.compared: dict[TaniumId, Key] = {}
+        """The other way round: whose key's join read the journal entry of an object."""
         self.learned: dict[Key, tuple[TaniumId, tuple[str, str]]] = {}
         self._all = (
             self.kept,
@@ -130,7 +131,6 @@ class _Results:
             self.orphans,
             self.duplicates,
             self.winner,
-            self.journal,
             self.learned,
         )
 
@@ -140,13 +140,17 @@ class _Results:
         keys: set[Key],
         wanted: Mapping[Key, object],
         drift_warn: set[Key],
-        journal: Journal,
         learned: Mapping[TaniumId, tuple[str, str]],
         *,
         whole: bool,
     ) -> None:
         """Replace the results of `keys` with those of `out`, the join of exactly them
         (`whole`: of every key)."""
+        if whole:
+            self.compared.clear()
+        else:
+            for tanium_id in filter(None, map(self.winner.get, keys)):
+                del self.compared[tanium_id]
         for results in self._all:
             if whole:
                 results.clear()
@@ -179,21 +183,16 @@ class _Results:
                 self.replaced[copy.key] = delete
                 winner[copy.key] = copy.tanium_id
         self.winner.update(winner)
-        for key, tanium_id in winner.items():
-            self.journal[key] = journal.get(tanium_id)
+        self.compared.update(zip(winner.values(), winner, strict=True))
         if learned:
             of = {tanium_id: key for key, tanium_id in winner.items()}
             for tanium_id, entry in learned.items():
                 self.learned[of[tanium_id]] = (tanium_id, entry)
 
-    def journal_moved(self, journal: Journal) -> list[Key]:
-        """The keys whose compared document's journal entry is not the one they were joined
-        with (in C: no Python step per key)."""
-        if not journal and not any(self.journal.values()):
-            return []
-        keys = list(self.winner)
-        now = map(journal.get, map(self.winner.__getitem__, keys))
-        return list(compress(keys, map(ne, now, map(self.journal.__getitem__, keys))))
+    def journal_moved(self, entries: Iterable[TaniumId]) -> set[Key]:
+        """The keys whose join read one of these journal entries (they moved since)."""
+        compared = self.compared
+        return {compared[i] for i in entries if i in compared}
 
     def half(
         self,
@@ -237,8 +236,9 @@ class PlanMemo:
         )
         self._intel_results = _Results()
         self._entry_results = _Results()
-        self._wants = _Wanted[DesiredIntel]()
-        self._files = _Wanted[DesiredBlocklist]()
+        self._wants = _Last[Key, DesiredIntel]()
+        self._files = _Last[Key, DesiredBlocklist]()
+        self._journal = _Last[TaniumId, tuple[str, str]]()
         self._label_sets: Counter[tuple[str, ...]] = Counter()
         self._drift_warn: set[Key] = set()
         self._labels: tuple[ActualLabel, ...] | None = None
@@ -358,6 +358,7 @@ class PlanMemo:
         if not whole and not results.valid:
             whole = "no per-key results yet"
         self._labels = actual.labels
+        entries, gone, _ = self._journal.take(journal)
         learned: dict[TaniumId, tuple[str, str]] = {}
         if whole:
             keys: set[Key] = {*desired.intel, *inventory.held}
@@ -365,10 +366,10 @@ class PlanMemo:
         else:
             keys = {*moved, *removed, *moves.keys, *self._intel_orphans}
             keys.update(k for k in warn_moved if k in desired.intel)
-            keys.update(results.journal_moved(journal))
+            keys.update(results.journal_moved(chain(entries, gone)))
             out = self._sub_intel(desired, actual, keys, journal, learned)
         w = bool(whole)
-        results.record(out, keys, desired.intel, self._drift_warn, journal, learned, whole=w)
+        results.record(out, keys, desired.intel, self._drift_warn, learned, whole=w)
         _follow_orphans(self._intel_orphans, keys, inventory, desired.intel, whole=w)
         half = results.half(desired.intel, inventory)
         half[0].owned = inventory.owned
@@ -441,7 +442,7 @@ class PlanMemo:
             entries = tuple(e for k in keys for e in inventory.holding(k))
             inventory_part = actual.model_copy(update={"intel": (), "blocklist": entries})
             out = diff_blocklist(part, inventory_part, installation, adopt)
-        results.record(out, keys, desired.blocklist, self._drift_warn, {}, {}, whole=bool(whole))
+        results.record(out, keys, desired.blocklist, self._drift_warn, {}, whole=bool(whole))
         _follow_orphans(self._entry_orphans, keys, inventory, desired.blocklist, whole=bool(whole))
         half = results.half(desired.blocklist, inventory)
         half[0].owned = half[0].owned_from_source = inventory.owned
@@ -452,26 +453,28 @@ class PlanMemo:
 _Half = tuple[DiffResult, list[PlanItem], list[tuple[PlanItem, Diagnostic]]]
 
 
-class _Wanted(Generic[V]):
-    """One kind of desired items as the last pass had them, in its order."""
+class _Last(Generic[K, V]):
+    """A mapping as the last pass had it, in its order: the desired items of one kind, the
+    write journal."""
 
     def __init__(self) -> None:
-        self.keys: list[Key] = []
+        self.keys: list[K] = []
         self.values: list[V] = []
 
-    def take(self, now: Mapping[Key, V]) -> tuple[list[Key], list[Key], dict[Key, V]]:
-        """The keys whose item is not the very instance of the last pass (new ones
-        included), the keys no longer desired, and the former items of both."""
+    def take(self, now: Mapping[K, V]) -> tuple[list[K], list[K], dict[K, V]]:
+        """The keys whose value is not the very instance of the last pass (new ones
+        included), the keys gone, and the former values of both."""
         keys, values = list(now), list(now.values())
         last_keys, last = self.keys, self.values
         self.keys, self.values = keys, values
-        if keys == last_keys:  # in the same order: compare in place, no lookup by key
-            at = list(compress(range(len(keys)), map(is_not, values, last)))
-            return [keys[i] for i in at], [], {keys[i]: last[i] for i in at}
+        held = len(last_keys)
+        if keys[:held] == last_keys:  # in the same order, some maybe added: no lookup by key
+            at = list(compress(range(held), map(is_not, values, last)))
+            return [keys[i] for i in at] + keys[held:], [], {keys[i]: last[i] for i in at}
         before = dict(zip(last_keys, last, strict=True))
         moved = list(compress(keys, map(is_not, values, map(before.get, keys))))
         former = {k: before[k] for k in moved if k in before}
-        removed: list[Key] = []
+        removed: list[K] = []
         if len(before) + len(moved) - len(former) != len(now):  # some left
             removed = list(before.keys() - now.keys())
             former.update((k, before[k]) for k in removed)
