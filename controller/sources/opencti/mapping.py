@@ -77,9 +77,8 @@ def _hashes(node: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _identity(node: Mapping[str, Any]) -> dict[str, Any]:
+def _identity(node: Mapping[str, Any], entity_type: Any) -> dict[str, Any]:
     standard_id = node.get("standard_id")
-    entity_type = node.get("entity_type")
     if not isinstance(standard_id, str) or not isinstance(entity_type, str):
         raise OpenCTIProtocolError(f"a node without standard_id or entity_type: {dict(node)!r}")
     internal_id = node.get("id")
@@ -99,12 +98,13 @@ def _build(fields: dict[str, Any]) -> SourceObject:
 
 
 def indicator_from_node(node: Mapping[str, Any]) -> SourceObject:
+    """An `Indicator` node: its entity type is its GraphQL type, so it is not selected."""
     detection = node.get("x_opencti_detection")
     platforms = node.get("x_mitre_platforms")
     platforms = platforms if isinstance(platforms, list) else ()
     return _build(
         {
-            **_identity(node),
+            **_identity(node, "Indicator"),
             "name": str(node.get("name") or ""),
             "description": str(node.get("description") or ""),
             "pattern": node.get("pattern") if isinstance(node.get("pattern"), str) else None,
@@ -138,7 +138,7 @@ def observable_value(node: Mapping[str, Any]) -> str | None:
 def observable_from_node(node: Mapping[str, Any]) -> SourceObject:
     return _build(
         {
-            **_identity(node),
+            **_identity(node, node.get("entity_type")),
             "value": observable_value(node),
             "hashes": _hashes(node),
             "name": str(node.get("name") or ""),
