@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -231,3 +232,28 @@ def test_the_observable_listing_selects_exactly_what_the_mapping_reads() -> None
         common | {"entity_type": "Autonomous-System", "number": 64500},
     ]
     assert _read_by(observable_from_node, nodes) == _selected(OBSERVABLE_FIELDS)
+
+
+def test_repeated_values_are_one_object_across_nodes() -> None:
+    def node(i: int) -> dict[str, Any]:  # every value a fresh object, as json.loads gives them
+        return json.loads(
+            json.dumps(
+                {
+                    "standard_id": f"indicator--{i}",
+                    "pattern_type": "STIX",
+                    "valid_until": "2027-12-31T00:00:00.000Z",
+                    "created": "2026-01-01T00:00:00.000Z",
+                    "x_mitre_platforms": ["windows"],
+                    "x_opencti_main_observable_type": "IPv4-Addr",
+                    "objectLabel": [{"value": "emotet"}, {"value": "tanium"}],
+                    "objectMarking": [{"definition": "TLP:GREEN"}],
+                }
+            )
+        )
+
+    a, b = indicator_from_node(node(1)), indicator_from_node(node(2))
+    assert a.labels == ("emotet", "tanium") and a.markings == ("TLP:GREEN",)
+    for field in ("labels", "markings", "pattern_type", "platforms", "main_observable_type"):
+        assert getattr(a, field) is getattr(b, field), field
+    assert a.valid_until is b.valid_until and a.created is b.created
+    assert a.valid_until == datetime(2027, 12, 31, tzinfo=UTC)
