@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from controller.collector import paused
 from controller.core.model import SourceObject, SourceSnapshot
 from controller.policy.located import PolicySet
 from controller.policy.models import IntelPolicy, Select
@@ -57,8 +58,16 @@ def _digest(sent: Sequence[tuple[Operation, dict[str, Any]]]) -> str:
 
 
 class _Listing:
-    """One paginated listing: hands each node to `consume` page by page (memory stays at one
-    page of raw JSON), counts, and says why it is incomplete (if it is)."""
+    """One paginated listing: hands each node to `consume` page by page, counts, and says
+    why it is incomplete (if it is).
+
+    Pipelined: the next page is requested as soon as this one's cursor is known, and this
+    page's nodes are mapped while the server works on the next (the server's time per page
+    is several times the client's, and the two no longer add up). Memory stays at two pages
+    of raw JSON. The mapping yields to the event loop every `CHUNK` nodes, so the request
+    in flight is actually written out (and other listings progress) meanwhile."""
+
+    CHUNK = 25
 
     def __init__(
         self, label: str, consume: Callable[[dict[str, Any]], None], progress: Progress | None
@@ -80,41 +89,55 @@ class _Listing:
         operation: Operation,
         variables: Callable[[str | None], dict[str, Any]],
     ) -> None:
-        after: str | None = None
-        page = 0
         self.report(None)
-        while True:
-            page += 1
-            try:
-                data = await client.execute(operation, variables(after))
-            except PAGE_FAILURES as exc:
-                self.reasons.append(f"{self.label}: page {page} failed: {exc}")
-                return
-            conn = data.get(operation.root_field)
-            if not isinstance(conn, dict):
-                self.reasons.append(f"{self.label}: page {page}: the reply has no connection")
-                return
-            info = conn.get("pageInfo")
-            info = info if isinstance(info, dict) else {}
-            total = info.get("globalCount")
-            if isinstance(total, int):
-                self.totals.append(total)
-            for edge in conn.get("edges") or ():
-                node = edge.get("node") if isinstance(edge, dict) else None
-                self.count += 1
-                if isinstance(node, dict):
-                    self.consume(node)
-                else:
-                    self.reasons.append(f"{self.label}: page {page}: an edge without a node")
-            self.report(total if isinstance(total, int) else None)
-            if not info.get("hasNextPage"):
-                break
-            cursor = info.get("endCursor")
-            if not isinstance(cursor, str) or not cursor or cursor == after:
-                self.reasons.append(f"{self.label}: page {page}: the cursor did not advance")
-                return
-            after = cursor
+        pending = asyncio.ensure_future(client.execute(operation, variables(None)))
+        try:
+            after: str | None = None
+            page = 0
+            while True:
+                page += 1
+                try:
+                    data = await pending
+                except PAGE_FAILURES as exc:
+                    self.reasons.append(f"{self.label}: page {page} failed: {exc}")
+                    return
+                conn = data.get(operation.root_field)
+                if not isinstance(conn, dict):
+                    self.reasons.append(f"{self.label}: page {page}: the reply has no connection")
+                    return
+                info = conn.get("pageInfo")
+                info = info if isinstance(info, dict) else {}
+                total = info.get("globalCount")
+                if isinstance(total, int):
+                    self.totals.append(total)
+                more = bool(info.get("hasNextPage"))
+                cursor = info.get("endCursor")
+                advances = isinstance(cursor, str) and bool(cursor) and cursor != after
+                if more and advances:  # the next page is worked on while this one is mapped
+                    pending = asyncio.ensure_future(client.execute(operation, variables(cursor)))
+                await self._consume(conn.get("edges") or (), page)
+                self.report(total if isinstance(total, int) else None)
+                if not more:
+                    break
+                if not advances:
+                    self.reasons.append(f"{self.label}: page {page}: the cursor did not advance")
+                    return
+                after = cursor
+        finally:
+            await _abandon(pending)
         self._check_counts()
+
+    async def _consume(self, edges: Iterable[Any], page: int) -> None:
+        await asyncio.sleep(0)  # the next page's request sets off before this page is mapped
+        for done, edge in enumerate(edges, 1):
+            node = edge.get("node") if isinstance(edge, dict) else None
+            self.count += 1
+            if isinstance(node, dict):
+                self.consume(node)
+            else:
+                self.reasons.append(f"{self.label}: page {page}: an edge without a node")
+            if done % self.CHUNK == 0:
+                await asyncio.sleep(0)  # and goes out (a request takes a few steps)
 
     def _check_counts(self) -> None:
         if not self.totals:
@@ -206,12 +229,16 @@ async def fetch_snapshot(
     timing: Timing | None = None,
 ) -> SourceSnapshot:
     """Read what the policies can select from OpenCTI; see the module doc for completeness.
-    `transport` and `timing` are test hooks (see `GraphQLClient`)."""
+    `transport` and `timing` are test hooks (see `GraphQLClient`). The cyclic collector is
+    paused throughout (`controller.collector`): the listing allocates ~40 acyclic objects
+    per node, and the collections they set off walking the growing snapshot cost as much CPU
+    as the decoding and the mapping together."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     async with GraphQLClient(settings, transport=transport, timing=timing) as client:
-        return await fetch_with(
-            client, selects_of(policies), now=now, page_size=page_size, progress=progress
-        )
+        with paused():
+            return await fetch_with(
+                client, selects_of(policies), now=now, page_size=page_size, progress=progress
+            )
 
 
 async def fetch_with(
@@ -246,6 +273,16 @@ async def scan_all(
 
 
 T = TypeVar("T")
+
+
+async def _abandon(request: asyncio.Future[Any]) -> None:
+    """Cancel a page request nobody will read (the listing stopped or failed), and wait for
+    it to end, so it neither outlives the client nor leaves an exception unretrieved."""
+    if not request.done():
+        request.cancel()
+        await asyncio.wait([request])
+    if not request.cancelled():
+        request.exception()
 
 
 async def gather(scans: list[Coroutine[Any, Any, T]]) -> list[T]:

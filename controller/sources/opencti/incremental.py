@@ -57,6 +57,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from controller.collector import paused
 from controller.core.model import SourceObject, SourceSnapshot
 from controller.lease.config import state_dir
 from controller.policy.located import PolicySet
@@ -765,9 +766,10 @@ async def fetch_reported(
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     path = snapshot_path(settings.url)
     async with GraphQLClient(settings, transport=transport, timing=timing) as client:
-        snapshot, report = await _fetch(
-            client, selects_of(policies), settings.url, path, now, page_size, progress, options
-        )
+        with paused():  # as `fetch_snapshot`
+            snapshot, report = await _fetch(
+                client, selects_of(policies), settings.url, path, now, page_size, progress, options
+            )
         report = replace(report, requests=client.requests, objects=len(snapshot.objects))
     log.info("%s", report.text())
     for callback in _observers:

@@ -7,6 +7,10 @@ platforms, pattern and pattern type (lower-case, `stix` when absent), validity, 
 hashes (keys as OpenCTI spells them, e.g. `SHA-256`), value, description, name, timestamps.
 The bundle-equivalence test pins it.
 
+Repeated values (labels, marking names, pattern types, platforms, timestamps) are shared
+between objects, as the STIX reader shares them (`controller.sources.stix._share`, `_time`):
+100,000 objects carry a few hundred distinct ones, and parsing a timestamp once is cheaper.
+
 Observables have no `created`/`modified` in GraphQL: STIX exports carry `created_at` and
 `updated_at` there, and so do we. OpenCTI's "no date" sentinels (`1970-01-01T00:00:00Z`,
 `5138-11-16T09:46:40Z`, which its own `nil` filter treats as absent) read as None.
@@ -22,6 +26,7 @@ from controller.core.markings import normalize_marking
 from controller.core.model import SourceObject
 from controller.core.timestamps import parse_time
 from controller.sources.opencti.errors import OpenCTIProtocolError
+from controller.sources.stix import _share, _time
 
 FROM_START = datetime(1970, 1, 1, tzinfo=UTC)
 UNTIL_END = datetime(5138, 11, 16, 9, 46, 40, tzinfo=UTC)
@@ -43,7 +48,7 @@ parse_date = parse_time
 
 
 def _real_date(value: Any) -> datetime | None:
-    parsed = parse_date(value)
+    parsed = _time(value)
     if parsed is not None and parsed.tzinfo is not None and parsed in SENTINEL_DATES:
         return None
     return parsed
@@ -58,7 +63,7 @@ def _labels(node: Mapping[str, Any]) -> tuple[str, ...]:
     for label in node.get("objectLabel") or ():
         if isinstance(label, Mapping) and isinstance(label.get("value"), str):
             out.append(label["value"])
-    return tuple(out)
+    return _share(tuple(out)) if out else ()
 
 
 def _markings(node: Mapping[str, Any]) -> tuple[str, ...]:
@@ -66,7 +71,7 @@ def _markings(node: Mapping[str, Any]) -> tuple[str, ...]:
     for marking in node.get("objectMarking") or ():
         if isinstance(marking, Mapping) and isinstance(marking.get("definition"), str):
             names.add(marking_name(marking["definition"]))
-    return tuple(sorted(names))
+    return _share(tuple(sorted(names))) if names else ()
 
 
 def _hashes(node: Mapping[str, Any]) -> dict[str, str]:
@@ -77,9 +82,8 @@ def _hashes(node: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _identity(node: Mapping[str, Any]) -> dict[str, Any]:
+def _identity(node: Mapping[str, Any], entity_type: Any) -> dict[str, Any]:
     standard_id = node.get("standard_id")
-    entity_type = node.get("entity_type")
     if not isinstance(standard_id, str) or not isinstance(entity_type, str):
         raise OpenCTIProtocolError(f"a node without standard_id or entity_type: {dict(node)!r}")
     internal_id = node.get("id")
@@ -99,26 +103,31 @@ def _build(fields: dict[str, Any]) -> SourceObject:
 
 
 def indicator_from_node(node: Mapping[str, Any]) -> SourceObject:
+    """An `Indicator` node: its entity type is its GraphQL type, so it is not selected."""
     detection = node.get("x_opencti_detection")
     platforms = node.get("x_mitre_platforms")
-    platforms = platforms if isinstance(platforms, list) else ()
+    platforms = (
+        tuple(p for p in platforms if isinstance(p, str)) if isinstance(platforms, list) else ()
+    )
+    kind = node.get("x_opencti_main_observable_type")
+    observable_type = _share(kind) if isinstance(kind, str) and kind else None
     return _build(
         {
-            **_identity(node),
+            **_identity(node, "Indicator"),
             "name": str(node.get("name") or ""),
             "description": str(node.get("description") or ""),
             "pattern": node.get("pattern") if isinstance(node.get("pattern"), str) else None,
-            "pattern_type": str(node.get("pattern_type") or "stix").lower(),
-            "valid_from": parse_date(node.get("valid_from")),
-            "valid_until": parse_date(node.get("valid_until")),
+            "pattern_type": _share(str(node.get("pattern_type") or "stix").lower()),
+            "valid_from": _time(node.get("valid_from")),
+            "valid_until": _time(node.get("valid_until")),
             "revoked": bool(node.get("revoked")),
             "detection": detection if isinstance(detection, bool) else None,
-            "platforms": tuple(p for p in platforms if isinstance(p, str)),
-            "main_observable_type": node.get("x_opencti_main_observable_type") or None,
+            "platforms": _share(platforms) if platforms else (),
+            "main_observable_type": observable_type,
             "score": _int(node.get("x_opencti_score")),
             "confidence": _int(node.get("confidence")),
-            "created": parse_date(node.get("created")),
-            "modified": parse_date(node.get("modified")),
+            "created": _time(node.get("created")),
+            "modified": _time(node.get("modified")),
         }
     )
 
@@ -138,7 +147,7 @@ def observable_value(node: Mapping[str, Any]) -> str | None:
 def observable_from_node(node: Mapping[str, Any]) -> SourceObject:
     return _build(
         {
-            **_identity(node),
+            **_identity(node, node.get("entity_type")),
             "value": observable_value(node),
             "hashes": _hashes(node),
             "name": str(node.get("name") or ""),

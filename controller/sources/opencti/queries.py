@@ -2,7 +2,11 @@
 
 `all_operations()` lists them so a test validates each against the real schema
 (`opencti.graphql`, graphql-core `validate()`). Node selections are kept lean (§10.11 of the
-fact sheet: 100k-object scans); everything selected here is something `mapping.py` reads.
+fact sheet: 100k-object scans): the server's time grows with every field of every node, and
+it is most of a listing's time. Everything selected here is something `mapping.py` (or
+`fetch_markings`) reads, and nothing more (`tests/opencti/test_opencti_mapping.py` checks
+both ways); an indicator's `entity_type` is not asked for, since the `Indicator` fragment
+says what it is.
 Listings never pass `orderBy`: the server then sorts on `standard_id` (stable while objects
 are updated mid-scan) and pages by keyset cursor.
 """
@@ -16,7 +20,6 @@ INDICATOR_FIELDS = """
 fragment OctiTaniumIndicator on Indicator {
   id
   standard_id
-  entity_type
   name
   description
   pattern
@@ -32,7 +35,7 @@ fragment OctiTaniumIndicator on Indicator {
   created
   modified
   objectLabel { value }
-  objectMarking { definition_type definition }
+  objectMarking { definition }
 }
 """
 
@@ -40,7 +43,6 @@ fragment OctiTaniumIndicator on Indicator {
 # same object (`value`, `name`, `path`, `key`, `number`, `user_id`, `subject`, `hashes`).
 OBSERVABLE_FIELDS = """
 fragment OctiTaniumObservable on StixCyberObservable {
-  __typename
   id
   standard_id
   entity_type
@@ -49,7 +51,7 @@ fragment OctiTaniumObservable on StixCyberObservable {
   x_opencti_score
   x_opencti_description
   objectLabel { value }
-  objectMarking { definition_type definition }
+  objectMarking { definition }
   ... on IPv4Addr { value }
   ... on IPv6Addr { value }
   ... on DomainName { value }
@@ -116,7 +118,7 @@ MARKINGS = Operation(
     f"""query OctiTaniumMarkings($first: Int!, $after: ID) {{
   markingDefinitions(first: $first, after: $after) {{
     {PAGE_INFO}
-    edges {{ node {{ id standard_id definition_type definition }} }}
+    edges {{ node {{ id definition }} }}
   }}
 }}""",
     "markingDefinitions",
