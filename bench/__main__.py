@@ -11,6 +11,7 @@ BENCHMARKS = (
     "bench.bench_plan",
     "bench.bench_apply",
     "bench.bench_pass",
+    "bench.bench_run_pass",
 )
 
 
