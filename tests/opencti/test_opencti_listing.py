@@ -84,3 +84,18 @@ def test_the_collector_is_paused_while_fetching(emulator: InProcess, everything:
     assert snapshot.complete and len(enabled) > 3
     assert not any(enabled)
     assert gc.isenabled()
+
+
+def test_pages_do_not_pile_up_while_the_collector_is_paused(
+    emulator: InProcess, everything: PolicySet
+) -> None:
+    emulator.state.seed(json.loads(DEMO_SEED.read_bytes()))  # 62 indicators: 7 pages of 10
+    alive: list[int] = []
+
+    def responses(label: str, fetched: int, total: int | None) -> None:
+        if label == "indicators" and total is not None:
+            alive.append(sum(isinstance(o, httpx.Response) for o in gc.get_objects()))
+
+    snapshot = emulator.fetch(everything, page_size=10, progress=responses)
+    assert snapshot.complete and len(alive) == 7
+    assert max(alive) <= 3, alive  # this page's, the next one's, the observables' at most

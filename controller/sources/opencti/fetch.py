@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from controller.collector import paused
+from controller.collector import collect_young, paused
 from controller.core.model import SourceObject, SourceSnapshot
 from controller.policy.located import PolicySet
 from controller.policy.models import IntelPolicy, Select
@@ -65,7 +65,8 @@ class _Listing:
     page's nodes are mapped while the server works on the next (the server's time per page
     is several times the client's, and the two no longer add up). Memory stays at two pages
     of raw JSON. The mapping yields to the event loop every `CHUNK` nodes, so the request
-    in flight is actually written out (and other listings progress) meanwhile."""
+    in flight is actually written out (and other listings progress) meanwhile. Each page's
+    cyclic garbage is collected once the page is mapped, the collector being paused."""
 
     CHUNK = 25
 
@@ -116,6 +117,7 @@ class _Listing:
                 if more and advances:  # the next page is worked on while this one is mapped
                     pending = asyncio.ensure_future(client.execute(operation, variables(cursor)))
                 await self._consume(conn.get("edges") or (), page)
+                collect_young()  # this page's response and its body (`controller.collector`)
                 self.report(total if isinstance(total, int) else None)
                 if not more:
                     break
