@@ -260,6 +260,7 @@ def emulator(kind: str, n: int = 0) -> Iterator[str]:
     process = context.Process(target=_serve, args=(port, kind, n, ready))
     process.start()
     url = f"http://127.0.0.1:{port}"
+    PIDS[url] = process.pid or 0
     try:
         ready.get(timeout=1800)
         deadline = time.monotonic() + 60
@@ -275,6 +276,10 @@ def emulator(kind: str, n: int = 0) -> Iterator[str]:
     finally:
         process.terminate()
         process.join(timeout=10)
+
+
+PIDS: dict[str, int] = {}
+"""Each running emulator's process id, by URL (for its CPU time: `bench_tanium_read._cpu_of`)."""
 
 
 def latency(url: str, ms: float) -> None:

@@ -21,7 +21,9 @@ Sequence per contender: a first pass (cold: nothing in memory, no local snapshot
 `--repeat` rounds of: 1 % churn in OpenCTI (a third new indicators, a third revoked, a third
 relabelled: `bench.bench_pass.Churn`), a timed pass — it must plan exactly the churn's creates,
 updates and deletes — the churn undone, a timed pass — it must plan no change. Times are those
-of the whole pass as `run` logs it (`tick`), requests from the emulators' counters.
+of the whole pass as `run` logs it (`tick`), requests from the emulators' counters, and the CPU
+time each pass cost the client and each emulator (where a pass's wall time went: the emulators
+answer filtered queries by scanning every record, where OpenCTI's Elasticsearch uses an index).
 
     python -m bench.bench_run_pass                        # 100,000, 3 rounds
     python -m bench.bench_run_pass --size 500000 --repeat 3   # the issue's
@@ -46,6 +48,7 @@ from octi_sandbox.opencti import DEFAULT_TOKEN as OPENCTI_TOKEN
 from octi_sandbox.tanium import DEFAULT_TOKEN as TANIUM_TOKEN
 
 from bench import bench_pass as common
+from bench.bench_tanium_read import _cpu_of
 
 NEVER_OPEN = """
   schedule:
@@ -92,11 +95,15 @@ def _passes(name: str, job: dict[str, Any]) -> dict[str, Any]:
     reconciler = Reconciler(Path(job["policies"]), "opencti")
     out: dict[str, Any] = {"name": name, "first": [], "churn": [], "undone": []}
 
+    pids = (job["pids"][job["tanium"]], job["pids"][job["opencti"]])
+
     def timed(kind: str, counts: tuple[int, int, int]) -> None:
         before = common.requests_of(*urls)
+        cpu = (time.process_time(), _cpu_of(pids[0]), _cpu_of(pids[1]))
         started = time.perf_counter()
         result = asyncio.run(reconciler.tick())
         seconds = time.perf_counter() - started
+        used = (time.process_time(), _cpu_of(pids[0]), _cpu_of(pids[1]))
         after = common.requests_of(*urls)
         plan = plans.pop()
         got = (plan.summary.create, plan.summary.update, plan.summary.delete)
@@ -105,7 +112,8 @@ def _passes(name: str, job: dict[str, Any]) -> dict[str, Any]:
                 f"{name}, {kind} pass: expected {counts} (create, update, delete), got "
                 f"{got}: {result.outcome}: {result.message}"
             )
-        out[kind].append((seconds, after[0] - before[0], after[1] - before[1]))
+        spent = tuple(round(b - a, 2) for a, b in zip(cpu, used, strict=True))
+        out[kind].append((seconds, after[0] - before[0], after[1] - before[1], *spent))
         print(f"  {name:<12} {kind:<7} {seconds:7.2f} s  {result.message}", flush=True)
 
     timed("first", (0, 0, 0))
@@ -181,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
                     "policies": str(folder),
                     "tanium": tanium,
                     "opencti": opencti,
+                    "pids": dict(common.PIDS),
                     "env": {**env, "OCTI_TANIUM_STATE_DIR": str(state)},
                 }
                 results = context.Queue()
@@ -204,18 +213,21 @@ def report(rows: list[dict[str, Any]], n: int, args: argparse.Namespace) -> None
     )
     print(
         f"{'contender':<12} {'pass':<8} {'best s':>7} {'median s':>9} {'req Tanium':>10} "
-        f"{'req OCTI':>9} {'RSS MiB':>8}"
+        f"{'req OCTI':>9} {'RSS MiB':>8}   CPU s of the best: client, Tanium emu, OpenCTI emu"
     )
     best: dict[tuple[str, str], float] = {}
+    cpu: dict[tuple[str, str], tuple[float, ...]] = {}
     for row in rows:
         for kind in ("first", "churn", "undone"):
             runs = row[kind]
             seconds = [r[0] for r in runs]
             best[row["name"], kind] = min(seconds)
+            fastest = min(runs, key=lambda r: r[0])
+            cpu[row["name"], kind] = tuple(fastest[3:])
             print(
                 f"{row['name']:<12} {kind:<8} {min(seconds):>7.2f} "
                 f"{statistics.median(seconds):>9.2f} {runs[-1][1]:>10} {runs[-1][2]:>9} "
-                f"{row['rss_mib']:>8.0f}"
+                f"{row['rss_mib']:>8.0f}   {fastest[3]:>6.2f} {fastest[4]:>6.2f} {fastest[5]:>6.2f}"
             )
     if ("full", "churn") in best and ("incremental", "churn") in best:
         ratio = best["full", "churn"] / best["incremental", "churn"]
@@ -223,6 +235,11 @@ def report(rows: list[dict[str, Any]], n: int, args: argparse.Namespace) -> None
             f"\nincremental vs full pass, {n:,}, {args.churn:.0%} churn: {ratio:.1f}x faster "
             f"({best['full', 'churn']:.2f} s -> {best['incremental', 'churn']:.2f} s) "
             f"[target >= {common.TARGETS['incremental']:g}x at 500,000]"
+        )
+        full, inc = cpu["full", "churn"], cpu["incremental", "churn"]
+        print(
+            f"  CPU of those passes — client {full[0]:.2f} -> {inc[0]:.2f} s, Tanium emulator "
+            f"{full[1]:.2f} -> {inc[1]:.2f} s, OpenCTI emulator {full[2]:.2f} -> {inc[2]:.2f} s"
         )
 
 
