@@ -72,7 +72,8 @@ Counter = Callable[[str, int, int | None], None]
 """`(label, done, total)`: how far a counted step is (total None: not known yet)."""
 A = TypeVar("A")
 B = TypeVar("B")
-log = logging.getLogger("octi_tanium.desired")
+log = logging.getLogger("octi_tanium.reconciler")
+"""What `run`'s passes reused (`PassMemory`), one line per stage."""
 
 
 class Progress(Protocol):
