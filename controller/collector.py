@@ -12,6 +12,9 @@ the pause ends. No I/O; used by the driver and the readers.
 A reader that pauses it still makes cyclic garbage of its own — an HTTP response and what
 refers back to it, with the page's body — which would all live until the pause ends:
 `collect_young()` after each page frees it, walking only what was allocated since.
+
+`Between` keeps what a long-lived process holds from pass to pass out of the collector's
+walks (`run`).
 """
 
 from __future__ import annotations
@@ -48,3 +51,30 @@ def collect_young() -> None:
     """Collect the two young generations only (see the module): cheap, since the objects a
     stage keeps were moved to the old one by the previous call and are not walked again."""
     gc.collect(1)
+
+
+class Between:
+    """The collector between the passes of a long-lived process (`run`).
+
+    `run` keeps its last pass's state from one pass to the next (`controller.reconcile.
+    PassMemory`: at 500,000 indicators, tens of millions of objects). A full collection walks
+    all of it — about a second per 100,000 indicators — whenever enough new objects have
+    survived since the last one, and a first pass or a pass with many changes makes that many:
+    a warm pass paid a full walk now and then, the first pass three. After each pass,
+    `settle` collects the pass's young garbage (cheap) and freezes what survives (`gc.freeze`:
+    never walked again), so the next passes walk only what they allocate. Every `every`-th
+    pass it unfreezes and collects everything once, so garbage that was frozen in a cycle
+    (rare: a handful of objects per pass) is freed within `every` passes instead of never."""
+
+    def __init__(self, every: int = 12) -> None:
+        self.every = every
+        self.settled = 0
+
+    def settle(self) -> None:
+        self.settled += 1
+        if self.settled % self.every == 0:
+            gc.unfreeze()
+            gc.collect()
+        else:
+            gc.collect(1)
+        gc.freeze()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
+from controller.collector import Between
 from controller.errors import OctiTaniumError
 from controller.lease import LeaseLost, LockBusy, redact
 from controller.policy.models import Schedule
@@ -72,6 +73,7 @@ class Reconciler:
         self._one_pass = asyncio.Lock()  # scheduled and stream-triggered passes take turns
         self.memory = PassMemory()
         """What each pass leaves for the next (`PassMemory`): the passes take turns with it."""
+        self._between = Between()
 
     # ------------------------------------------------------------------ readiness
 
@@ -104,6 +106,7 @@ class Reconciler:
             with pass_context():
                 result = await self._guarded_pass()
                 self._record(result, time.monotonic() - started)
+            self._between.settle()  # what the pass keeps, out of the collector's walks
         return result
 
     async def _guarded_pass(self) -> PassResult:
