@@ -31,7 +31,27 @@ class Unowned:
 def unowned_objects(actual: ActualState) -> tuple[Unowned, ...]:
     """Every document of the managed source and every blocklist entry that is not ours, by
     kind then Tanium id."""
-    return UnownedMemo()(actual)
+    installation = installation_id(actual.source_name)
+    intel = [u for doc in actual.intel if (u := _doc_verdict(doc)) is not None]
+    entries = [u for e in actual.blocklist if (u := _entry_verdict(e, installation)) is not None]
+    return _listed(intel, entries)
+
+
+def _doc_verdict(doc: ActualIntel) -> Unowned | None:
+    if owned_intel_key(doc) is not None:
+        return None
+    return Unowned("intel", int(doc.id), doc.name, _why_intel(doc))
+
+
+def _entry_verdict(entry: ActualBlocklist, installation: str) -> Unowned | None:
+    if owned_blocklist_key(entry, installation) is not None:
+        return None
+    why = _why_entry(entry, installation)
+    return Unowned("blocklist", int(entry.id), entry_name(entry), why)
+
+
+def _listed(intel: list[Unowned], entries: list[Unowned]) -> tuple[Unowned, ...]:
+    return tuple(sorted(intel, key=_by_id)) + tuple(sorted(entries, key=_by_id))
 
 
 Seen = TypeVar("Seen", ActualIntel, ActualBlocklist)
@@ -56,21 +76,11 @@ class UnownedMemo:
             self._source = actual.source_name
             self._intel, self._entries = {}, {}
         installation = installation_id(actual.source_name)
-
-        def doc_verdict(doc: ActualIntel) -> Unowned | None:
-            if owned_intel_key(doc) is not None:
-                return None
-            return Unowned("intel", int(doc.id), doc.name, _why_intel(doc))
-
-        def entry_verdict(entry: ActualBlocklist) -> Unowned | None:
-            if owned_blocklist_key(entry, installation) is not None:
-                return None
-            why = _why_entry(entry, installation)
-            return Unowned("blocklist", int(entry.id), entry_name(entry), why)
-
-        self._intel, intel = _judge(actual.intel, self._intel, doc_verdict)
-        self._entries, entries = _judge(actual.blocklist, self._entries, entry_verdict)
-        return tuple(sorted(intel, key=_by_id)) + tuple(sorted(entries, key=_by_id))
+        self._intel, intel = _judge(actual.intel, self._intel, _doc_verdict)
+        self._entries, entries = _judge(
+            actual.blocklist, self._entries, lambda e: _entry_verdict(e, installation)
+        )
+        return _listed(intel, entries)
 
 
 def _judge(
