@@ -41,6 +41,7 @@ from typing import Any
 import httpx
 from octi_sandbox.tanium import DEFAULT_TOKEN
 
+from bench.bench_plan import bench_pattern
 from bench.bench_tanium_read import emulator_process
 from controller.tanium.transport import Transport
 
@@ -68,15 +69,7 @@ def bundle(n: int) -> dict[str, Any]:
     rng = random.Random(n)
     objects = []
     for i in range(n):
-        kind = i % 4
-        if kind == 0:
-            pattern = f"[ipv4-addr:value = '10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}']"
-        elif kind == 1:
-            pattern = f"[domain-name:value = 'host{i}.bench.example']"
-        elif kind == 2:
-            pattern = f"[url:value = 'http://host{i}.bench.example/payload']"
-        else:
-            pattern = f"[file:hashes.'SHA-256' = '{i:064x}']"
+        pattern = bench_pattern(i)
         objects.append(
             {
                 "type": "indicator",

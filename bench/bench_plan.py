@@ -61,19 +61,23 @@ def everything() -> PolicySet:
     )
 
 
+def bench_pattern(i: int) -> str:
+    """The i-th benchmark pattern: ¼ IPv4, ¼ domain, ¼ URL, ¼ SHA-256 (deterministic)."""
+    kind = i % 4
+    if kind == 0:
+        return f"[ipv4-addr:value = '10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}']"
+    if kind == 1:
+        return f"[domain-name:value = 'host{i}.bench.example']"
+    if kind == 2:
+        return f"[url:value = 'http://host{i}.bench.example/payload']"
+    return f"[file:hashes.'SHA-256' = '{i:064x}']"
+
+
 def source(n: int) -> SourceSnapshot:
     rng = random.Random(n)
     objects = []
     for i in range(n):
-        kind = i % 4
-        if kind == 0:
-            pattern = f"[ipv4-addr:value = '10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}']"
-        elif kind == 1:
-            pattern = f"[domain-name:value = 'host{i}.bench.example']"
-        elif kind == 2:
-            pattern = f"[url:value = 'http://host{i}.bench.example/payload']"
-        else:
-            pattern = f"[file:hashes.'SHA-256' = '{i:064x}']"
+        pattern = bench_pattern(i)
         objects.append(
             SourceObject(
                 standard_id=f"indicator--{i:08x}-0000-4000-8000-000000000000",
