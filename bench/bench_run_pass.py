@@ -28,6 +28,7 @@ answer filtered queries by scanning every record, where OpenCTI's Elasticsearch 
     python -m bench.bench_run_pass                        # 100,000, 3 rounds
     python -m bench.bench_run_pass --size 500000 --repeat 3   # the issue's
     python -m bench.bench_run_pass --quick                # 2,000, one round
+    python -m bench.bench_run_pass --profile DIR   # churn passes under pyinstrument: DIR/NAME.*
 """
 
 from __future__ import annotations
@@ -100,9 +101,16 @@ def _passes(name: str, job: dict[str, Any]) -> dict[str, Any]:
     def timed(kind: str, counts: tuple[int, int, int]) -> None:
         before = common.requests_of(*urls)
         cpu = (time.process_time(), _cpu_of(pids[0]), _cpu_of(pids[1]))
+        profiler = _profiler(job, kind)
         started = time.perf_counter()
         result = asyncio.run(reconciler.tick())
         seconds = time.perf_counter() - started
+        if profiler is not None:
+            profiler.stop()
+            folder = Path(job["profile"])
+            (folder / f"{name}.html").write_text(profiler.output_html(), encoding="utf-8")
+            text = profiler.output_text(unicode=False, color=False, show_all=False)
+            (folder / f"{name}.txt").write_text(text, encoding="utf-8")
         used = (time.process_time(), _cpu_of(pids[0]), _cpu_of(pids[1]))
         after = common.requests_of(*urls)
         plan = plans.pop()
@@ -127,6 +135,17 @@ def _passes(name: str, job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _profiler(job: dict[str, Any], kind: str) -> Any:
+    """A started pyinstrument profiler for a churn pass when `--profile` asked for one."""
+    if not job.get("profile") or kind != "churn":
+        return None
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    return profiler
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--size", type=int, default=100_000, help="indicators")
@@ -134,12 +153,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=5.0, help="added per request")
     parser.add_argument("--churn", type=float, default=0.01, help="fraction changed")
     parser.add_argument("--quick", action="store_true", help="2,000 indicators, one round")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="profile the client's churn passes (pyinstrument)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.size, args.repeat = 2000, 1
     n = args.size
     common.LATENCY_MS[0] = args.latency_ms
     print(f"machine: {os.getloadavg()[0]:.1f} load average (1 min), {os.cpu_count()} CPUs")
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+        print(f"profiling the churn passes into {args.profile} (slower: time without --profile)")
     print(f"\n{n:,} indicators, {args.churn:.0%} churn, {args.repeat} round(s)", flush=True)
     saved = dict(os.environ)
     try:
@@ -190,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
                     "tanium": tanium,
                     "opencti": opencti,
                     "pids": dict(common.PIDS),
+                    "profile": args.profile,
                     "env": {**env, "OCTI_TANIUM_STATE_DIR": str(state)},
                 }
                 results = context.Queue()

@@ -10,6 +10,7 @@ than silently ignored.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -206,7 +207,11 @@ def _compile_filter(item: dict[str, Any], now: datetime) -> Predicate:
         if len(values) != 2:
             raise functional("Filter with operator 'within' needs exactly 2 values")
         key_bounds = [(k, _coerce(k, values[0], now), _coerce(k, values[1], now)) for k in keys]
-        return lambda r: any(lo <= v <= hi for k, lo, hi in key_bounds for v in _values_of(r, k))
+        return lambda r: any(
+            _test("gte", v, lo) and _test("lte", v, hi)
+            for k, lo, hi in key_bounds
+            for v in _values_of(r, k)
+        )
     wanted = [[(k, _coerce(k, v, now)) for k in keys] for v in values]
     combine = all if mode == "and" else any
 
@@ -232,6 +237,64 @@ def compile_group(group: dict[str, Any] | None, now: datetime) -> Predicate:
         return lambda r: True
     combine = all if group["mode"] == "and" else any
     return lambda r: combine(p(r) for p in parts)
+
+
+_SENTINELS = frozenset({FROM_START, UNTIL_END})
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def prefilter(group: dict[str, Any] | None, now: datetime) -> Predicate | None:
+    """A cheap test every record `group` matches passes: the date ranges the group requires
+    of all its matches (one-key, one-value `gt`/`gte`/`lt`/`lte` filters on a date, in its
+    `and` groups), compared on the record's field directly. A record whose field is not an
+    aware datetime is judged by that filter's own predicate, so the test accepts exactly what
+    those filters accept; the group's predicate still decides. None: no such range.
+
+    This is the emulator's stand-in for Elasticsearch's range index: an incremental fetch
+    (`updated_at >= mark`) or a count over a range of creation dates then costs a comparison
+    per record instead of the whole group's evaluation."""
+    ranges: list[tuple[str, Callable[[Any, Any], Any], datetime, Predicate]] = []
+    _collect_ranges(group, now, ranges)
+    if not ranges:
+        return None
+
+    def passes(record: Record) -> bool:
+        for key, compare, want, exact in ranges:
+            value = record.get(key)
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                if value in _SENTINELS or not compare(value, want):
+                    return False
+            elif not exact(record):
+                return False
+        return True
+
+    return passes
+
+
+def _collect_ranges(
+    group: dict[str, Any] | None,
+    now: datetime,
+    into: list[tuple[str, Callable[[Any, Any], Any], datetime, Predicate]],
+) -> None:
+    if not group or group["mode"] != "and":
+        return
+    for item in group["filters"]:
+        keys = item["key"] if isinstance(item["key"], list) else [item["key"]]
+        operator_name = item.get("operator") or "eq"
+        values = list(item.get("values") or [])
+        if len(keys) == 1 and keys[0] in _DATE_KEYS and len(values) == 1:
+            compare = _COMPARE.get(operator_name)
+            if compare is not None:
+                into.append(
+                    (keys[0], compare, parse_date(values[0], now), _compile_filter(item, now))
+                )
+    for sub in group["filterGroups"]:
+        _collect_ranges(sub, now, into)
 
 
 def uses_now(group: Any) -> bool:

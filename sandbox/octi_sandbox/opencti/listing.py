@@ -11,13 +11,16 @@
   `hasPreviousPage` = an `after` was given.
 
 Filtered and sorted results are cached per (query shape, store version), so paging through
-100,000 objects sorts them once.
+100,000 objects sorts them once; a filter that requires a date range (`updated_at >= mark`, a
+range of creation dates) is first narrowed by comparing that field alone (`prefilter`), as
+Elasticsearch answers it from an index.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
@@ -27,12 +30,20 @@ from datetime import datetime
 from typing import Any
 
 from octi_sandbox.opencti.errors import functional
-from octi_sandbox.opencti.filtering import check, compile_group, search_score, uses_now
+from octi_sandbox.opencti.filtering import (
+    check,
+    compile_group,
+    prefilter,
+    search_score,
+    uses_now,
+)
 from octi_sandbox.opencti.records import Record
 
 DEFAULT_FIRST = 500
 MAX_FIRST = 5000
 _CACHE_SIZE = 16
+_HEAD_MAX = 100
+"""A first page of at most this many is selected, not sorted (and not cached)."""
 
 
 def _sortable(value: Any) -> Any:
@@ -61,6 +72,12 @@ class Ordered:
     keys: list[tuple[Any, ...]]
     values: list[list[Any]]
     desc: bool
+    total: int = -1
+    """All matches (`globalCount`): `len(items)` unless only the head was ordered."""
+
+    def __post_init__(self) -> None:
+        if self.total < 0:
+            self.total = len(self.items)
 
 
 def _key(values: list[Any], has_field: bool, desc: bool) -> tuple[Any, ...]:
@@ -100,7 +117,12 @@ class Lister:
         search: str | None,
         order_by: str | None,
         order_mode: str | None,
+        head: int | None = None,
     ) -> Ordered:
+        """The matches in listing order. `head`: only the first page of that many will be
+        read (no `after`); a small head of a large listing whose order is not cached is
+        selected rather than sorted (`first: 1, orderBy: updated_at` over 500,000 objects,
+        a count's `first: 1`), and that partial order is not cached."""
         if filters is not None:
             check(filters)
         key = json.dumps([shape, version, filters, search, order_by, order_mode], default=str)
@@ -111,7 +133,9 @@ class Lister:
             self._cache.move_to_end(key)
             return found
         match = compile_group(filters, now)
-        items = [r for r in candidates() if match(r)]
+        narrow = prefilter(filters, now)
+        pool = candidates() if narrow is None else filter(narrow, candidates())
+        items = [r for r in pool if match(r)]
         scores: dict[str, int] = {}
         if search:
             scores = {r["id"]: search_score(r, search) for r in items}
@@ -119,22 +143,33 @@ class Lister:
             order_by = order_by or "_score"
             order_mode = order_mode if order_by != "_score" or order_mode else "desc"
         desc = order_mode == "desc"
-        if order_by:
-            rows = [
-                ([order_value(r, order_by, scores), r["standard_id"], r["id"]], r) for r in items
-            ]
-        else:
-            rows = [([r["standard_id"], r["id"]], r) for r in items]
+        has_field = order_by is not None
+
+        def values(r: Record) -> list[Any]:
+            if order_by:
+                return [order_value(r, order_by, scores), r["standard_id"], r["id"]]
+            return [r["standard_id"], r["id"]]
+
+        partial = head is not None and 0 <= head <= _HEAD_MAX and head < len(items) // 2
         try:
-            rows.sort(key=lambda row: _key(row[0], order_by is not None, desc))
+            if partial:  # the `head` first in listing order (desc: the last, kept ascending)
+                pick = heapq.nlargest if desc else heapq.nsmallest
+                chosen = pick(head or 0, items, key=lambda r: _key(values(r), has_field, desc))
+                rows = [(values(r), r) for r in (reversed(chosen) if desc else chosen)]
+            else:
+                rows = [(values(r), r) for r in items]
+                rows.sort(key=lambda row: _key(row[0], has_field, desc))
         except TypeError:
             raise functional(f"Cannot order by {order_by!r}: mixed value types") from None
         result = Ordered(
             items=[r for _, r in rows],
             values=[v for v, _ in rows],
-            keys=[_key(v, order_by is not None, desc) for v, _ in rows],
+            keys=[_key(v, has_field, desc) for v, _ in rows],
             desc=desc,
+            total=len(items),
         )
+        if partial:
+            return result
         self._cache[key] = result
         while len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -176,6 +211,6 @@ def connection(
             "endCursor": edges[-1]["cursor"] if edges else "",
             "hasNextPage": len(edges) == requested,
             "hasPreviousPage": after is not None,
-            "globalCount": len(ordered.items),
+            "globalCount": ordered.total,
         },
     }

@@ -22,7 +22,7 @@ from graphql import (
 
 from octi_sandbox.opencti.context import Context
 from octi_sandbox.opencti.errors import auth_required, forbidden, octi_error
-from octi_sandbox.opencti.listing import connection
+from octi_sandbox.opencti.listing import DEFAULT_FIRST, MAX_FIRST, connection
 from octi_sandbox.opencti.mutations import MUTATIONS
 from octi_sandbox.opencti.mutations_knowledge import KNOWLEDGE_MUTATIONS
 from octi_sandbox.opencti.records import Record
@@ -55,6 +55,7 @@ def _listing(
         search=args.get("search"),
         order_by=args.get("orderBy"),
         order_mode=args.get("orderMode"),
+        head=None if args.get("after") else min(args.get("first") or DEFAULT_FIRST, MAX_FIRST),
     )
     has_field = bool(args.get("orderBy") or args.get("search"))
     return connection(
