@@ -421,7 +421,7 @@ async def reconcile(
     plan = replace(with_target(plan, url, taken), unowned_objects=foreign)
     warnings = [d for d in checked.diagnostics if d.severity != "error"]
     plan = with_policy_warnings(plan, warnings, policies, snapshot, now=now)
-    if actual_spec.path is None and any(needs_body(item) for item in plan.items):
+    if actual_spec.path is None and any(needs_body(i) for i in plan.items if i.action == "update"):
         with shown.status("Reading the changed documents…"):
             async with tanium_client(timing) as client:
                 plan = await describe_content_changes(plan, client)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from itertools import compress
+from operator import is_not
+from typing import Generic, TypeVar
 
 from controller.core.model import ActualBlocklist, ActualIntel, ActualState
 from controller.render.marker import (
@@ -55,8 +57,15 @@ def _listed(intel: list[Unowned], entries: list[Unowned]) -> tuple[Unowned, ...]
 
 
 Seen = TypeVar("Seen", ActualIntel, ActualBlocklist)
-Judged = dict[int, tuple[Seen, "Unowned | None"]]
-"""`id()` of an object → the object (held, so its id stays its own) and its verdict."""
+
+
+@dataclass(frozen=True, slots=True)
+class Judged(Generic[Seen]):
+    """A pass's objects, in listing order, and the verdict on each (held: while the objects
+    are, no other object can have their `id()`)."""
+
+    objects: list[Seen]
+    verdicts: list[Unowned | None]
 
 
 class UnownedMemo:
@@ -68,36 +77,39 @@ class UnownedMemo:
 
     def __init__(self) -> None:
         self._source: str | None = None
-        self._intel: Judged[ActualIntel] = {}
-        self._entries: Judged[ActualBlocklist] = {}
+        self._intel: Judged[ActualIntel] | None = None
+        self._entries: Judged[ActualBlocklist] | None = None
 
     def __call__(self, actual: ActualState) -> tuple[Unowned, ...]:
         if actual.source_name != self._source:  # another installation id: nothing holds
             self._source = actual.source_name
-            self._intel, self._entries = {}, {}
+            self._intel, self._entries = None, None
         installation = installation_id(actual.source_name)
-        self._intel, intel = _judge(actual.intel, self._intel, _doc_verdict)
-        self._entries, entries = _judge(
+        self._intel = _judge(actual.intel, self._intel, _doc_verdict)
+        self._entries = _judge(
             actual.blocklist, self._entries, lambda e: _entry_verdict(e, installation)
         )
-        return _listed(intel, entries)
+        return _listed(_found(self._intel), _found(self._entries))
 
 
 def _judge(
-    objects: Iterable[Seen], known: Judged[Seen], verdict: Callable[[Seen], Unowned | None]
-) -> tuple[Judged[Seen], list[Unowned]]:
-    """Each object's verdict (the known one for the very same object), in order: the verdicts
-    to keep for the next pass, and the objects found unowned."""
-    judged: Judged[Seen] = {}
-    found: list[Unowned] = []
-    for obj in objects:
-        seen = known.get(id(obj))
-        if seen is None or seen[0] is not obj:
-            seen = (obj, verdict(obj))
-        judged[id(obj)] = seen
-        if seen[1] is not None:
-            found.append(seen[1])
-    return judged, found
+    objects: Iterable[Seen], last: Judged[Seen] | None, verdict: Callable[[Seen], Unowned | None]
+) -> Judged[Seen]:
+    """Each object's verdict, the last pass's for the very same object. Listed as last time
+    (the usual case), the objects are compared in place, by identity, in C; otherwise looked
+    up by `id()`."""
+    listed = list(objects)
+    if last is not None and len(listed) == len(last.objects):
+        verdicts = list(last.verdicts)
+        for at in compress(range(len(listed)), map(is_not, listed, last.objects)):
+            verdicts[at] = verdict(listed[at])
+        return Judged(listed, verdicts)
+    known = {} if last is None else dict(zip(map(id, last.objects), last.verdicts, strict=True))
+    return Judged(listed, [known[id(o)] if id(o) in known else verdict(o) for o in listed])
+
+
+def _found(judged: Judged[Seen]) -> list[Unowned]:
+    return [v for v in judged.verdicts if v is not None]
 
 
 def _by_id(unowned: Unowned) -> int:

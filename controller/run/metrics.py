@@ -83,17 +83,19 @@ def observe_plan(plan: Plan, *, desired: int, owned: int, actual: int) -> None:
     OBJECTS.labels("owned").set(owned)
     OBJECTS.labels("actual").set(actual)
     PLAN_ITEMS.clear()
-    for (kind, action, reason), n in Tally(
-        (i.kind, i.action, str(i.reason)) for i in plan.items
-    ).items():
-        PLAN_ITEMS.labels(kind, action, reason).set(n)
-    DRIFT.set(sum(1 for i in plan.items if i.reason == Reason.DRIFT))
+    tally = Tally((i.kind, i.action, i.reason, i.blocked) for i in plan.items)  # one pass
+    by_label = Tally[tuple[str, str, str]]()
+    for (kind, action, reason, _), n in tally.items():
+        by_label[kind, action, str(reason)] += n
+    for labels, n in by_label.items():
+        PLAN_ITEMS.labels(*labels).set(n)
+    DRIFT.set(sum(n for (_, _, reason, _), n in tally.items() if reason == Reason.DRIFT))
     complete = next((g.ok for g in plan.guards if g.name == "complete"), True)
     SOURCE_COMPLETE.set(1 if complete else 0)
     for guard in plan.guards:
         if not guard.ok:
             GUARD_BLOCKS.labels(guard.name).inc()
-    BLOCKED.set(sum(1 for i in plan.items if i.blocked))
+    BLOCKED.set(sum(n for (_, _, _, blocked), n in tally.items() if blocked))
 
 
 STREAM_UP = Gauge(

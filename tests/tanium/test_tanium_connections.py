@@ -70,10 +70,13 @@ TLS = Path(__file__).parent / "tls"
 
 
 @contextmanager
-def raw_server(*, close_after: int | None = None, tls: bool = False) -> Iterator[tuple[str, Seen]]:
-    """An HTTP/1.1 server on 127.0.0.1 answering every request `{"data": {"ok": true}}`, and
-    recording it; `close_after=N` closes each connection after its N-th answer (a server
-    dropping idle keep-alive connections); `tls`: HTTPS with the certificate in `TLS`."""
+def raw_server(
+    *, close_after: int | None = None, tls: bool = False, data: Any = None
+) -> Iterator[tuple[str, Seen]]:
+    """An HTTP/1.1 server on 127.0.0.1 answering every request `{"data": {"ok": true}}` (or
+    `{"data": data}`), and recording it; `close_after=N` closes each connection after its N-th
+    answer (a server dropping idle keep-alive connections); `tls`: HTTPS with the certificate
+    in `TLS`."""
     seen = Seen()
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH) if tls else None
     if server_tls is not None:
@@ -97,7 +100,7 @@ def raw_server(*, close_after: int | None = None, tls: bool = False) -> Iterator
                     return
                 head, body, pending = request
                 seen.requests.append((number, head, body))
-                payload = json.dumps({"data": {"ok": True}}).encode()
+                payload = json.dumps({"data": {"ok": True} if data is None else data}).encode()
                 conn.sendall(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                     b"content-length: %d\r\n\r\n%s" % (len(payload), payload)
@@ -202,6 +205,22 @@ def test_a_body_larger_than_the_coalescing_bound_arrives_whole() -> None:
     with raw_server() as (url, seen):
         run(url, calls)
     assert [body for _, _, body in seen.requests] == [big]
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_replies_larger_than_a_read_arrive_whole(tls: bool) -> None:
+    """Reads take what has arrived, up to `READ_SIZE`: replies of a few bytes, of several
+    reads, and on one connection after each other, arrive intact."""
+    rows = [{"id": i, "name": f"indicator {i} " + "x" * (i % 97)} for i in range(40_000)]
+    assert len(json.dumps(rows)) > 2 * connections.READ_SIZE
+
+    async def calls(t: Transport) -> list[Any]:
+        return [(await t.request("GET", f"{TR}/intels")).data for _ in range(3)]
+
+    with raw_server(tls=tls, data=rows) as (url, seen):
+        context = ssl.create_default_context(cafile=str(TLS / "localhost.pem")) if tls else None
+        got = run(url, calls, **({"verify": context} if tls else {}))
+    assert got == [rows] * 3 and seen.connections == 1
 
 
 def test_a_connection_the_server_closed_is_not_reused() -> None:

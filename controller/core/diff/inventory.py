@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count
-from operator import attrgetter, ne
+from operator import attrgetter, is_not, ne
 from typing import Generic
 
 from controller.core.diff.common import T
@@ -72,7 +72,9 @@ class Inventory(Generic[T]):
         moves: Moves[T] = Moves()
         if ids == self.ids:  # listed as last time: compare in place, no lookup by id
             last = self.objects
-            for at in compress(range(len(ids)), map(ne, objects, last)):
+            for at in compress(range(len(ids)), map(is_not, objects, last)):  # pages reused
+                if objects[at] == last[at]:
+                    continue
                 self._drop(last[at], moves)
                 self._add(objects[at], moves)
             self.objects = objects
