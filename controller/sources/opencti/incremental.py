@@ -52,6 +52,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -209,6 +210,51 @@ def _family(obj: SourceObject) -> str:
 
 
 @dataclass
+class Listed:
+    """A snapshot's objects as `snapshot_of` lists them (sorted by standard id), kept when no
+    two share a standard id — the usual case — with each by its standard id: the next pass
+    applies its few changes to them (`after`) instead of sorting 500,000 objects again."""
+
+    objects: list[SourceObject]
+    by_standard: dict[str, SourceObject]
+
+    @classmethod
+    def of(cls, objects: Sequence[SourceObject], size: int) -> Listed | None:
+        """`objects` (a snapshot's, of a store of `size` objects); None when some shared a
+        standard id (the snapshot then holds fewer)."""
+        if len(objects) != size:
+            return None
+        return cls(list(objects), {obj.standard_id: obj for obj in objects})
+
+    def after(
+        self, replaced: Sequence[SourceObject], fresh: Sequence[SourceObject]
+    ) -> Listed | None:
+        """These objects once `replaced` (removed, or upserted over: the very objects held)
+        are taken out and `fresh` put in; None when two objects could then share a standard
+        id (which one stays is the listing order's to say: the caller lists them all)."""
+        out = {obj.standard_id for obj in replaced}
+        arriving = {obj.standard_id for obj in fresh}
+        if len(arriving) != len(fresh) or any(
+            standard in self.by_standard and standard not in out for standard in arriving
+        ):
+            return None
+        gone = set(map(id, replaced))
+        objects = [obj for obj in self.objects if id(obj) not in gone]
+        if len(objects) + len(gone) != len(self.objects):  # not the objects held: start over
+            return None
+        objects.extend(fresh)
+        objects.sort(key=_STANDARD)  # two sorted runs: merged in one linear pass
+        by_standard = dict(self.by_standard)
+        for standard in out:
+            del by_standard[standard]
+        by_standard.update((obj.standard_id, obj) for obj in fresh)
+        return Listed(objects, by_standard)
+
+
+_STANDARD = attrgetter("standard_id")
+
+
+@dataclass
 class Stored:
     """The snapshot as of the last fetch: objects by family and key (internal id), the
     high-water mark (None: OpenCTI held nothing), incremental passes since the last full."""
@@ -218,6 +264,9 @@ class Stored:
     high_water: datetime | None
     since_full: int
     families: dict[str, dict[str, SourceObject]] = field(default_factory=dict)
+    listed: Listed | None = field(default=None, compare=False, repr=False)
+    """Its objects as the snapshot lists them, once an incremental pass has listed them
+    (in memory only: `run`'s next pass starts from them)."""
 
     @property
     def size(self) -> int:
@@ -822,12 +871,22 @@ async def _fetch(
         families: dict[str, dict[str, SourceObject]] = {}
         for obj in snapshot.objects:
             families.setdefault(_family(obj), {})[_key(obj)] = obj
-        save(path, Stored(url, query_hash, mark, 0, {f: families.get(f, {}) for f in order}))
+        stored = Stored(url, query_hash, mark, 0, {f: families.get(f, {}) for f in order})
+        stored.listed = Listed.of(snapshot.objects, stored.size)
+        save(path, stored)
     else:
         forget(path)  # the next pass is a full one
     return snapshot, FetchReport(
         "full", reason, changed=len(snapshot.objects), read=len(snapshot.objects)
     )
+
+
+def _drop(objects: dict[str, SourceObject], key: str, into: list[SourceObject]) -> bool:
+    """Remove `key` from `objects`, noting the object removed in `into`; whether it was held."""
+    old = objects.pop(key, None)
+    if old is not None:
+        into.append(old)
+    return old is not None
 
 
 async def _incremental(
@@ -847,22 +906,27 @@ async def _incremental(
     deltas = await gather([_delta(client, q, since, page_size, progress) for q in queries])
     families: dict[str, dict[str, SourceObject]] = {}
     changed = removed = read = 0
+    replaced: list[SourceObject] = []  # the objects held that this pass removed or upserted over
+    arrived: list[SourceObject] = []
     for query, delta in zip(queries, deltas, strict=True):
         objects = dict(stored.families.get(query.family, {}))
         fresh = {_key(obj): obj for obj in delta.objects}
         read += len(delta.objects)
+
         for key in delta.changed - fresh.keys():  # changed, and no longer listed
-            removed += objects.pop(key, None) is not None
+            removed += _drop(objects, key, replaced)
         changed += sum(1 for key, obj in fresh.items() if objects.get(key) != obj)
+        replaced.extend(old for old in map(objects.get, fresh) if old is not None)
         objects.update(fresh)
+        arrived.extend(fresh.values())
         if len(objects) > delta.count and hinted:  # the stream saw these go
             for key in hinted - fresh.keys():
-                removed += objects.pop(key, None) is not None
+                removed += _drop(objects, key, replaced)
         if len(objects) > delta.count:  # deleted or merged away
             finder = _Finder(client, query, frozenset(objects))
             gone = await finder.find(objects, delta.count)
             for key in gone:
-                del objects[key]
+                _drop(objects, key, replaced)
             removed += len(gone)
         if len(objects) != delta.count:  # missed, or a deletion not found: read it all
             raise _Unreadable(
@@ -875,6 +939,14 @@ async def _incremental(
     # Only full fetches write the file (rewriting 100,000 objects costs seconds): it stays a
     # consistent older snapshot, from whose mark a restarted process reads the changes.
     _memory[path] = (_stamp(path), new)
-    order = [q.family for q in queries]
-    snapshot = snapshot_of(new.ordered(order), (), now=now, query_hash=query_hash)
+    listed = stored.listed.after(replaced, arrived) if stored.listed is not None else None
+    if listed is not None and len(listed.objects) == new.size:
+        snapshot = SourceSnapshot(
+            objects=tuple(listed.objects), snapshot_time=now, query_hash=query_hash
+        )
+    else:  # listed in full: the first pass since a full fetch, or a standard id shared
+        order = [q.family for q in queries]
+        snapshot = snapshot_of(new.ordered(order), (), now=now, query_hash=query_hash)
+        listed = Listed.of(snapshot.objects, new.size)
+    new.listed = listed
     return snapshot, FetchReport("incremental", changed=changed, removed=removed, read=read)
