@@ -23,7 +23,7 @@ relabelled: `bench.bench_pass.Churn`), a timed pass — it must plan exactly the
 updates and deletes — the churn undone, a timed pass — it must plan no change. Times are those
 of the whole pass as `run` logs it (`tick`), requests from the emulators' counters, and the CPU
 time each pass cost the client and each emulator (where a pass's wall time went: the emulators
-answer filtered queries by scanning every record, where OpenCTI's Elasticsearch uses an index).
+share the machine's cores with the client, where OpenCTI and Tanium are servers of their own).
 
     python -m bench.bench_run_pass                        # 100,000, 3 rounds
     python -m bench.bench_run_pass --size 500000 --repeat 3   # the issue's
