@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from octi_sandbox.opencti.filtering import compile_group, prefilter
-from octi_sandbox.opencti.listing import Lister, connection
+from octi_sandbox.opencti.listing import Lister, Ordered, connection
 from octi_sandbox.opencti.records import FROM_START, UNTIL_END
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -71,6 +71,28 @@ groups = st.recursive(
 )
 
 
+def listing(
+    rows: list[dict[str, Any]],
+    group: dict[str, Any] | None,
+    *,
+    order_by: str | None = None,
+    mode: str | None = None,
+    head: int | None = None,
+) -> Ordered:
+    """The emulator's listing of `rows` (one store version, no search)."""
+    return Lister().ordered(
+        lambda: iter(rows),
+        shape="indicators",
+        version=0,
+        now=NOW,
+        filters=group,
+        search=None,
+        order_by=order_by,
+        order_mode=mode,
+        head=head,
+    )
+
+
 @settings(max_examples=400, deadline=None)
 @given(groups, st.lists(records, min_size=1, max_size=12))
 def test_the_prefilter_keeps_every_match(group: dict[str, Any], recs: list[dict[str, Any]]) -> None:
@@ -92,17 +114,7 @@ def test_a_listing_is_the_same_with_and_without_it(
     ]
     match = compile_group(group, NOW)
     expected = [r["id"] for r in sorted(rows, key=lambda r: r["standard_id"]) if match(r)]
-    ordered = Lister().ordered(
-        lambda: iter(rows),
-        shape="indicators",
-        version=0,
-        now=NOW,
-        filters=group,
-        search=None,
-        order_by=None,
-        order_mode=None,
-    )
-    assert [r["id"] for r in ordered.items] == expected
+    assert [r["id"] for r in listing(rows, group).items] == expected
 
 
 def test_it_narrows_what_the_range_excludes() -> None:
@@ -160,17 +172,7 @@ def test_a_small_first_page_is_the_sorted_listings(
     )
 
     def page(head: int | None) -> dict[str, Any]:
-        ordered = Lister().ordered(
-            lambda: iter(rows),
-            shape="indicators",
-            version=0,
-            now=NOW,
-            filters=group,
-            search=None,
-            order_by=order_by,
-            order_mode=mode,
-            head=head,
-        )
+        ordered = listing(rows, group, order_by=order_by, mode=mode, head=head)
         return connection(ordered, first=first, after=None, has_field=order_by is not None)
 
     assert page(first) == page(None)
