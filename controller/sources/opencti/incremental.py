@@ -912,7 +912,6 @@ async def _incremental(
         objects = dict(stored.families.get(query.family, {}))
         fresh = {_key(obj): obj for obj in delta.objects}
         read += len(delta.objects)
-
         for key in delta.changed - fresh.keys():  # changed, and no longer listed
             removed += _drop(objects, key, replaced)
         changed += sum(1 for key, obj in fresh.items() if objects.get(key) != obj)
