@@ -9,8 +9,6 @@ from pathlib import Path
 
 import click
 
-from controller.doctor import exit_code, run_doctor
-
 
 @click.command()
 @click.option(
@@ -26,6 +24,10 @@ def doctor(policies: Path, fmt: str) -> None:
 
     Exit 0 when every check passes, 1 when any fails (each failure says what to do).
     """
+    # imported here: the checks bring graphql-core (the OpenCTI schema), which every other
+    # command would otherwise load at start-up for nothing (`plan` from a bundle among them)
+    from controller.doctor import exit_code, run_doctor
+
     checks = asyncio.run(run_doctor(policies))
     code = exit_code(checks)
     if fmt == "json":

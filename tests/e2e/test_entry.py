@@ -98,3 +98,16 @@ def test_status_reads_system_exit_as_the_interpreter_does(
 ) -> None:
     assert _status(code) == status
     assert capsys.readouterr().err == printed
+
+
+def test_the_command_line_loads_graphql_only_for_the_commands_that_ask_opencti() -> None:
+    """Start-up is part of every `plan`: graphql-core (the OpenCTI schema checks) is loaded
+    when a command talks to OpenCTI, not by the command line itself."""
+    code = (
+        "import sys\n"
+        "import controller.cli, controller.reconcile, controller.sources.bundle\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'graphql'}))\n"
+    )
+    done = python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
