@@ -33,15 +33,13 @@ class SkippedObject:
     detail: str = ""
 
 
-def safe_convert(obj: SourceObject, policies: Sequence[Located]) -> Conversion:
+Chosen = list[tuple[Located, IntelPolicySpec]]
+"""Policies with their specs (looked up once per object)."""
+
+
+def safe_convert(obj: SourceObject, policies: Chosen) -> Conversion:
     """Render one object; content nobody foresaw (a pattern nested 1,000 deep) is a skip with
     an error diagnostic naming the object, never a crashed plan."""
-    return _safe_convert(obj, [(p, policy_spec(p)) for p in policies])
-
-
-def _safe_convert(
-    obj: SourceObject, policies: Sequence[tuple[Located, IntelPolicySpec]]
-) -> Conversion:
     to_blocklist = False
     for _, spec in policies:
         target = spec.target.blocklist
@@ -79,10 +77,6 @@ def policy_spec(located: Located) -> IntelPolicySpec:
 
 def _label(obj: SourceObject) -> str:
     return obj.name or obj.value or obj.standard_id
-
-
-Chosen = list[tuple[Located, IntelPolicySpec]]
-"""Policies with their specs (looked up once per object)."""
 
 
 def _why_not(
@@ -137,7 +131,8 @@ def ordered_policies(policies: PolicySet) -> list[Located]:
 def evaluate(
     obj: SourceObject, ordered: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
 ) -> Outcome | None:
-    """One object against the ordered policies; None when no policy selects it."""
+    """One object against the ordered policies; None when no policy selects it. Runs for
+    every object of every pass: each policy's spec is looked up once here and handed on."""
     chosen: Chosen = []
     for located in ordered:
         spec = policy_spec(located)
@@ -146,7 +141,7 @@ def evaluate(
     if not chosen:
         return None
     why, allowed = _why_not(obj, chosen, exclusions, now=now)
-    conversion = _safe_convert(obj, allowed or chosen)
+    conversion = safe_convert(obj, allowed or chosen)
     if why is not None:
         return _skipped(obj, why, conversion)
     if conversion.skip_reason is not None:
