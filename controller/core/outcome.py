@@ -33,13 +33,19 @@ class SkippedObject:
     detail: str = ""
 
 
-def safe_convert(obj: SourceObject, policies: Sequence[Located]) -> Conversion:
+Chosen = list[tuple[Located, IntelPolicySpec]]
+"""Policies with their specs (looked up once per object)."""
+
+
+def safe_convert(obj: SourceObject, policies: Chosen) -> Conversion:
     """Render one object; content nobody foresaw (a pattern nested 1,000 deep) is a skip with
     an error diagnostic naming the object, never a crashed plan."""
-    to_blocklist = any(
-        (target := policy_spec(p).target.blocklist) is not None and target.stix_hash_patterns
-        for p in policies
-    )
+    to_blocklist = False
+    for _, spec in policies:
+        target = spec.target.blocklist
+        if target is not None and target.stix_hash_patterns:
+            to_blocklist = True
+            break
     try:
         return convert(obj, hash_patterns_to_blocklist=to_blocklist)
     except (RecursionError, ValueError, TypeError, KeyError, IndexError) as exc:
@@ -74,19 +80,26 @@ def _label(obj: SourceObject) -> str:
 
 
 def _why_not(
-    obj: SourceObject, chosen: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
-) -> tuple[tuple[Reason, str] | None, list[Located]]:
+    obj: SourceObject, chosen: Chosen, exclusions: ExclusionIndex, *, now: datetime
+) -> tuple[tuple[Reason, str] | None, Chosen]:
     """The reason a selected object must not be synced and its detail (or None), and the
     policies whose own lifecycle rules let it through: one policy's `allowRed` or
     `includeRevoked` never makes an object flow into another policy's targets."""
     excluded = exclusions.match_object(obj)
     if excluded is not None:  # `excluded: <exclusion> (<reason>)`
         return (Reason.EXCLUDED, excluded.partition(": ")[2]), []
-    reasons = [lifecycle_reason(policy_spec(p).select, obj, now=now) for p in chosen]
-    allowed = [p for p, r in zip(chosen, reasons, strict=True) if r is None]
+    allowed: Chosen = []
+    first: Reason | None = None  # the first policy's reason, when none lets it through
+    for located, spec in chosen:
+        reason = lifecycle_reason(spec.select, obj, now=now)
+        if reason is None:
+            allowed.append((located, spec))
+        elif first is None:
+            first = reason
     if allowed:
         return None, allowed
-    return (next(r for r in reasons if r is not None), ""), []
+    assert first is not None  # `chosen` is never empty: some policy gave the reason
+    return (first, ""), []
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +131,13 @@ def ordered_policies(policies: PolicySet) -> list[Located]:
 def evaluate(
     obj: SourceObject, ordered: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
 ) -> Outcome | None:
-    """One object against the ordered policies; None when no policy selects it."""
-    chosen = [p for p in ordered if selects(policy_spec(p).select, obj, now=now)]
+    """One object against the ordered policies; None when no policy selects it. Runs for
+    every object of every pass: each policy's spec is looked up once here and handed on."""
+    chosen: Chosen = []
+    for located in ordered:
+        spec = policy_spec(located)
+        if selects(spec.select, obj, now=now):
+            chosen.append((located, spec))
     if not chosen:
         return None
     why, allowed = _why_not(obj, chosen, exclusions, now=now)
@@ -164,25 +182,28 @@ def _keys_of(conversion: Conversion) -> Iterable[Key]:
     yield from (f.key for f in conversion.files)
 
 
-def _contributions(obj: SourceObject, chosen: Sequence[Located], conversion: Conversion) -> Outcome:
+def _contributions(obj: SourceObject, chosen: Chosen, conversion: Conversion) -> Outcome:
     intel: list[tuple[IntelCandidate, Located]] = []
     files: list[tuple[FileCandidate, Located]] = []
     urls_off = False
-    for located in chosen:
-        target = policy_spec(located).target
+    for located, spec in chosen:
+        target = spec.target
         if target.intel is not None:
+            urls = target.intel.urls
             for candidate in conversion.intel:
-                if not target.intel.urls and URL_TERM in candidate.payload:
+                if not urls and URL_TERM in candidate.payload:
                     urls_off = True
                     continue
                 intel.append((candidate, located))
-        if target.blocklist is not None and (
-            not obj.is_indicator or target.blocklist.stix_hash_patterns
+        if (
+            conversion.files
+            and target.blocklist is not None
+            and (not obj.is_indicator or target.blocklist.stix_hash_patterns)
         ):
             files.extend((file, located) for file in conversion.files)
     skipped = None
     if not intel and not files:
-        wanted = ", ".join(sorted({t for p in chosen for t in _targets(policy_spec(p))}))
+        wanted = ", ".join(sorted({t for _, spec in chosen for t in _targets(spec)}))
         got = "blocklist entries" if conversion.files else "intel documents"
         if urls_off:
             wanted, got = "intel with `urls: false`", "a URL document (unverified on Tanium)"

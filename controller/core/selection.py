@@ -8,6 +8,7 @@ indicator's document is deleted with reason `revoked`, not silently forgotten.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from controller.core.labels import label_key
 from controller.core.markings import UNKNOWN_MARKING, normalize_marking
@@ -83,12 +84,23 @@ def next_change(select: Select, obj: SourceObject, *, now: datetime) -> datetime
 
 
 def tlp_red(obj: SourceObject) -> bool:
-    return any(normalize_marking(m) == "TLP:RED" for m in obj.markings)
+    markings = obj.markings
+    if type(markings) is tuple:  # as the model makes them (hashable)
+        return _red(markings)
+    return any(normalize_marking(m) == "TLP:RED" for m in markings)
+
+
+@lru_cache(maxsize=4096)
+def _red(markings: tuple[str, ...]) -> bool:
+    """Cached: objects carry one of a few marking sets, asked about for every object."""
+    return any(normalize_marking(m) == "TLP:RED" for m in markings)
 
 
 def _labels_match(select: Select, obj: SourceObject) -> bool:
-    have = {label_key(label) for label in obj.labels}
     rule = select.labels
+    if not (rule.any_of or rule.all_of or rule.none_of):
+        return True  # no label rule (the usual case): the object's labels are not read
+    have = {label_key(label) for label in obj.labels}
     if rule.any_of and not have & {label_key(x) for x in rule.any_of}:
         return False
     if rule.all_of and not {label_key(x) for x in rule.all_of} <= have:

@@ -6,17 +6,30 @@ else is skipped) or on the observable's entity type (see `observables`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from json.encoder import encode_basestring as _string  # what json.dumps uses (ensure_ascii=False)
 
 from controller.core.diagnostics import Diagnostic
 from controller.core.model import Key, SourceObject
 from controller.render import openioc
-from controller.render.canonical import STIX_HASH_NAMES, file_key, value_key
+from controller.render.canonical import (
+    HASH_LENGTHS,
+    STIX_HASH_NAMES,
+    canonical_domain,
+    canonical_ip,
+    canonical_url,
+    file_key,
+    hash_algorithm,
+    hex_file_key,
+    json_value_key,
+    value_key,
+)
 from controller.render.check import check_signal, check_yara, prefetch_yara
 from controller.render.intel import signal_platforms
 from controller.render.observables import convert_observable
-from controller.render.stix import Unfaithful, atomic, to_tree
-from controller.render.stix_pattern import PatternError, parse_pattern
+from controller.render.stix import HASH_TERMS, VALUE_TERMS, Unfaithful, atomic, to_tree
+from controller.render.stix_pattern import PLAIN, PatternError, parse_pattern
 from controller.render.types import Conversion, FileCandidate, IntelCandidate
 
 SIGNAL_TYPES = ("tanium-signal", "tanium_signal")
@@ -49,6 +62,10 @@ def convert(obj: SourceObject, *, hash_patterns_to_blocklist: bool = True) -> Co
     key = obj.standard_id
     pattern = obj.pattern or ""
     pattern_type = (obj.pattern_type or "").strip().lower()
+    if pattern_type == "stix":  # most indicators: one plain value, rendered without a tree
+        plain = _plain_stix(obj, pattern, hash_patterns_to_blocklist)
+        if plain is not None:
+            return plain
     if not pattern.strip():
         return skip(key, "indicator has no pattern", "error")
     try:
@@ -63,6 +80,69 @@ def convert(obj: SourceObject, *, hash_patterns_to_blocklist: bool = True) -> Co
         return _signal(obj)
     shown = obj.pattern_type or "(none)"
     return skip(key, f"pattern type '{shown}' not supported by Tanium")
+
+
+_CANONICAL = {
+    "ipv4-addr": lambda value: canonical_ip(value, 4),
+    "ipv6-addr": lambda value: canonical_ip(value, 6),
+    "domain-name": canonical_domain,
+    "hostname": canonical_domain,
+    "url": canonical_url,
+}
+"""`canonical_value` of each type `PLAIN` reads, without looking the type up again."""
+_VALUE_HEADS = {
+    kind: openioc.term_payload_head(search, content_type)
+    for kind, (search, content_type) in VALUE_TERMS.items()
+}
+_HASH_HEADS = {
+    algorithm: openioc.term_payload_head(search, content_type)
+    for algorithm, (search, content_type) in HASH_TERMS.items()
+}
+
+
+def _plain_stix(obj: SourceObject, pattern: str, to_blocklist: bool) -> Conversion | None:
+    """`_stix(obj, to_blocklist)` for a pattern `PLAIN` reads (most indicators), without the
+    pattern tree, the term tree and the atomic value: None whenever that path would not
+    render it (an invalid value or hash, a CIDR range), so that path gives the skip and its
+    message. Written flat: it runs for nearly every indicator of a pass.
+    `tests/render/test_render_plain_stix.py` compares the two on real and generated patterns."""
+    match = PLAIN.fullmatch(pattern)
+    if match is None:
+        return None
+    kind, hash_name, value = match.groups()
+    if kind is not None:
+        canonical = _CANONICAL[kind](value)
+        if not canonical or ("/" in canonical and kind.startswith("ipv")):
+            return None
+        text = _string(canonical)
+        intel = IntelCandidate(
+            key=json_value_key(kind, text),
+            intel_type="openioc",
+            name=canonical,
+            description=obj.description,
+            payload=_VALUE_HEADS[kind] + text + openioc.TERM_PAYLOAD_TAIL,
+        )
+        return Conversion(intel=(intel,))
+    algorithm = hash_algorithm(hash_name)
+    assert algorithm is not None  # `PLAIN` reads MD5, SHA-1 and SHA-256 only
+    if len(value) != HASH_LENGTHS[algorithm] or not _HEX_DIGITS.fullmatch(value):
+        return None
+    digest = value.lower()
+    item_key = hex_file_key(algorithm, digest)
+    intel = IntelCandidate(
+        key=item_key,
+        intel_type="openioc",
+        name=f"{STIX_HASH_NAMES[algorithm]} {digest}",
+        description=obj.description,
+        payload=f'{_HASH_HEADS[algorithm]}"{digest}"{openioc.TERM_PAYLOAD_TAIL}',
+    )
+    if not to_blocklist:
+        return Conversion(intel=(intel,))
+    file = FileCandidate(key=item_key, hashes={algorithm: digest}, name=digest)
+    return Conversion(intel=(intel,), files=(file,))
+
+
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
 
 
 def _stix(obj: SourceObject, to_blocklist: bool) -> Conversion:

@@ -58,15 +58,26 @@ def root(tree: Tree) -> Tree:
 def payload_of(tree: Tree) -> str:
     """The canonical JSON of the tree (sorted keys, compact). A single term — most documents —
     is written out directly in that form (a property test compares it with `json.dumps`)."""
-    if tree.keys() == _TERM_KEYS and all(type(v) is str for v in tree.values()):
-        return (
-            f'{{"items":[{{"condition":{_string(tree["condition"])},'
-            f'"term":{_string(tree["term"])},"type":{_string(tree["type"])},'
-            f'"value":{_string(tree["value"])}}}],"op":"OR"}}'
-        )
+    if tree.keys() == _TERM_KEYS:
+        search, content_type, value = tree["term"], tree["type"], tree["value"]
+        condition = tree["condition"]
+        if type(search) is type(content_type) is type(value) is type(condition) is str:
+            head = term_payload_head(search, content_type, condition)
+            return head + _string(value) + TERM_PAYLOAD_TAIL
     return json.dumps(root(tree), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def term_payload_head(search: str, content_type: str, condition: str = "is") -> str:
+    """`payload_of(term(search, content_type, value, condition))` is this head, the value as
+    a JSON string, and `TERM_PAYLOAD_TAIL`: a renderer whose term is fixed makes the head
+    once."""
+    return (
+        f'{{"items":[{{"condition":{_string(condition)},'
+        f'"term":{_string(search)},"type":{_string(content_type)},"value":'
+    )
+
+
+TERM_PAYLOAD_TAIL = '}],"op":"OR"}'
 _TERM_KEYS = {"term", "type", "condition", "value"}
 
 

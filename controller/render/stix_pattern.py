@@ -83,6 +83,17 @@ _SIMPLE = re.compile(
     r"[ \t\r\n]*=[ \t\r\n]*'(?P<value>(?:[^'\\]|\\['\\])*)'[ \t\r\n]*\]"
 )
 _HEX = {"MD5": 32, "SHA1": 40, "SHA256": 64}
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
+
+PLAIN = re.compile(
+    r"\[[ \t\r\n]*(?:(ipv4-addr|ipv6-addr|domain-name|hostname|url):value"
+    r"|file:hashes\.(MD5|SHA1|SHA256|'MD5'|'SHA-1'|'SHA-256'))"
+    r"[ \t\r\n]*=[ \t\r\n]*'([\x20-\x26\x28-\x5b\x5d-\x7e]*)'[ \t\r\n]*\]"
+)
+"""The commonest patterns, as `_SIMPLE` reads them, with a plain value: printable ASCII
+without a quote or backslash, so nothing to unescape and nothing `printable` refuses. Groups:
+the value's type (or None), the hash name as written (or None), the value. `convert` renders
+these without a tree (`tests/render/test_render_plain_stix.py` compares with the tree)."""
 
 
 def _simple(pattern: str) -> Observation | None:
@@ -99,7 +110,7 @@ def _simple(pattern: str) -> Observation | None:
             return None
         algorithm = path.split(".", 1)[1].strip("'")
         expected = _HEX[algorithm.replace("-", "")]
-        if len(value) != expected or not all(c in "0123456789abcdefABCDEF" for c in value):
+        if len(value) != expected or not _HEX_DIGITS.fullmatch(value):
             return None  # the full validator reports the bad hash
         steps = ("hashes", algorithm)
     elif kind == "file":
