@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import compress
-from operator import is_not
+from itertools import compress, repeat
+from operator import is_, is_not
 from typing import Generic, TypeVar
 
 from controller.core.model import ActualBlocklist, ActualIntel, ActualState
 from controller.render.marker import (
     installation_id,
     owned_blocklist_key,
+    owned_blocklist_keys,
     owned_intel_key,
+    owned_intel_keys,
     parse_marker,
 )
 
@@ -34,20 +36,33 @@ def unowned_objects(actual: ActualState) -> tuple[Unowned, ...]:
     """Every document of the managed source and every blocklist entry that is not ours, by
     kind then Tanium id."""
     installation = installation_id(actual.source_name)
-    intel = [u for doc in actual.intel if (u := _doc_verdict(doc)) is not None]
-    entries = [u for e in actual.blocklist if (u := _entry_verdict(e, installation)) is not None]
+    docs = actual.intel
+    # the keys in one flat pass, then a verdict only for the few documents that have none
+    foreign_docs = compress(docs, map(is_, owned_intel_keys(docs), repeat(None)))
+    intel = [_unowned_doc(doc) for doc in foreign_docs]
+    listed = actual.blocklist
+    foreign = compress(listed, map(is_, owned_blocklist_keys(listed, installation), repeat(None)))
+    entries = [_unowned_entry(entry, installation) for entry in foreign]
     return _listed(intel, entries)
 
 
 def _doc_verdict(doc: ActualIntel) -> Unowned | None:
     if owned_intel_key(doc) is not None:
         return None
+    return _unowned_doc(doc)
+
+
+def _unowned_doc(doc: ActualIntel) -> Unowned:
     return Unowned("intel", int(doc.id), doc.name, _why_intel(doc))
 
 
 def _entry_verdict(entry: ActualBlocklist, installation: str) -> Unowned | None:
     if owned_blocklist_key(entry, installation) is not None:
         return None
+    return _unowned_entry(entry, installation)
+
+
+def _unowned_entry(entry: ActualBlocklist, installation: str) -> Unowned:
     why = _why_entry(entry, installation)
     return Unowned("blocklist", int(entry.id), entry_name(entry), why)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _string  # what json.dumps uses (ensure_ascii=False)
-from typing import Any
+from typing import Any, cast
 
 from controller.core.model import ActualBlocklist, ActualIntel, Key
 
@@ -119,6 +119,29 @@ def owned_intel_key(doc: ActualIntel) -> Key | None:
     return Key(key)
 
 
+def owned_intel_keys(docs: Iterable[ActualIntel]) -> list[Key | None]:
+    """`owned_intel_key` of each document, in order. Written flat, `_match` inlined: it runs
+    for every document of the managed source, twice a pass (the diff, the unowned listing);
+    `tests/render/test_marker_fast.py` compares it with `owned_intel_key`."""
+    keys: list[str | None] = []
+    append = keys.append
+    fullmatch = MARKER_RE.fullmatch
+    for doc in docs:
+        text = doc.description
+        start = text.rfind(_MARKER_START) if text else -1
+        match = fullmatch(text, start, len(text.rstrip())) if start >= 0 else None
+        if match is None:
+            append(None)
+            continue
+        key = match[1]
+        intrinsic = doc.intrinsic_id
+        if intrinsic is None or intrinsic == key or intrinsic in intrinsic_ids_for(key):
+            append(key)
+        else:
+            append(None)
+    return cast(list[Key | None], keys)  # `Key` is `str` at run time: no call per key
+
+
 def owned_blocklist_key(
     entry: ActualBlocklist,
     installation: str | None = None,
@@ -129,16 +152,58 @@ def owned_blocklist_key(
     `known` (key → strongest hash of a desired entry) spares recomputing the key's uuid5."""
     from controller.render.canonical import file_key
 
-    marker = parse_marker(entry.notes)
-    if marker is None or entry.list != "blacklist":
+    if entry.list != "blacklist":
         return None
-    if installation is not None and marker.src != installation:
+    match = _match(entry.notes)  # once per entry per pass: no `Marker` built
+    if match is None:
         return None
+    if installation is not None and match[3] != installation:  # src
+        return None
+    key = Key(match[1])
     # The strongest hash the entry holds (malformed values simply give another key).
     for algorithm, value in (("sha256", entry.sha256), ("sha1", entry.sha1), ("md5", entry.md5)):
         if value:
             value = value.lower()
-            if known is not None and known.get(marker.key) == value:
-                return marker.key
-            return marker.key if file_key({algorithm: value}) == marker.key else None
+            if known is not None and known.get(key) == value:
+                return key
+            return key if file_key({algorithm: value}) == key else None
     return None
+
+
+def owned_blocklist_keys(
+    entries: Iterable[ActualBlocklist],
+    installation: str | None = None,
+    known: Mapping[Key, str] | None = None,
+) -> list[Key | None]:
+    """`owned_blocklist_key` of each entry, in order. Written flat, `_match` inlined and the
+    import done once: it runs for every entry of the list, twice a pass (the diff, the
+    unowned listing); `tests/render/test_marker_fast.py` compares it with
+    `owned_blocklist_key`."""
+    from controller.render.canonical import file_key
+
+    keys: list[str | None] = []
+    append = keys.append
+    fullmatch = MARKER_RE.fullmatch
+    wanted = known.get if known is not None else None
+    for entry in entries:
+        text = entry.notes
+        start = text.rfind(_MARKER_START) if text and entry.list == "blacklist" else -1
+        match = fullmatch(text, start, len(text.rstrip())) if start >= 0 else None
+        if match is None or (installation is not None and match[3] != installation):
+            append(None)
+            continue
+        key = match[1]
+        if entry.sha256:
+            algorithm, value = "sha256", entry.sha256.lower()
+        elif entry.sha1:
+            algorithm, value = "sha1", entry.sha1.lower()
+        elif entry.md5:
+            algorithm, value = "md5", entry.md5.lower()
+        else:
+            append(None)
+            continue
+        if wanted is not None and wanted(Key(key)) == value:
+            append(key)
+        else:
+            append(key if file_key({algorithm: value}) == key else None)
+    return cast(list[Key | None], keys)  # `Key` is `str` at run time: no call per key

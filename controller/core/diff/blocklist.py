@@ -28,7 +28,7 @@ from controller.core.foreign import blocklist_name, entry_name
 from controller.core.model import ActualBlocklist, ActualState, DesiredBlocklist, Key, TaniumId
 from controller.core.plan import CopyKey, PlanItem
 from controller.core.reasons import Reason
-from controller.render.marker import owned_blocklist_key, parse_marker
+from controller.render.marker import owned_blocklist_key, owned_blocklist_keys, parse_marker
 
 
 def diff_blocklist(
@@ -57,24 +57,28 @@ def diff_blocklist(
         return want is not None and entry.notes == want.notes
 
     known = {key: w.sha256 or w.sha1 or w.md5 for key, w in desired.blocklist.items()}
+    entries = actual.blocklist
     owned, unowned, duplicates = owned_split(
-        actual.blocklist, lambda e: owned_blocklist_key(e, installation, known), current
+        entries, owned_blocklist_keys(entries, installation, known), current
     )
     out.owned, out.unowned = len(owned) + len(duplicates), len(unowned)
     out.owned_from_source = out.owned  # Git holds no blocklist entries
     holder: dict[str, ActualBlocklist] = {}
-    for entry in actual.blocklist:
-        for value in entry_hashes(entry):
-            holder.setdefault(value, entry)
+    hold = holder.setdefault
+    for entry in entries:  # `entry_hashes`, inlined: 25,000 entries per pass
+        for value in (entry.md5, entry.sha1, entry.sha256):
+            if value:
+                hold(value.lower(), entry)
     owner_key = {entry.id: key for key, entry in owned.items()}
     taken: set[Key] = {key for key in desired.blocklist if key in owned}
+    items = out.items
     for key, want in desired.blocklist.items():
         have = owned.get(key)
         if have is None:
             adopted = _adoptable(want, holder, owner_key) if adopt else None
             if adopted is not None:
                 owner_key[adopted.id] = key
-                out.items.append(_adopt(want, adopted))
+                items.append(_adopt(want, adopted))
                 continue
             found = _overlapping(want, holder, owner_key, taken, out)
             if found is False:
@@ -83,13 +87,21 @@ def diff_blocklist(
         elif _held_elsewhere(want, have, holder, owner_key, out):
             # keep ours as it is (neither changed nor deleted): its new hash belongs to
             # somebody else's entry, and an upload would merge into it
-            out.items.append(noop_item("blocklist", want, have.id, Reason.CONFLICT))
+            items.append(noop_item("blocklist", want, have.id, Reason.CONFLICT))
             continue
         if have is None:
-            out.items.append(create_item("blocklist", want))
+            items.append(create_item("blocklist", want))
+            continue
+        taken.add(owner_key[have.id])
+        if (  # `_compare`'s no-op, without building its two dicts (25,000 per pass)
+            have.notes == want.notes
+            and have.md5.lower() == want.md5
+            and have.sha1.lower() == want.sha1
+            and have.sha256.lower() == want.sha256
+        ):
+            items.append(noop_item("blocklist", want, have.id))
         else:
-            taken.add(owner_key[have.id])
-            out.items.append(_compare(want, have, owner_key[have.id]))
+            items.append(_compare(want, have, owner_key[have.id]))
     for key, entry in owned.items():
         if key not in desired.blocklist and key not in taken:
             name = entry_name(entry)
@@ -117,8 +129,12 @@ def _held_elsewhere(
 ) -> bool:
     """Whether a hash `want` adds to our entry is held by an entry we do not own."""
     for value in (want.md5, want.sha1, want.sha256):
-        entry = holder.get(value) if value else None
-        if entry is None or entry.id == have.id or owner_key.get(entry.id) is not None:
+        if not value:
+            continue
+        entry = holder.get(value)
+        if entry is None or entry is have or entry.id == have.id:
+            continue
+        if owner_key.get(entry.id) is not None:
             continue
         _conflict(want, value, entry, "our entry is kept as it is", out)
         return True

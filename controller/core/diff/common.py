@@ -3,13 +3,13 @@ owned from unowned, one no-op, one conflict report, one drift-vs-changed rule. P
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from controller.core.diagnostics import Diagnostic
 from controller.core.model import ActualBlocklist, ActualIntel, DesiredBlocklist, DesiredIntel, Key
-from controller.core.plan import Kind, Origins, PlanItem, Skipped
+from controller.core.plan import Kind, Origins, PlanItem, Skipped, origins_of
 from controller.core.reasons import Reason
 from controller.render.marker import parse_marker
 
@@ -35,17 +35,22 @@ class DiffResult:
 
 
 def owned_split(
-    objects: Iterable[T],
-    key_of: Callable[[T], Key | None],
+    objects: Sequence[T],
+    keys: Sequence[Key | None],
     prefer: Callable[[Key, T], bool] | None = None,
 ) -> tuple[dict[Key, T], list[T], list[T]]:
-    """Owned-by-key, unowned, and surplus copies of an owned key. Among copies, the one
-    `prefer` accepts wins (e.g. of the desired type), then the lowest id."""
+    """Owned-by-key, unowned, and surplus copies of an owned key, from each object's owned
+    key (`keys`, in the order of `objects`; None: not ours). Among copies, the one `prefer`
+    accepts wins (e.g. of the desired type), then the lowest id."""
+    at_once = dict(zip(keys, objects, strict=True))
+    if len(at_once) == len(objects) and None not in at_once:
+        # every object ours, each under its own key (the usual inventory): the dict built
+        # in C holds them in listing order, as the loop below would
+        return cast(dict[Key, T], at_once), [], []
     owned: dict[Key, T] = {}
     unowned: list[T] = []
     duplicates: list[T] = []
-    for obj in objects:
-        key = key_of(obj)
+    for obj, key in zip(objects, keys, strict=True):
         if key is None:
             unowned.append(obj)
             continue
@@ -76,7 +81,7 @@ def origins(desired: DesiredIntel | DesiredBlocklist) -> Origins:
         if source.startswith("static:"):
             objects = tuple(s for s in objects if not s.startswith("static:"))
             break
-    return Origins(objects=objects, policies=desired.policies)
+    return origins_of(objects, desired.policies)
 
 
 def create_item(kind: Kind, desired: DesiredIntel | DesiredBlocklist) -> PlanItem:

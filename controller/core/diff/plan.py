@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import compress, repeat
-from operator import attrgetter, ne
+from operator import attrgetter, eq, ne
 from typing import Required, TypedDict
 
 from controller.core.desired import DesiredState
@@ -108,10 +108,14 @@ def drift_split(
     items: Iterable[PlanItem], drift_warn: AbstractSet[str]
 ) -> tuple[list[PlanItem], list[tuple[PlanItem, Diagnostic]]]:
     """The items as planned, and the drift updates `drift: warn` turns into a no-op and a
-    warning (one pass: 100,000 no-ops go straight through)."""
+    warning (100,000 no-ops go straight through: when no key warns of drift, or no item is
+    an update, the items are kept as they are, picked in C)."""
+    listed = list(items)
+    if not drift_warn or not any(map(eq, map(_ACTION, listed), repeat("update"))):
+        return listed, []
     warned: list[tuple[PlanItem, Diagnostic]] = []
     kept: list[PlanItem] = []
-    for i in items:
+    for i in listed:
         if i.action == "update" and i.reason == Reason.DRIFT and i.key in drift_warn:
             warned.append(_drift_left(i))
         else:
