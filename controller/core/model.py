@@ -96,14 +96,22 @@ class SourceObject(Tolerant):
         fields.update(values)
         if "hashes" not in values:
             fields["hashes"] = {}  # its own (the default is a factory)
+        return cls.adopt(fields)
+
+    @classmethod
+    def adopt(cls, fields: dict[str, Any]) -> SourceObject:
+        """`typed`, from a dict that already holds every field, typed, in the declared
+        order, with its own `hashes`: the object takes it over as its `__dict__`, unchecked
+        and uncopied (the STIX mapping builds its fields so, `controller.sources.stix`)."""
         obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", fields)
-        object.__setattr__(obj, "__pydantic_fields_set__", _SOURCE_FIELDS_SET)
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        _setattr(obj, "__dict__", fields)
+        _setattr(obj, "__pydantic_fields_set__", _SOURCE_FIELDS_SET)
+        _setattr(obj, "__pydantic_extra__", None)
+        _setattr(obj, "__pydantic_private__", None)
         return obj
 
 
+_setattr = object.__setattr__  # pydantic's own `__setattr__` refuses a frozen model's fields
 _SOURCE_ORDER = tuple(SourceObject.model_fields)
 _SOURCE_FIELDS_SET = set(_SOURCE_ORDER)
 _SOURCE_BLANK: dict[str, Any] = {

@@ -84,6 +84,8 @@ def clean_text(value: Any) -> str:
     producers emit) replaced, so no later stage crashes on encoding."""
     if not isinstance(value, str):
         return "" if value is None else str(value)
+    if value.isascii():  # the common case, and no lone surrogate is ASCII
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -160,6 +162,7 @@ class UnreadableObject(ValueError):
 
 _SHARE_MAX = 8192
 _shared: dict[str | tuple[str, ...], Any] = {}
+_texts: dict[str, str] = {}
 _times: dict[str, datetime | None] = {}
 
 
@@ -172,6 +175,18 @@ def _share(value: _V) -> _V:
         return cast(_V, found)
     if len(_shared) < _SHARE_MAX:
         _shared[value] = value
+    return value
+
+
+def _share_text(value: str) -> str:
+    """One object for equal texts that often repeat (a feed's boilerplate description, an
+    observable type): `_share`, in a table of its own so that many distinct descriptions
+    do not fill the one of labels and markings."""
+    found = _texts.get(value)
+    if found is not None:
+        return found
+    if len(_texts) < _SHARE_MAX:
+        _texts[value] = value
     return value
 
 
@@ -197,28 +212,45 @@ def to_source_object(obj: Mapping[str, Any], markings: Mapping[str, str]) -> Sou
     Raises `UnreadableObject` for one of those types with an invalid id or fields.
 
     Every field is given its type here, so the object is built without a second validation
-    pass (`SourceObject.typed`); repeated values are shared (`_share`, `_time`)."""
+    pass (`SourceObject.adopt`); repeated values are shared (`_share`, `_time`)."""
     mapped = source_fields(obj)
     return None if mapped is None else with_markings(*mapped, markings)
+
+
+def marking_tuple(refs: tuple[str, ...], markings: Mapping[str, str]) -> tuple[str, ...]:
+    """The names of the marking `refs` (see `marking_names`): sorted, unique, shared."""
+    if not refs:
+        return ()
+    return _share(tuple(sorted({markings.get(ref) or f"{UNKNOWN_MARKING}{ref}" for ref in refs})))
 
 
 def with_markings(
     fields: dict[str, Any], refs: tuple[str, ...], markings: Mapping[str, str]
 ) -> SourceObject:
     """The object of `source_fields`, its marking refs named by `markings` (see
-    `marking_names`). `fields` is not changed (an object may be built twice from it)."""
-    names = (
-        _share(tuple(sorted({markings.get(ref) or f"{UNKNOWN_MARKING}{ref}" for ref in refs})))
-        if refs
-        else ()
-    )
-    return SourceObject.typed({**fields, "markings": names})
+    `marking_names`). The object takes `fields` over (its `markings` set): build one object
+    from one `source_fields` result."""
+    fields["markings"] = marking_tuple(refs, markings)
+    return SourceObject.adopt(fields)
 
 
 def source_fields(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     """`to_source_object` before the marking names are known (a bundle may define its
-    markings after the objects using them): the typed fields but `markings`, and the
-    marking refs. None, or `UnreadableObject`, as `to_source_object`."""
+    markings after the objects using them): every field of the object, typed and in the
+    declared order (`SourceObject.adopt`), `markings` left empty; and the marking refs.
+    None, or `UnreadableObject`, as `to_source_object`.
+
+    A plain indicator (a `dict` without extensions: what a bundle mostly holds) takes
+    `_plain_indicator`, the same mapping written flat; anything else `_source_fields`."""
+    if type(obj) is dict and obj.get("type") == "indicator" and "extensions" not in obj:
+        plain = _plain_indicator(obj)
+        if plain is not None:
+            return plain
+    return _source_fields(obj)
+
+
+def _source_fields(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """`source_fields`, for any object (the general path)."""
     stix_type = obj.get("type")
     if not isinstance(stix_type, str) or stix_type not in STIX_TO_ENTITY:
         return None
@@ -230,50 +262,184 @@ def source_fields(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ..
     labels = _strings(obj.get("labels")) or _strings(obj.get("x_opencti_labels"))
     labels = labels or _strings(octi.get("labels")) or _strings(sco.get("labels"))
     refs = _strings(obj.get("object_marking_refs"))
-    fields: dict[str, Any] = {
-        "standard_id": ident,
-        "internal_id": _opt_str(obj.get("x_opencti_id")) or _opt_str(octi.get("id")),
-        "entity_type": STIX_TO_ENTITY[stix_type],
-        "labels": _share(labels) if labels else (),
-        "created": _time(obj.get("created") or octi.get("created_at")),
-        "modified": _time(obj.get("modified") or octi.get("updated_at")),
-        "confidence": _int(obj.get("confidence")),
-    }
+    internal_id = _opt_str(obj.get("x_opencti_id")) or _opt_str(octi.get("id"))
+    labels = _share(labels) if labels else ()
+    created = _time(obj.get("created") or octi.get("created_at"))
+    modified = _time(obj.get("modified") or octi.get("updated_at"))
+    confidence = _int(obj.get("confidence"))
+    refs = _share(refs) if refs else ()
     if stix_type == "indicator":
         detection = obj.get("x_opencti_detection", octi.get("detection"))
         pattern = obj.get("pattern")
         platforms = _strings(obj.get("x_mitre_platforms"))
-        fields.update(
-            name=clean_text(obj.get("name")),
-            description=clean_text(obj.get("description")),
-            pattern=pattern if isinstance(pattern, str) else None,
-            pattern_type=_share(clean_text(obj.get("pattern_type") or "stix").lower()),
-            valid_from=_time(obj.get("valid_from")),
-            valid_until=_time(obj.get("valid_until")),
-            revoked=obj.get("revoked") is True,
-            detection=detection if isinstance(detection, bool) else None,
-            platforms=_share(platforms) if platforms else (),
-            main_observable_type=_opt_str(obj.get("x_opencti_main_observable_type"))
-            or _opt_str(octi.get("main_observable_type")),
-            score=_int(obj.get("x_opencti_score", octi.get("score"))),
+        main_type = _opt_str(obj.get("x_opencti_main_observable_type")) or _opt_str(
+            octi.get("main_observable_type")
         )
-        return fields, (_share(refs) if refs else ())
+        fields: dict[str, Any] = {
+            "standard_id": ident,
+            "internal_id": internal_id,
+            "entity_type": "Indicator",
+            "name": clean_text(obj.get("name")),
+            "description": _share_text(clean_text(obj.get("description"))),
+            "pattern": pattern if isinstance(pattern, str) else None,
+            "pattern_type": _share(clean_text(obj.get("pattern_type") or "stix").lower()),
+            "valid_from": _time(obj.get("valid_from")),
+            "valid_until": _time(obj.get("valid_until")),
+            "revoked": obj.get("revoked") is True,
+            "detection": detection if isinstance(detection, bool) else None,
+            "platforms": _share(platforms) if platforms else (),
+            "main_observable_type": _share_text(main_type) if main_type else None,
+            "value": None,
+            "hashes": {},
+            "score": _int(obj.get("x_opencti_score", octi.get("score"))),
+            "confidence": confidence,
+            "labels": labels,
+            "markings": (),
+            "created": created,
+            "modified": modified,
+        }
+        return fields, refs
     description = obj.get("x_opencti_description") or sco.get("description")
     value = _observable_value(stix_type, obj)
-    fields.update(
-        value=clean_text(value) if value is not None else None,
-        hashes=_hashes(obj.get("hashes")),
-        name=clean_text(obj.get("name")),
-        description=clean_text(description),
-        revoked=obj.get("revoked") is True,
-        score=_int(obj.get("x_opencti_score", sco.get("score"))),
+    fields = {
+        "standard_id": ident,
+        "internal_id": internal_id,
+        "entity_type": STIX_TO_ENTITY[stix_type],
+        "name": clean_text(obj.get("name")),
+        "description": _share_text(clean_text(description)),
+        "pattern": None,
+        "pattern_type": None,
+        "valid_from": None,
+        "valid_until": None,
+        "revoked": obj.get("revoked") is True,
+        "detection": None,
+        "platforms": (),
+        "main_observable_type": None,
+        "value": clean_text(value) if value is not None else None,
+        "hashes": _hashes(obj.get("hashes")),
+        "score": _int(obj.get("x_opencti_score", sco.get("score"))),
+        "confidence": confidence,
+        "labels": labels,
+        "markings": (),
+        "created": created,
+        "modified": modified,
+    }
+    return fields, refs
+
+
+def _plain_indicator(obj: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """`_source_fields` of an indicator without extensions (so no OpenCTI fallback fields),
+    or None to take that general path (an invalid id: it words the error).
+
+    Written flat, for the 100,000 indicators of a bundle: each value is checked for the
+    plain case first (an `int`, an ASCII `str`, a text or list seen before) and only
+    otherwise goes through the general helper, which gives the same value for the plain
+    case (`tests/unit/test_stix_fast_path.py` compares both paths)."""
+    ident = obj.get("id")
+    if type(ident) is not str or not _STIX_ID.match(ident):
+        return None
+    get = obj.get
+    shared = _shared
+    times = _times
+    # a list equal to a shared tuple of strings is that tuple once cleaned and shared
+    # (only cleaned strings are shared, and no other JSON value equals a string)
+    labels = get("labels")
+    try:
+        found = shared.get(tuple(labels)) if type(labels) is list else None
+    except TypeError:  # an unhashable item (a `{"value": ...}` label)
+        found = None
+    if found is None:
+        labels = _strings(labels) or _strings(get("x_opencti_labels"))
+        found = _share(labels) if labels else ()
+    labels = found
+    refs = get("object_marking_refs")
+    try:
+        found = shared.get(tuple(refs)) if type(refs) is list else None
+    except TypeError:
+        found = None
+    if found is None:
+        refs = _strings(refs)
+        found = _share(refs) if refs else ()
+    refs = found
+    internal_id = get("x_opencti_id")
+    if internal_id is not None:
+        internal_id = _opt_str(internal_id)
+    # `_time` without its call when the text was seen before (falsy: None either way)
+    created = get("created") or None
+    found = times.get(created, _MISSING) if type(created) is str else _MISSING
+    created = _time(created) if found is _MISSING else found
+    modified = get("modified") or None
+    found = times.get(modified, _MISSING) if type(modified) is str else _MISSING
+    modified = _time(modified) if found is _MISSING else found
+    valid_from = get("valid_from")
+    found = times.get(valid_from, _MISSING) if type(valid_from) is str else _MISSING
+    valid_from = _time(valid_from) if found is _MISSING else found
+    valid_until = get("valid_until")
+    found = times.get(valid_until, _MISSING) if type(valid_until) is str else _MISSING
+    valid_until = _time(valid_until) if found is _MISSING else found
+    confidence = get("confidence")
+    if type(confidence) is not int:
+        confidence = _int(confidence)
+    score = get("x_opencti_score")
+    if type(score) is not int:
+        score = _int(score)
+    name = get("name")
+    if type(name) is not str or not name.isascii():
+        name = clean_text(name)
+    description = get("description")
+    found = _texts.get(description) if type(description) is str else None
+    description = _share_text(clean_text(description)) if found is None else found
+    pattern = get("pattern")
+    pattern_type = get("pattern_type")
+    # an ASCII text already shared is its own lower case (the only texts `_share` holds
+    # are pattern types; a text of `_texts` is its own `clean_text`)
+    found = (  # (`_share` holds no other str)
+        shared.get(pattern_type) if type(pattern_type) is str and pattern_type.isascii() else None
     )
-    return fields, (_share(refs) if refs else ())
+    if found is None:
+        found = _share(clean_text(pattern_type or "stix").lower())
+    pattern_type = found
+    platforms = get("x_mitre_platforms")
+    if platforms is None:
+        platforms = ()
+    else:
+        platforms = _strings(platforms)
+        platforms = _share(platforms) if platforms else ()
+    main_type = get("x_opencti_main_observable_type")
+    found = _texts.get(main_type) if type(main_type) is str else None
+    if not found:  # not seen, or empty (no type)
+        main_type = _opt_str(main_type)
+        found = _share_text(main_type) if main_type else None
+    detection = get("x_opencti_detection")
+    fields: dict[str, Any] = {
+        "standard_id": ident,
+        "internal_id": internal_id,
+        "entity_type": "Indicator",
+        "name": name,
+        "description": description,
+        "pattern": pattern if isinstance(pattern, str) else None,
+        "pattern_type": pattern_type,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "revoked": get("revoked") is True,
+        "detection": detection if type(detection) is bool else None,
+        "platforms": platforms,
+        "main_observable_type": found,
+        "value": None,
+        "hashes": {},
+        "score": score,
+        "confidence": confidence,
+        "labels": labels,
+        "markings": (),
+        "created": created,
+        "modified": modified,
+    }
+    return fields, refs
 
 
 def stamp(obj: Mapping[str, Any]) -> datetime | None:
-    """An object's `modified`, as `unwrap` compares it."""
-    return parse_time(obj.get("modified"))
+    """An object's `modified`, as `unwrap` compares it (`parse_time`, through `_time`)."""
+    return _time(obj.get("modified"))
 
 
 def newer_than(new: datetime | None, old: datetime | None) -> bool:
