@@ -23,6 +23,7 @@ from controller.sources.stix import (
     UnreadableObject,
     marking_names,
     marking_tuple,
+    plain_indicator,
     source_fields,
     stamp,
     to_source_object,
@@ -222,6 +223,9 @@ one per object)."""
 
 
 def _entry(obj: Mapping[str, Any]) -> _Entry:
+    plain = plain_indicator(obj)  # `source_fields`' own first step, and the stamp with it
+    if plain is not None:
+        return plain, plain[0]["modified"], None
     try:
         mapped: _Mapped = source_fields(obj)
     except UnreadableObject as exc:
