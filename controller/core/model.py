@@ -104,14 +104,19 @@ class SourceObject(Tolerant):
         order, with its own `hashes`: the object takes it over as its `__dict__`, unchecked
         and uncopied (the STIX mapping builds its fields so, `controller.sources.stix`)."""
         obj = cls.__new__(cls)
-        _setattr(obj, "__dict__", fields)
-        _setattr(obj, "__pydantic_fields_set__", _SOURCE_FIELDS_SET)
-        _setattr(obj, "__pydantic_extra__", None)
-        _setattr(obj, "__pydantic_private__", None)
+        _set_dict(obj, fields)
+        _set_fields_set(obj, _SOURCE_FIELDS_SET)
+        _set_extra(obj, None)
+        _set_private(obj, None)
         return obj
 
 
-_setattr = object.__setattr__  # pydantic's own `__setattr__` refuses a frozen model's fields
+# `BaseModel`'s slots set through their descriptors: what `object.__setattr__` does (pydantic's
+# own `__setattr__` refuses a frozen model's fields) without looking each name up (`adopt`)
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _SOURCE_ORDER = tuple(SourceObject.model_fields)
 _SOURCE_FIELDS_SET = set(_SOURCE_ORDER)
 _SOURCE_BLANK: dict[str, Any] = {
