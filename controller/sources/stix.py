@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from controller.core.markings import STANDARD_MARKINGS, UNKNOWN_MARKING, normalize_marking
-from controller.core.model import SourceObject
+from controller.core.model import SourceObject, source_blank
 from controller.core.timestamps import parse_time
 
 _V = TypeVar("_V", str, tuple[str, ...])
@@ -295,7 +295,7 @@ def _source_fields(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, .
             "created": created,
             "modified": modified,
         }
-        return fields, refs
+        return _compact(fields), refs
     description = obj.get("x_opencti_description") or sco.get("description")
     value = _observable_value(stix_type, obj)
     fields = {
@@ -321,18 +321,20 @@ def _source_fields(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, .
         "created": created,
         "modified": modified,
     }
-    return fields, refs
+    return _compact(fields), refs
 
 
-_PLAIN_INDICATOR: dict[str, Any] = {
-    **dict.fromkeys(SourceObject.model_fields),  # the declared order
-    "entity_type": "Indicator",
-    "revoked": False,
-    "platforms": (),
-    "labels": (),
-    "markings": (),
-}
-"""An indicator's fields with the values `plain_indicator` does not always set."""
+def _compact(fields: dict[str, Any]) -> dict[str, Any]:
+    """The same fields in a compact dict (`source_blank`)."""
+    compact = _BLANK.copy()
+    compact.update(fields)
+    return compact
+
+
+_BLANK = source_blank()
+_PLAIN_INDICATOR = source_blank(entity_type="Indicator")
+"""An indicator's fields with the values `plain_indicator` does not always set (and its
+copies compact: `source_blank`)."""
 
 
 def plain_indicator(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]] | None:
