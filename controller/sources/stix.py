@@ -51,8 +51,8 @@ STIX_TO_ENTITY = {
     "x-opencti-text": "Text",
 }
 
-_STIX_ID = re.compile(
-    r"^[a-z][a-z0-9-]*--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_STIX_ID = re.compile(  # `*?`: the same ids, the (short) type's `--` found from the left
+    r"^[a-z][a-z0-9-]*?--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 
 
