@@ -508,4 +508,6 @@ def unwrap_as(
         elif not events and not newer_than(stamp(obj), modified(by_id[ident])):
             continue  # plain STIX: the latest `modified` wins, wherever it sits in the file
         by_id[ident] = keep(obj)
+    if len(order) == len(by_id):  # nothing deleted: `order` is `by_id`'s own order
+        return [*by_id.values(), *anonymous]
     return [by_id[i] for i in order if i in by_id] + anonymous

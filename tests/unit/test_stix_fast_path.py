@@ -9,19 +9,22 @@ from __future__ import annotations
 import json
 import pickle
 import sys
+from collections.abc import Mapping
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from controller.core.model import SourceObject
 from controller.sources.bundle import parse_bundle, stream_bundle
 from controller.sources.stix import (
     _source_fields,
+    newer_than,
     plain_indicator,
     source_fields,
     stamp,
     to_source_object,
+    unwrap,
 )
 
 TEXT = st.sampled_from(["", "a", "Url", "url", "STIX", "stix", "yara", "é", "İ", "x\ud800", " 7"])
@@ -202,3 +205,65 @@ def test_source_objects_are_compact() -> None:
         assert list(obj.__dict__) == list(SourceObject.model_fields)
         if sys.implementation.name == "cpython":
             assert sys.getsizeof(obj.__dict__) < sys.getsizeof(dict(obj.__dict__))
+
+
+def _unwrap_reference(records: list[Any]) -> list[Any]:
+    """`unwrap` as it was before its shortcuts (the `Mapping` check first, the ids looked
+    up in `order` at the end)."""
+    by_id: dict[str, Any] = {}
+    order: list[str] = []
+    anonymous: list[Any] = []
+    events = False
+    for record in records:
+        if not isinstance(record, Mapping):
+            continue
+        event_type = record.get("type")
+        data = record.get("data")
+        if event_type in ("create", "update", "delete", "merge") and isinstance(data, Mapping):
+            ident = str(data.get("id", ""))
+            if event_type == "delete":
+                by_id.pop(ident, None)
+                continue
+            obj, events = data, True
+        else:
+            obj = record
+            ident = str(obj.get("id", ""))
+        if not ident:
+            anonymous.append(obj)
+            continue
+        if ident not in by_id:
+            order.append(ident)
+        elif not events and not newer_than(stamp(obj), stamp(by_id[ident])):
+            continue
+        by_id[ident] = obj
+    return [by_id[i] for i in order if i in by_id] + anonymous
+
+
+UNWRAPPED = st.fixed_dictionaries(
+    {"type": st.sampled_from(["indicator", "url"])},
+    optional={"id": st.sampled_from(["a", "b", "c", "", 7]), "modified": TIME},
+)
+EVENTS = st.builds(
+    lambda kind, data: {"type": kind, "data": data},
+    st.sampled_from(["create", "update", "delete", "merge", "other"]),
+    UNWRAPPED,
+)
+
+
+A, B = {"type": "url", "id": "a"}, {"type": "url", "id": "b"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(records=st.lists(EVENTS | EVENTS | UNWRAPPED | st.just(1), max_size=8))
+@example(records=[{"type": "create", "data": A}, {"type": "delete", "data": A}])
+@example(
+    records=[
+        {"type": "create", "data": A},
+        {"type": "create", "data": B},
+        {"type": "delete", "data": A},
+        {"type": "create", "data": A},
+    ]
+)
+def test_unwrap_as_before(records: list[Any]) -> None:
+    got, expected = unwrap(records), _unwrap_reference(records)
+    assert [id(o) for o in got] == [id(o) for o in expected]
