@@ -245,7 +245,8 @@ def _collect(text: str) -> list[_Entry]:
 
 def _build(kept: list[_Entry]) -> tuple[list[SourceObject], list[str]]:
     """The objects and problems of the entries `_collect` kept; `kept` is emptied as it is
-    read, so each entry's fields are freed once its object is built."""
+    read, so each entry is freed once its object is built (the object takes its fields
+    over as its own `__dict__`: `SourceObject.adopt`)."""
     markings = marking_names(marking for _, _, marking in kept if marking is not None)
     named: dict[tuple[str, ...], tuple[str, ...]] = {}  # refs → names, each named once
     adopt = SourceObject.adopt

@@ -7,6 +7,7 @@ anything unexpected is ignored, never fatal.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -332,6 +333,19 @@ def _compact(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 _BLANK = source_blank()
+_lists: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_pattern_types: dict[str, str] = {}
+
+
+def _remember(raw: Any, strings: tuple[str, ...]) -> tuple[str, ...]:
+    """`strings`, remembered as what `_strings` made of the JSON list `raw` (the flat
+    path's memo: labels and marking refs repeat). Bounded like `_share`."""
+    if type(raw) is list and len(_lists) < _SHARE_MAX:
+        with contextlib.suppress(TypeError):  # an unhashable item
+            _lists[tuple(raw)] = strings
+    return strings
+
+
 _PLAIN_INDICATOR = source_blank(entity_type="Indicator")
 """An indicator's fields with the values `plain_indicator` does not always set (and its
 copies compact: `source_blank`)."""
@@ -343,36 +357,39 @@ def plain_indicator(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, 
     maps it, or words its error). The `modified` of its fields is its `stamp`.
 
     Written flat, for the 100,000 indicators of a bundle: each value is checked for the
-    plain case first (an `int`, an ASCII `str`, a text or list seen before) and only
-    otherwise goes through the general helper, which gives the same value for the plain
-    case (`tests/unit/test_stix_fast_path.py` compares both paths)."""
+    plain case first (an `int`, an ASCII `str`, a text, list or timestamp seen before: what
+    the general helper made of it then) and only otherwise goes through the general helper
+    (`tests/unit/test_stix_fast_path.py` compares both paths)."""
     if type(obj) is not dict or obj.get("type") != "indicator" or "extensions" in obj:
         return None
     ident = obj.get("id")
     if type(ident) is not str or not _STIX_ID.match(ident):
         return None
     get = obj.get
-    shared = _shared
+    lists = _lists
     times = _times
-    # a list equal to a shared tuple of strings is that tuple once cleaned and shared
-    # (only cleaned strings are shared, and no other JSON value equals a string)
     labels = get("labels")
+    found: Any  # each value in turn
     try:
-        found = shared.get(tuple(labels)) if type(labels) is list else None
+        found = lists.get(tuple(labels)) if type(labels) is list else None
     except TypeError:  # an unhashable item (a `{"value": ...}` label)
         found = None
     if found is None:
-        labels = _strings(labels) or _strings(get("x_opencti_labels"))
-        found = _share(labels) if labels else ()
+        found = _strings(labels)
+        if found:
+            found = _remember(labels, _share(found))
+        else:
+            found = _strings(get("x_opencti_labels"))
+            found = _share(found) if found else ()
     labels = found
     refs = get("object_marking_refs")
     try:
-        found = shared.get(tuple(refs)) if type(refs) is list else None
+        found = lists.get(tuple(refs)) if type(refs) is list else None
     except TypeError:
         found = None
     if found is None:
-        refs = _strings(refs)
-        found = _share(refs) if refs else ()
+        found = _strings(refs)
+        found = _remember(refs, _share(found)) if found else ()
     refs = found
     internal_id = get("x_opencti_id")
     if internal_id is not None:
@@ -399,18 +416,16 @@ def plain_indicator(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, 
     name = get("name")
     if type(name) is not str or not name.isascii():
         name = clean_text(name)
-    description = get("description")
+    description = get("description")  # a text of `_texts` is its own `clean_text`
     found = _texts.get(description) if type(description) is str else None
     description = _share_text(clean_text(description)) if found is None else found
     pattern = get("pattern")
     pattern_type = get("pattern_type")
-    # an ASCII text already shared is its own lower case (the only texts `_share` holds
-    # are pattern types; a text of `_texts` is its own `clean_text`)
-    found = (  # (`_share` holds no other str)
-        shared.get(pattern_type) if type(pattern_type) is str and pattern_type.isascii() else None
-    )
+    found = _pattern_types.get(pattern_type) if type(pattern_type) is str else None
     if found is None:
         found = _share(clean_text(pattern_type or "stix").lower())
+        if type(pattern_type) is str and len(_pattern_types) < _SHARE_MAX:
+            _pattern_types[pattern_type] = found
     pattern_type = found
     platforms = get("x_mitre_platforms")
     if platforms is None:
@@ -418,7 +433,7 @@ def plain_indicator(obj: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, 
     else:
         platforms = _strings(platforms)
         platforms = _share(platforms) if platforms else ()
-    main_type = get("x_opencti_main_observable_type")
+    main_type = get("x_opencti_main_observable_type")  # as `description`, and "" is None
     found = _texts.get(main_type) if type(main_type) is str else None
     if not found:  # not seen, or empty (no type)
         main_type = _opt_str(main_type)
