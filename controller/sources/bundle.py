@@ -11,22 +11,24 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from json.scanner import make_scanner
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from controller.core.model import SourceObject, SourceSnapshot
 from controller.errors import UserError
 from controller.sources.stix import (
     UnreadableObject,
     marking_names,
+    marking_tuple,
+    plain_indicator,
     source_fields,
     stamp,
     to_source_object,
     unwrap,
     unwrap_as,
-    with_markings,
 )
 
 
@@ -145,10 +147,12 @@ def _elements(text: str) -> Generator[Any, None, None]:
     """The elements of the top-level list, or of the `objects` list of the top-level object,
     decoded one at a time. Raises `_NotStreamable` (or `ValueError`) where `json.loads`
     would fail or the document is another shape."""
-    decode: _Decode = json.JSONDecoder().raw_decode
+    decoder = json.JSONDecoder()
+    decode: _Decode = decoder.raw_decode
+    scan: _Decode = make_scanner(cast(Any, decoder))  # what `raw_decode` calls
     i = _skip(text, 0)
     if text.startswith("[", i):
-        i = yield from _array(text, i, decode)
+        i = yield from _array(text, i, scan)
     elif text.startswith("{", i):
         i = _skip(text, i + 1)
         found = False
@@ -166,7 +170,7 @@ def _elements(text: str) -> Generator[Any, None, None]:
                 if found or not text.startswith("[", i):
                     raise _NotStreamable  # `json.loads` keeps the last; not a list: not a bundle
                 found = True
-                i = yield from _array(text, i, decode)
+                i = yield from _array(text, i, scan)
             else:
                 _, i = decode(text, i)
             i = _skip(text, i)
@@ -185,14 +189,23 @@ def _elements(text: str) -> Generator[Any, None, None]:
         raise _NotStreamable
 
 
-def _array(text: str, i: int, decode: _Decode) -> Generator[Any, None, int]:
-    """Yield the elements of the list at `text[i]` (`[`); return the index after it."""
+def _array(text: str, i: int, scan: _Decode) -> Generator[Any, None, int]:
+    """Yield the elements of the list at `text[i]` (`[`); return the index after it.
+
+    `scan` is the decoder's scanner (`raw_decode` without its frame): it raises
+    `StopIteration` where no value starts."""
     i = _skip(text, i + 1)
     if text.startswith("]", i):
         return i + 1
     while True:
-        value, i = decode(text, i)
+        try:
+            value, i = scan(text, i)
+        except StopIteration:
+            raise _NotStreamable from None
         yield value
+        if text.startswith(", {", i):  # `json.dumps`'s separator, then the next object
+            i += 2
+            continue
         i = _skip(text, i)
         if text.startswith(",", i):
             i = _skip(text, i + 1)
@@ -202,23 +215,22 @@ def _array(text: str, i: int, decode: _Decode) -> Generator[Any, None, int]:
             raise _NotStreamable
 
 
-@dataclass(slots=True)
-class _Entry:
-    """One object as `unwrap` keeps it: what it maps to (fields and marking refs, a
-    problem, or nothing), its `modified`, and the object itself if it defines a marking."""
-
-    mapped: tuple[dict[str, Any], tuple[str, ...]] | str | None
-    modified: datetime | None
-    marking: Mapping[str, Any] | None
+_Mapped = tuple[dict[str, Any], tuple[str, ...]] | str | None
+_Entry = tuple[_Mapped, datetime | None, Mapping[str, Any] | None]
+"""One object as `unwrap` keeps it: what it maps to (fields and marking refs, a problem, or
+nothing), its `modified`, and the object itself if it defines a marking (a plain tuple:
+one per object)."""
 
 
 def _entry(obj: Mapping[str, Any]) -> _Entry:
+    plain = plain_indicator(obj)  # `source_fields`' own first step, and the stamp with it
+    if plain is not None:
+        return plain, plain[0]["modified"], None
     try:
-        mapped: tuple[dict[str, Any], tuple[str, ...]] | str | None = source_fields(obj)
+        mapped: _Mapped = source_fields(obj)
     except UnreadableObject as exc:
         mapped = str(exc)
-    marking = obj if obj.get("type") == "marking-definition" else None
-    return _Entry(mapped, stamp(obj), marking)
+    return mapped, stamp(obj), obj if obj.get("type") == "marking-definition" else None
 
 
 def stream_bundle(text: str) -> tuple[list[SourceObject], list[str]]:
@@ -228,20 +240,28 @@ def stream_bundle(text: str) -> tuple[list[SourceObject], list[str]]:
 
 def _collect(text: str) -> list[_Entry]:
     """`unwrap`, on entries instead of objects."""
-    return unwrap_as(_elements(text), _entry, lambda entry: entry.modified)
+    return unwrap_as(_elements(text), _entry, itemgetter(1))
 
 
 def _build(kept: list[_Entry]) -> tuple[list[SourceObject], list[str]]:
     """The objects and problems of the entries `_collect` kept; `kept` is emptied as it is
-    read, so each entry's fields are freed once its object is built."""
-    markings = marking_names(e.marking for e in kept if e.marking is not None)
+    read, so each entry is freed once its object is built (the object takes its fields
+    over as its own `__dict__`: `SourceObject.adopt`)."""
+    markings = marking_names(marking for _, _, marking in kept if marking is not None)
+    named: dict[tuple[str, ...], tuple[str, ...]] = {}  # refs → names, each named once
+    adopt = SourceObject.adopt
     out: list[SourceObject] = []
     problems: list[str] = []
     kept.reverse()
     while kept:
-        entry = kept.pop()
-        if isinstance(entry.mapped, str):
-            problems.append(entry.mapped)
-        elif entry.mapped is not None:
-            out.append(with_markings(*entry.mapped, markings))
+        mapped = kept.pop()[0]
+        if isinstance(mapped, str):
+            problems.append(mapped)
+        elif mapped is not None:  # `with_markings`, its names looked up once per refs
+            fields, refs = mapped
+            names = named.get(refs)
+            if names is None:
+                names = named[refs] = marking_tuple(refs, markings)
+            fields["markings"] = names
+            out.append(adopt(fields))
     return out, problems
