@@ -227,14 +227,16 @@ def add_intel(
     intel = target.intel
     assert intel is not None
     merge = merges.get(candidate.key)
-    if merge is None:
-        merge = merges[candidate.key] = Merge(candidate)
-    merge.labels = _union(merge.labels, obj.labels, intel.labels)
+    if merge is None:  # a key's first contribution (most keys' only one): made at once
+        labels = _union((), obj.labels, intel.labels)
+        merge = merges[candidate.key] = _first(candidate, labels, obj, located, spec)
+    else:
+        merge.labels = _union(merge.labels, obj.labels, intel.labels)
+        _note(merge, obj, located, spec)
     if intel.platforms:  # growing by nothing changes nothing
         merge.platforms = _grown(merge.platforms, intel.platforms)
     if target.quick_scan is not None:
         merge.scan_groups = _grown(merge.scan_groups, target.quick_scan.computer_groups)
-    _note(merge, obj, located, spec)
 
 
 def add_file(
@@ -243,9 +245,35 @@ def add_file(
     """One object's contribution, through one policy, to a blocklist file."""
     merge = merges.get(file.key)
     if merge is None:
-        merge = merges[file.key] = Merge(file)
+        merges[file.key] = _first(file, obj.labels, obj, located, policy_spec(located))
+        return
     merge.labels = _union(merge.labels, obj.labels)
     _note(merge, obj, located, policy_spec(located))
+
+
+def _first(
+    candidate: IntelCandidate | FileCandidate,
+    labels: Collection[str],
+    obj: SourceObject,
+    policy: Located,
+    spec: IntelPolicySpec,
+) -> Merge:
+    """`Merge(candidate, labels)` then `_note(merge, obj, policy, spec)`, made at once (once
+    per key per pass; `tests/unit/test_desired_merge.py` compares the two)."""
+    score = obj.score
+    when = obj.modified or obj.created
+    return Merge(
+        candidate,
+        labels,
+        _NONE,
+        _NONE,
+        (obj.standard_id,),
+        (policy.document.metadata.name,),
+        spec.priority if spec.priority > 0 else 0,
+        score if score is not None and score > -1 else -1,
+        "" if when is None else when,
+        spec.drift == "correct",
+    )
 
 
 def _note(merge: Merge, obj: SourceObject, policy: Located, spec: IntelPolicySpec) -> None:

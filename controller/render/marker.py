@@ -33,13 +33,7 @@ class Marker:
     two installations must not take each other's entries for their own)."""
 
     def text(self) -> str:
-        return _trailer(self.key, self.digest, self.src)
-
-
-def _trailer(key: str, digest: str, src: str | None) -> str:
-    if src:
-        return f"[octi-tanium:v1 key={key} digest={digest} src={src}]"
-    return f"[octi-tanium:v1 key={key} digest={digest}]"
+        return marked("", self.key, self.digest, self.src)
 
 
 def installation_id(source_name: str) -> str:
@@ -85,8 +79,12 @@ def with_marker(text: str, marker: Marker) -> str:
 def marked(text: str, key: str, digest: str, src: str | None = None) -> str:
     """`with_marker(text, Marker(key, digest, src))` without making the `Marker` (once per
     item per pass)."""
-    trailer = _trailer(key, digest, src)
-    return f"{text} {trailer}" if text else trailer
+    tail = f" src={src}]" if src else "]"
+    return (
+        f"{text} [octi-tanium:v1 key={key} digest={digest}{tail}"
+        if text
+        else f"[octi-tanium:v1 key={key} digest={digest}{tail}"
+    )
 
 
 _MARKER_START = "[octi-tanium:v1 key="
