@@ -6,6 +6,7 @@ names, notes or marker digests: documents rewritten.)"""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -124,7 +125,7 @@ def test_a_deferred_document_lists_its_fields_in_declared_order() -> None:
 def test_a_typed_blocklist_entry_is_model_construct_of_its_values(
     md5: str, notes: str, name: str, sources: tuple[str, ...], priority: int
 ) -> None:
-    values = {
+    values: dict[str, Any] = {
         "key": Key("file--1"),
         "md5": md5,
         "sha1": "",
