@@ -335,6 +335,8 @@ def drop_excluded_files(
 ) -> dict[Key, Merge]:
     """After merging: a file any of whose hashes is excluded (directly, or as another hash of
     an excluded object) is not synced, whichever object brought it."""
+    if not exclusions.hashes and not excluded_hashes:  # no hash excluded: every file kept
+        return dict(files)
     kept: dict[Key, Merge] = {}
     for key, merge in files.items():
         candidate = merge.candidate
@@ -364,16 +366,21 @@ def merge_same_files(files: dict[Key, Merge], state: DesiredState) -> dict[Key, 
         return key
 
     owner: dict[str, Key] = {}
-    for key in sorted(files):
+    ordered = sorted(files)
+    shared = False
+    for key in ordered:
         candidate = files[key].candidate
         assert isinstance(candidate, FileCandidate)
         for value in candidate.hashes.values():
             if value in owner:
                 parent[root(key)] = root(owner[value])
+                shared = True
             else:
                 owner[value] = key
+    if not shared:  # the common case: every file its own group, in key order
+        return {key: files[key] for key in ordered}
     groups: dict[Key, list[Key]] = {}
-    for key in sorted(files):
+    for key in ordered:
         groups.setdefault(root(key), []).append(key)
     merged: dict[Key, Merge] = {}
     for members in groups.values():

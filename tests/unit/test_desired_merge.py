@@ -21,13 +21,15 @@ from controller.core.desired import (
     _sorted,
     add_file,
     add_intel,
+    build_desired,
     merge_same_files,
 )
 from controller.core.diagnostics import Position
 from controller.core.labels import merge_labels
-from controller.core.model import Key, SourceObject
-from controller.policy.located import Located
-from controller.policy.models import IntelPolicy
+from controller.core.model import Key, SourceObject, SourceSnapshot
+from controller.core.reasons import Reason
+from controller.policy.located import Located, PolicySet
+from controller.policy.models import Exclusion, IntelPolicy
 from controller.render.types import FileCandidate, IntelCandidate
 
 HERE = Position("t.yaml", 1, 1)
@@ -211,3 +213,72 @@ def test_a_stamp_of_another_zone_compares_as_its_text() -> None:
     for obj in (later_text, later_time):
         add_intel(merges, INTEL[0], obj, located)
     assert merges[INTEL[0].key].modified == "2026-01-01T10:00:00+02:00"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from(["md5", "sha1", "sha256"]), min_size=1, max_size=8),
+    st.randoms(use_true_random=False),
+    st.booleans(),
+)
+def test_files_sharing_no_hash_stay_as_they_are_in_key_order(
+    algorithms: list[str], random: Any, share: bool
+) -> None:
+    """Without a shared hash every file is its own entry (the same merge), in key order;
+    with one, the others are still their own entries, in that order."""
+    files = {
+        Key(f"file--{n:02d}"): Merge(
+            FileCandidate(Key(f"file--{n:02d}"), {algorithm: f"{n:02d}" * 16}, f"f{n}")
+        )
+        for n, algorithm in enumerate(algorithms)
+    }
+    if share:  # one more file with the first one's hash and another: merged with it
+        first = next(iter(files.values())).candidate
+        assert isinstance(first, FileCandidate)
+        extra = FileCandidate(Key("file--zz"), {**first.hashes, "sha512": "e" * 128}, "zz")
+        files[extra.key] = Merge(extra)
+    items = list(files.items())
+    random.shuffle(items)
+    merged = merge_same_files(dict(items), DesiredState())
+    alone = [key for key in sorted(files) if not share or key not in ("file--00", "file--zz")]
+    assert [key for key in merged if key in alone] == alone
+    assert all(merged[key] is files[key] for key in alone)
+    assert len(merged) == len(files) - share
+
+
+def test_a_file_whose_other_hash_is_an_excluded_objects_is_not_synced() -> None:
+    """No Exclusion names a hash, yet an object excluded by its label takes its file's every
+    hash with it: the same file from another indicator is excluded too."""
+    md5, sha256 = "d41d8cd98f00b204e9800998ecf8427e", "e3" * 32
+    exclusion = Located(
+        Exclusion.model_validate(
+            {
+                "apiVersion": "octi-tanium/v1",
+                "kind": "Exclusion",
+                "metadata": {"name": "benign"},
+                "spec": {"labels": ["benign"], "reason": "known good"},
+            }
+        ),
+        HERE,
+    )
+    observable = SourceObject(
+        standard_id="file--1",
+        entity_type="StixFile",
+        hashes={"MD5": md5, "SHA-256": sha256},
+        labels=("benign",),
+    )
+    indicator = SourceObject(
+        standard_id="indicator--2",
+        entity_type="Indicator",
+        pattern=f"[file:hashes.MD5 = '{md5}']",
+        pattern_type="stix",
+        name="md5",
+    )
+    plain = policy("a", [], [], 0, "correct")
+    state = build_desired(
+        PolicySet(intel_policies=(plain,), exclusions=(exclusion,)),
+        SourceSnapshot(objects=(observable, indicator)),
+        now=datetime(2026, 11, 28, tzinfo=UTC),
+    )
+    assert state.excluded_hashes and not state.blocklist
+    assert [s.reason for s in state.skipped] == [Reason.EXCLUDED, Reason.EXCLUDED]
