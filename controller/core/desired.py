@@ -296,7 +296,7 @@ def _note(merge: Merge, obj: SourceObject, policy: Located, spec: IntelPolicySpe
     if score is not None and score > merge.score:
         merge.score = score
     when = obj.modified or obj.created
-    if when is not None:  # the first: kept as is (`Merge.modified`)
+    if when is not None:  # a merge's first stamp stays a datetime (see `Merge.modified`)
         merge.stamp = max(merge.modified, when.isoformat()) if merge.stamp else when
 
 
