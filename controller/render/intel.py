@@ -11,10 +11,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
 
 from controller.core.model import DesiredBlocklist, DesiredIntel
-from controller.render.marker import Marker, digest_of, intel_digest, with_marker
+from controller.render.marker import blocklist_digest, intel_digest, marked
 from controller.render.openioc import render_openioc
 from controller.render.terms import translate_payload
 from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
@@ -71,38 +70,50 @@ def render_signal(
 
 
 def render_intel(
-    candidate: IntelCandidate, terms: Mapping[str, str] | None = None, **merged: Any
+    candidate: IntelCandidate,
+    terms: Mapping[str, str] | None = None,
+    *,
+    labels: tuple[str, ...] = (),
+    scan_groups: tuple[str, ...] = (),
+    sources: tuple[str, ...] = (),
+    policies: tuple[str, ...] = (),
+    priority: int = 0,
 ) -> DesiredIntel:
     """The document. `terms`: the tenant's OpenIOC terms, {renderer term: tenant term}
-    (`render.terms`); `merged` are the fields merging adds (labels, scan_groups, sources,
-    policies, priority), set here rather than by a copy of the finished model."""
-    if terms and candidate.intel_type == "openioc":
+    (`render.terms`); the other fields are what merging adds, set here rather than by a copy
+    of the finished model. Once per document per pass: written flat."""
+    intel_type = candidate.intel_type
+    if terms and intel_type == "openioc":
         translated = translate_payload(candidate.payload, terms)
         if translated != candidate.payload:
             candidate = replace(candidate, payload=translated)
     name, description = rendered_text(candidate)
-    digest = intel_digest(
-        candidate.intel_type, name, description, candidate.payload, candidate.platforms
-    )
-    reported = with_marker(description, Marker(candidate.key, digest))
-    if candidate.intel_type == "openioc":
-        filename: str | None = f"{safe_key(candidate.key)}.ioc"
-    elif candidate.intel_type == "yara":
-        filename = f"{safe_key(candidate.key)}.yara"
-    elif candidate.intel_type == "tanium-signal":
+    key = candidate.key
+    platforms = candidate.platforms
+    digest = intel_digest(intel_type, name, description, candidate.payload, platforms)
+    reported = marked(description, key, digest)
+    if intel_type == "openioc":
+        filename: str | None = f"{safe_key(key)}.ioc"
+    elif intel_type == "yara":
+        filename = f"{safe_key(key)}.yara"
+    elif intel_type == "tanium-signal":
         filename = None
     else:
-        raise ValueError(f"intel type {candidate.intel_type!r} is not rendered by octi-tanium")
+        raise ValueError(f"intel type {intel_type!r} is not rendered by octi-tanium")
     return DesiredIntel.deferred(
         _Body(candidate, name, reported),
-        key=candidate.key,
-        intel_type=candidate.intel_type,
+        key=key,
+        intel_type=intel_type,
         name=name,
         description=reported,
         digest=digest,
-        platforms=candidate.platforms,
+        platforms=platforms,
+        labels=labels,
+        scan_groups=scan_groups,
         filename=filename,
-        **merged,
+        sources=sources,
+        policies=policies,
+        priority=priority,
     )
 
 
@@ -131,17 +142,16 @@ def render_content(candidate: IntelCandidate, name: str, reported: str) -> str:
 
 
 @lru_cache(maxsize=4096)  # a few dozen distinct label sets per pass
-def _labels(labels: tuple[str, ...]) -> tuple[str, ...]:
-    """Cleaned (no commas: they separate labels), unique case-insensitively, sorted."""
+def _labels(labels: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Cleaned (no commas: they separate labels), unique case-insensitively, sorted; and the
+    notes they make (before the marker)."""
     seen: dict[str, str] = {}
     for label in labels:
         text = clean(label.replace(",", " "), NAME_LIMIT)
         if text:
             seen[text.lower()] = min(seen.get(text.lower(), text), text)
-    return tuple(seen[k] for k in sorted(seen))
-
-
-_BLOCKLIST_FIELDS = set(DesiredBlocklist.model_fields)
+    names = tuple(seen[k] for k in sorted(seen))
+    return names, clean(", ".join(names), NOTES_LIMIT)
 
 
 def render_blocklist(
@@ -153,20 +163,22 @@ def render_blocklist(
     policies: tuple[str, ...] = (),
     priority: int = 0,
 ) -> DesiredBlocklist:
-    names = _labels(labels)
-    hashes = {k: v.lower() for k, v in sorted(file.hashes.items())}
-    digest = digest_of({"hashes": hashes, "labels": names})
-    marker = Marker(file.key, digest, installation)
-    notes = with_marker(clean(", ".join(names), NOTES_LIMIT), marker)
+    names, notes = _labels(labels)
+    given = file.hashes
+    if len(given) == 1:  # most files: one hash, nothing to sort
+        ((algorithm, value),) = given.items()
+        hashes = {algorithm: value.lower()}
+    else:
+        hashes = {k: v.lower() for k, v in sorted(given.items())}
+    digest = blocklist_digest(hashes, names)
     # every field typed above: built without a second validation (and its copies of every
     # tuple), all entries sharing one fields-set (`tests/render/test_blocklist_typed.py`)
-    return DesiredBlocklist.model_construct(
-        _BLOCKLIST_FIELDS,
+    return DesiredBlocklist.typed(
         key=file.key,
         md5=hashes.get("md5", ""),
         sha1=hashes.get("sha1", ""),
         sha256=hashes.get("sha256", ""),
-        notes=notes,
+        notes=marked(notes, file.key, digest, installation),
         digest=digest,
         name=clean(file.name, NAME_LIMIT) or file.key,
         sources=sources,

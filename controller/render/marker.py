@@ -33,8 +33,7 @@ class Marker:
     two installations must not take each other's entries for their own)."""
 
     def text(self) -> str:
-        src = f" src={self.src}" if self.src else ""
-        return f"[octi-tanium:v1 key={self.key} digest={self.digest}{src}]"
+        return marked("", self.key, self.digest, self.src)
 
 
 def installation_id(source_name: str) -> str:
@@ -54,16 +53,38 @@ def intel_digest(
     """`digest_of({"type", "name", "description", "payload", "platforms"})` without building
     and sorting a dict (once per document per pass): the same canonical JSON, written out in
     its sorted key order with `json`'s own string encoder. A property test compares the two."""
+    listed = ",".join(map(_string, platforms)) if platforms else ""
     blob = (
         f'{{"description":{_string(description)},"name":{_string(name)},'
-        f'"payload":{_string(payload)},"platforms":[{",".join(map(_string, platforms))}],'
-        f'"type":{_string(intel_type)}}}'
+        f'"payload":{_string(payload)},"platforms":[{listed}],"type":{_string(intel_type)}}}'
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def blocklist_digest(hashes: Mapping[str, str], labels: tuple[str, ...]) -> str:
+    """`digest_of({"hashes": dict(hashes), "labels": list(labels)})` the way `intel_digest` is
+    (once per blocklist entry per pass). A property test compares the two."""
+    pairs = sorted(hashes.items()) if len(hashes) > 1 else hashes.items()
+    blob = (
+        f'{{"hashes":{{{",".join(f"{_string(k)}:{_string(v)}" for k, v in pairs)}}},'
+        f'"labels":[{",".join(map(_string, labels))}]}}'
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
 def with_marker(text: str, marker: Marker) -> str:
-    return f"{text} {marker.text()}" if text else marker.text()
+    return marked(text, marker.key, marker.digest, marker.src)
+
+
+def marked(text: str, key: str, digest: str, src: str | None = None) -> str:
+    """`with_marker(text, Marker(key, digest, src))` without making the `Marker` (once per
+    item per pass)."""
+    tail = f" src={src}]" if src else "]"
+    return (
+        f"{text} [octi-tanium:v1 key={key} digest={digest}{tail}"
+        if text
+        else f"[octi-tanium:v1 key={key} digest={digest}{tail}"
+    )
 
 
 _MARKER_START = "[octi-tanium:v1 key="

@@ -69,6 +69,9 @@ def _is_noncharacter(code: int) -> bool:
 
 _PLAIN_ASCII = re.compile(r"[\x20-\x7e\t\n\r]*")
 """Printable ASCII and ordinary whitespace: the common case, checked in C."""
+_ONE_LINE = re.compile(r"(?:[\x21-\x7e]+(?: [\x21-\x7e]+)*)?")
+"""Printable ASCII words, one space between them, none at the ends: text `single_line` returns
+unchanged (most names and descriptions; two per document per pass), checked in one C scan."""
 
 
 def printable(text: str) -> bool:
@@ -83,6 +86,13 @@ def printable(text: str) -> bool:
 
 def single_line(text: str) -> str:
     """One line of printable text: see the module docstring."""
+    if _ONE_LINE.fullmatch(text):
+        return text
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """`single_line` of text that is not one already."""
     if _PLAIN_ASCII.fullmatch(text):
         return _WHITESPACE.sub(" ", text).strip()
     out: list[str] = []
@@ -122,7 +132,9 @@ def ascii_fold(text: str) -> str:
 
 def clean(text: str, limit: int) -> str:
     """A single line of at most `limit` characters (XML and JSON bodies)."""
-    return cut(single_line(text), limit)
+    if _ONE_LINE.fullmatch(text):  # the common case: `text` itself, when short enough
+        return text if len(text) <= limit else cut(text, limit)
+    return cut(_one_line(text), limit)
 
 
 def header_safe(text: str, limit: int) -> str:
