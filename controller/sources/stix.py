@@ -497,9 +497,9 @@ def unwrap_as(
     reader keeps its mapped fields and lets the decoded dict go); `modified` reads back the
     object's `modified` from what was kept."""
     by_id: dict[str, _K] = {}
-    order: list[str] = []
+    order: dict[str, None] = {}  # each id once, where it first appeared (even if re-created)
     anonymous: list[_K] = []
-    events = False
+    events = deleted = False
     for record in records:  # `type(...) is dict` first: decoded JSON, and cheaper than the ABC
         if type(record) is not dict and not isinstance(record, Mapping):
             continue
@@ -508,6 +508,7 @@ def unwrap_as(
             ident = str(data.get("id", ""))
             if event_type == "delete":
                 by_id.pop(ident, None)
+                deleted = True
                 continue
             obj, events = data, True
         else:
@@ -519,10 +520,10 @@ def unwrap_as(
             anonymous.append(keep(obj))
             continue
         if ident not in by_id:
-            order.append(ident)
+            order[ident] = None
         elif not events and not newer_than(stamp(obj), modified(by_id[ident])):
             continue  # plain STIX: the latest `modified` wins, wherever it sits in the file
         by_id[ident] = keep(obj)
-    if len(order) == len(by_id):  # nothing deleted: `order` is `by_id`'s own order
+    if not deleted:  # `order` is `by_id`'s own order
         return [*by_id.values(), *anonymous]
     return [by_id[i] for i in order if i in by_id] + anonymous

@@ -208,10 +208,10 @@ def test_source_objects_are_compact() -> None:
 
 
 def _unwrap_reference(records: list[Any]) -> list[Any]:
-    """`unwrap` as it was before its shortcuts (the `Mapping` check first, the ids looked
-    up in `order` at the end)."""
+    """`unwrap` without its shortcuts (the `Mapping` check first, the ids looked up in
+    `order` at the end)."""
     by_id: dict[str, Any] = {}
-    order: list[str] = []
+    order: dict[str, None] = {}
     anonymous: list[Any] = []
     events = False
     for record in records:
@@ -232,7 +232,7 @@ def _unwrap_reference(records: list[Any]) -> list[Any]:
             anonymous.append(obj)
             continue
         if ident not in by_id:
-            order.append(ident)
+            order[ident] = None
         elif not events and not newer_than(stamp(obj), stamp(by_id[ident])):
             continue
         by_id[ident] = obj
@@ -267,3 +267,16 @@ A, B = {"type": "url", "id": "a"}, {"type": "url", "id": "b"}
 def test_unwrap_as_before(records: list[Any]) -> None:
     got, expected = unwrap(records), _unwrap_reference(records)
     assert [id(o) for o in got] == [id(o) for o in expected]
+
+
+def test_an_object_deleted_then_created_again_is_read_once() -> None:
+    """A stream that creates, deletes and creates one object again holds it once (it was
+    listed twice: two objects with one id), where it first appeared, with its last data."""
+    again = {**A, "name": "again"}
+    records = [
+        {"type": "create", "data": A},
+        {"type": "create", "data": B},
+        {"type": "delete", "data": A},
+        {"type": "create", "data": again},
+    ]
+    assert unwrap(records) == [again, B]
