@@ -9,7 +9,7 @@ import threading
 from typing import NoReturn
 
 from controller.cli import sightings as _sightings  # noqa: F401  (registers `sightings`)
-from controller.cli.commands import main
+from controller.cli.commands import Process, main
 
 __all__ = ["entry", "main"]
 
@@ -23,7 +23,7 @@ def entry() -> NoReturn:
     another thread still running exits the usual way (the interpreter joins it first).
     `main` itself (what tests invoke) is unchanged."""
     try:
-        main()
+        main(obj=Process(exits_after_command=True))
         code: object = 0
     except SystemExit as done:
         code = done.code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -22,6 +23,7 @@ from controller.cli.lock import lock, lock_timeout_option
 from controller.cli.options import policies_option
 from controller.cli.progress import TerminalProgress
 from controller.cli.review import check_writable, markdown, markdown_options
+from controller.collector import exit_soon
 from controller.core.plan import Plan, to_json
 from controller.errors import OctiTaniumError, UserError
 from controller.planfile import load_plan, save_plan
@@ -371,8 +373,22 @@ main.add_command(lock)
 # --------------------------------------------------------------------------- plumbing
 
 
+@dataclass(frozen=True)
+class Process:
+    """What the console script (`controller.cli.entry`) tells the commands about the process
+    (click's `ctx.obj`; absent when a test invokes `main` in-process)."""
+
+    exits_after_command: bool = False
+    """The process ends when the command returns (`entry`, not a test's `CliRunner`)."""
+
+
 def _pass(policies: Path, source: str, *, mode: Mode, **options: Any) -> Outcome:
-    """One pass of the driver, its progress on the terminal."""
+    """One pass of the driver, its progress on the terminal. A process that exits after it
+    keeps the collector off what the pass builds (`controller.collector.exit_soon`)."""
+    context = click.get_current_context(silent=True)
+    process = context.find_object(Process) if context is not None else None
+    if process is not None and process.exits_after_command:
+        exit_soon()
     return asyncio.run(
         reconcile(policies, source, mode=mode, now=_now(), progress=TerminalProgress(), **options)
     )
