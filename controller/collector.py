@@ -7,7 +7,8 @@ again: a third of the Tanium read's CPU at 100,000 documents, ~30 % of the diff 
 `paused()` turns it off for such a stage and back on when the last overlapping stage ends
 (reentrant: the OpenCTI listing, the bundle parse in its thread and the Tanium read overlap),
 if it was on before the first. What little the event loop leaves meanwhile is collected once
-the pause ends (a process that exits after its one pass freezes it instead: `exit_soon`). No I/O; used by the driver and the readers.
+the pause ends (a process that exits after its one pass freezes it instead: `exit_soon`).
+No I/O; used by the driver and the readers.
 
 A reader that pauses it still makes cyclic garbage of its own — an HTTP response and what
 refers back to it, with the page's body — which would all live until the pause ends:
