@@ -24,6 +24,12 @@ per document, after which they are recorded again. One file per Tanium URL and m
 under `$OCTI_TANIUM_STATE_DIR/journal/`, replaced atomically (write to a temporary file, then
 rename). Two processes saving at once (a `plan` beside the `run` service) may lose each
 other's latest entries — again only work, never correctness.
+
+The file (format 3) holds three parallel columns — ids, md5s, digests — in compact JSON: `run`
+and `plan` load it every pass, and at 100,000 documents a column loads ~3x faster than one
+object per document (format 2, `{"documents": {"<id>": {"md5": …, "digest": …}}}`, indented).
+Files of formats 1 and 2 still load; the next save rewrites them as format 3. An older
+controller reads a format 3 file as unknown and starts a new journal (work, not correctness).
 """
 
 from __future__ import annotations
@@ -35,18 +41,21 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+import pydantic_core
+
 from controller.core.model import ActualState, TaniumId
 from controller.lease.config import state_dir
 from controller.render.intel import RENDERER_VERSION
-from controller.state_files import write_json_atomically
+from controller.state_files import write_lines_atomically
 from controller.tanium.snapshot import public_url
 
 log = logging.getLogger("controller.tanium")
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """2 added `renderer` (the renderer version the entries hold for); a version 1 file was
-written by renderer 1 and loads as such."""
-READABLE_VERSIONS = (1, FORMAT_VERSION)
+written by renderer 1 and loads as such. 3 holds the entries as columns (`ids`, `md5`,
+`digest`) instead of `documents`, one object per entry."""
+READABLE_VERSIONS = (1, 2, FORMAT_VERSION)
 Stored = tuple[str, str]
 """(md5 Tanium reported, digest of the desired content it holds): after our write, or found
 equal to our rendering."""
@@ -83,7 +92,7 @@ class Journal:
             known = _read.get(path)
             if known is not None and known[0] == stamp:
                 return cls(path, known[1])
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = _decode(path.read_bytes())
         except FileNotFoundError:
             return cls(path)
         except (OSError, ValueError) as exc:
@@ -147,18 +156,16 @@ class Journal:
 
     def save(self) -> None:
         """Replace the file atomically (a crash leaves the old journal or the new one)."""
-        documents = {
-            str(i): {"md5": md5, "digest": digest}
-            for i, (md5, digest) in sorted(self.entries.items())
+        ids = sorted(self.entries)
+        entries = self.entries
+        body = {
+            "format_version": FORMAT_VERSION,
+            "renderer": RENDERER_VERSION,
+            "ids": ids,
+            "md5": [entries[i][0] for i in ids],
+            "digest": [entries[i][1] for i in ids],
         }
-        write_json_atomically(
-            self.path,
-            {
-                "format_version": FORMAT_VERSION,
-                "renderer": RENDERER_VERSION,
-                "documents": documents,
-            },
-        )
+        write_lines_atomically(self.path, [json.dumps(body, separators=(",", ":"))])
 
 
 _read: dict[Path, tuple[tuple[int, int, int], dict[TaniumId, Stored]]] = {}
@@ -172,6 +179,16 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     file written in place by someone else moves its modification time."""
     found = path.stat()
     return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def _decode(content: bytes) -> object:
+    """The file's JSON: parsed by pydantic-core (faster than `json.loads`, and no string is
+    decoded twice: the bytes are not turned into text first), else by `json.loads`, whose
+    error (a `ValueError`) the warning shows, as it did before."""
+    try:
+        return pydantic_core.from_json(content, cache_strings=False)
+    except ValueError:
+        return json.loads(content.decode("utf-8"))
 
 
 def _parse(raw: object, path: Path) -> dict[TaniumId, Stored]:
@@ -188,18 +205,40 @@ def _parse(raw: object, path: Path) -> dict[TaniumId, Stored]:
             RENDERER_VERSION,
         )
         return {}
+    if raw["format_version"] == FORMAT_VERSION:
+        columns = _columns(raw)
+        if columns is None:
+            log.warning("write journal %s has an unknown format: starting a new one", path)
+            return {}
+        return columns
     documents = raw.get("documents")
     if not isinstance(documents, dict):
         log.warning("write journal %s has an unknown format: starting a new one", path)
         return {}
     out: dict[TaniumId, Stored] = {}
-    for key, value in documents.items():
-        if (
-            isinstance(key, str)
-            and key.isdigit()
-            and isinstance(value, dict)
-            and isinstance(value.get("md5"), str)
-            and isinstance(value.get("digest"), str)
-        ):
-            out[TaniumId(int(key))] = (value["md5"], value["digest"])
+    for key, value in documents.items():  # flat: 100,000 entries and more
+        if type(value) is dict:  # JSON objects decode to dicts, never to a subclass
+            md5 = value.get("md5")
+            digest = value.get("digest")
+            if type(md5) is str and type(digest) is str and key.isdigit():
+                out[TaniumId(int(key))] = (md5, digest)
     return out
+
+
+def _columns(raw: dict[str, object]) -> dict[TaniumId, Stored] | None:
+    """Format 3's entries (`save`), or None when the columns are not three lists of equal
+    length holding ids (integers ≥ 0, as format 2's keys were), md5s and digests (strings).
+    Checked a column at a time (`map` runs in C): the load is most of what it costs."""
+    ids, md5s, digests = raw.get("ids"), raw.get("md5"), raw.get("digest")
+    if not (
+        type(ids) is list
+        and type(md5s) is list
+        and type(digests) is list
+        and len(ids) == len(md5s) == len(digests)
+        and set(map(type, ids)) <= {int}  # `bool` is a type of its own: refused
+        and set(map(type, md5s)) <= {str}
+        and set(map(type, digests)) <= {str}
+        and (not ids or min(ids) >= 0)
+    ):
+        return None
+    return dict(zip(ids, zip(md5s, digests, strict=True), strict=True))

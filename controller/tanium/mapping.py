@@ -111,6 +111,7 @@ _SOURCES = TypeAdapter(list[Source])
 
 
 _TIME = TypeAdapter(datetime)
+_DICT = {dict}
 
 
 class _Slow(Exception):
@@ -330,6 +331,8 @@ def deploy_status(raw: Any, *, where: str) -> DeployStatus:
 
 
 def _dicts(raw: Any, where: str) -> list[dict[str, Any]]:
+    if type(raw) is list and set(map(type, raw)) <= _DICT:  # a decoded page, checked in C
+        return raw
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
         raise ProtocolError("expected a list of objects", path=where, body=repr(raw)[:200])
     return raw

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import operator
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,9 @@ REP = "/plugin/products/reputation/v3"
 GROUPS = "/api/v2/groups/by-name"
 
 log = logging.getLogger("controller.tanium")
+
+_BY_ID = operator.attrgetter("id")
+"""The sort key of listings (100,000 documents: no Python call per item)."""
 
 
 class TaniumReads:
@@ -174,7 +178,7 @@ class TaniumReads:
         entries: list[ActualBlocklist] = await self._all(
             path, {}, "reputation", convert=blocklist_list, pages=pages
         )
-        return tuple(sorted(entries, key=lambda entry: entry.id))
+        return tuple(sorted(entries, key=_BY_ID))
 
     # ------------------------------------------------------------------ look-ups
 
@@ -307,4 +311,4 @@ class TaniumReads:
                 where,
                 len(docs) - len(mine),
             )
-        return tuple(sorted(mine, key=lambda d: d.id))
+        return tuple(sorted(mine, key=_BY_ID))

@@ -45,8 +45,8 @@ def test_a_plan_learns_what_is_in_sync_and_the_next_renders_nothing(
         assert intel and all(i["action"] == "no-op" for i in intel)
         assert len(rendered) == len(intel)  # no journal: each compared by its md5
         (journal,) = (tmp_path / "a-new-container" / "journal").iterdir()
-        learned = json.loads(journal.read_text(encoding="utf-8"))["documents"]
-        assert sorted(int(i) for i in learned) == sorted(i["tanium_id"] for i in intel)
+        learned = json.loads(journal.read_text(encoding="utf-8"))["ids"]
+        assert sorted(learned) == sorted(i["tanium_id"] for i in intel)
         rendered.clear()
         second = box.cli(PLAN, env=lost)
         assert second.code == 0, second.output

@@ -47,7 +47,7 @@ def test_entries_hold_for_the_renderer_that_recorded_them(tmp_path: Path) -> Non
     journal.record({TaniumId(1): ("a" * 32, "d1")})
     journal.save()
     raw = json.loads(journal.path.read_text(encoding="utf-8"))
-    assert raw["renderer"] == RENDERER_VERSION and raw["format_version"] == 2
+    assert raw["renderer"] == RENDERER_VERSION and raw["format_version"] == 3
     assert Journal.load("https://t.example", "src", tmp_path).entries  # same renderer: kept
     raw["renderer"] = RENDERER_VERSION + 1
     journal.path.write_text(json.dumps(raw), encoding="utf-8")
@@ -118,7 +118,7 @@ def test_a_journal_read_again_unchanged_comes_from_memory_and_any_change_is_seen
     two.save()
     assert set(Journal.load("https://t.example", "src", tmp_path).entries) == {1, 2}
     raw = json.loads(two.path.read_text(encoding="utf-8"))
-    raw["documents"]["2"]["md5"] = "c" * 32  # written in place (the same inode)
+    raw["md5"][raw["ids"].index(2)] = "c" * 32  # written in place (the same inode)
     two.path.write_text(json.dumps(raw), encoding="utf-8")
     assert Journal.load("https://t.example", "src", tmp_path).entries[TaniumId(2)][0] == "c" * 32
     assert len(parsed) == 3
