@@ -35,7 +35,8 @@ VALUE_TYPES = {
 HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
 STIX_HASH_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256"}
 STRENGTH = ("sha256", "sha1", "md5")
-_HEX = re.compile(r"^[0-9a-f]+$")
+_HEX = re.compile(r"[0-9a-f]+")
+"""Lower-case hex digits, used with `fullmatch` (`$` would also accept a trailing newline)."""
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 """A DNS label. No `*`: a wildcard would be a literal character in an OpenIOC `is` term."""
 
@@ -68,7 +69,7 @@ def hash_problem(algorithm: str, value: str) -> str | None:
     is refused, not repaired (what is checked is exactly what is rendered)."""
     text = value.lower()
     expected = HASH_LENGTHS[algorithm]
-    if not _HEX.match(text) or len(text) != expected:
+    if not _HEX.fullmatch(text) or len(text) != expected:
         return f"{STIX_HASH_NAMES[algorithm]} value '{value}' is not {expected} hex digits"
     return None
 
