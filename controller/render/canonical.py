@@ -214,12 +214,22 @@ def uuid5_text(namespace: uuid.UUID, name: str) -> str:
     per object on every pass). A property test compares the two. The version and variant
     bits are set on the hex text: digit 12 is the version (5), the top two bits of digit 16
     the RFC 4122 variant (`10`), so that digit is one of `89ab`."""
-    prefix = _SCO_BYTES if namespace is SCO_NAMESPACE else namespace.bytes
-    h = hashlib.sha1(prefix + name.encode("utf-8")).hexdigest()
+    if namespace is SCO_NAMESPACE:
+        return sco_uuid(name)
+    h = hashlib.sha1(namespace.bytes + name.encode("utf-8")).hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-_SCO_BYTES = SCO_NAMESPACE.bytes
+def sco_uuid(name: str) -> str:
+    """`uuid5_text(SCO_NAMESPACE, name)`, the digest continued from the namespace's own (a
+    copy of it: not hashing the namespace again, not concatenating bytes)."""
+    digest = _SCO_DIGEST.copy()
+    digest.update(name.encode("utf-8"))
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_SCO_DIGEST = hashlib.sha1(SCO_NAMESPACE.bytes)  # never updated: only copied
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
@@ -240,8 +250,7 @@ def json_value_key(kind: str, json_value: str) -> Key:
     """`value_key(kind, canonical)` for a STIX `kind` (`ipv4-addr`, `url`, …) from the
     canonical value already written as a JSON string (`json`'s string encoder), for a renderer
     that needs that string anyway."""
-    blob = '{"value":' + json_value + "}"
-    return Key(f"{kind}--{uuid5_text(SCO_NAMESPACE, blob)}")
+    return Key(kind + "--" + sco_uuid('{"value":' + json_value + "}"))
 
 
 _HEX_ONLY = re.compile(r"[0-9a-f]+")
@@ -258,4 +267,4 @@ def hex_file_key(algorithm: str, hex_value: str) -> Key:
     """`file_key({algorithm: hex_value})` for a lower-case hex `hex_value` (its JSON needs no
     escaping, so it is written out directly)."""
     blob = f'{{"hashes":{{"{STIX_HASH_NAMES[algorithm]}":"{hex_value}"}}}}'
-    return Key(f"file--{uuid5_text(SCO_NAMESPACE, blob)}")
+    return Key("file--" + sco_uuid(blob))
