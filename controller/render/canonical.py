@@ -37,8 +37,9 @@ STIX_HASH_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256"}
 STRENGTH = ("sha256", "sha1", "md5")
 _HEX = re.compile(r"[0-9a-f]+")
 """Lower-case hex digits, used with `fullmatch` (`$` would also accept a trailing newline)."""
-_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
-"""A DNS label. No `*`: a wildcard would be a literal character in an OpenIOC `is` term."""
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+"""A DNS label (with `fullmatch`: `$` would also accept a trailing newline). No `*`: a
+wildcard would be a literal character in an OpenIOC `is` term."""
 
 
 def stix_type(entity_type: str) -> str | None:
@@ -121,7 +122,7 @@ def _canonical_domain(value: str) -> str | None:
                 label = idna.encode(label, uts46=True).decode("ascii")
             except idna.IDNAError:
                 return None
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             return None
         labels.append(label)
     out = ".".join(labels)
