@@ -199,7 +199,7 @@ def evaluate(
     (`OrderedPolicies`), and an object nothing stops (no exclusion, no lifecycle reason) with
     a plain STIX pattern (most indicators) is rendered without a `Conversion`
     (`tests/unit/test_evaluate_fast.py` compares with `evaluate_chosen`)."""
-    if (  # `_policies(ordered)`, inline: one call fewer per object
+    if (  # the list's own facts, unless changed since it was made (checked inline: hot)
         type(ordered) is OrderedPolicies
         and len(ordered) == len(ordered.located)
         and all(map(operator.is_, ordered, ordered.located))
