@@ -8,6 +8,7 @@ contributions changed.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,12 +17,18 @@ from controller.core.diagnostics import Diagnostic
 from controller.core.exclusions import ExclusionIndex
 from controller.core.model import Key, SourceObject
 from controller.core.reasons import Reason
-from controller.core.selection import lifecycle_reason, selects
+from controller.core.selection import (
+    lifecycle_clear,
+    lifecycle_reason,
+    selects,
+    selects_everything,
+)
 from controller.core.static import static_conversions
 from controller.policy.located import Located, PolicySet
 from controller.policy.models import IntelPolicy, IntelPolicySpec
 from controller.render import convert
 from controller.render.canonical import canonical_hashes
+from controller.render.convert import plain_stix
 from controller.render.types import Conversion, FileCandidate, IntelCandidate
 
 
@@ -33,22 +40,75 @@ class SkippedObject:
     detail: str = ""
 
 
-Chosen = list[tuple[Located, IntelPolicySpec]]
-"""Policies with their specs (looked up once per object)."""
+@dataclass(frozen=True, slots=True, eq=False)
+class PolicyFacts:
+    """What `evaluate` reads of one intel policy, looked up once per policy set (not once
+    per object): its spec and what its select and targets amount to."""
+
+    located: Located
+    spec: IntelPolicySpec
+    takes_all: bool
+    """`select: {}`: every object is selected (`selects_everything`)."""
+    intel: bool
+    """It targets intel documents..."""
+    urls: bool
+    """...URL ones included."""
+    hash_patterns: bool
+    """It targets the blocklist and lets STIX hash patterns feed it."""
+    blocklist: bool
+
+    @classmethod
+    def of(cls, located: Located) -> PolicyFacts:
+        spec = policy_spec(located)
+        intel, blocklist = spec.target.intel, spec.target.blocklist
+        return cls(
+            located=located,
+            spec=spec,
+            takes_all=selects_everything(spec.select),
+            intel=intel is not None,
+            urls=intel is not None and intel.urls,
+            hash_patterns=blocklist is not None and blocklist.stix_hash_patterns,
+            blocklist=blocklist is not None,
+        )
+
+
+Chosen = Sequence[PolicyFacts]
+"""The policies that selected an object."""
+
+Policies = tuple[tuple[PolicyFacts, ...], bool]
+"""Each policy's facts, and whether every one of them selects everything (and there is one)."""
+
+
+class OrderedPolicies(list[Located]):
+    """`ordered_policies`' list, with each policy's facts made once for every object (they
+    are made again, the same, should the list have changed since)."""
+
+    def __init__(self, policies: Iterable[Located]) -> None:
+        super().__init__(policies)
+        self.located = tuple(self)
+        self.policies = _policies_of(self.located)
+
+
+def _policies_of(ordered: Iterable[Located]) -> Policies:
+    facts = tuple(map(PolicyFacts.of, ordered))
+    return facts, bool(facts) and all(f.takes_all for f in facts)
+
+
+_CONTENT_ERRORS = (RecursionError, ValueError, TypeError, KeyError, IndexError)
+"""What rendering content nobody foresaw may raise (`safe_convert`)."""
 
 
 def safe_convert(obj: SourceObject, policies: Chosen) -> Conversion:
     """Render one object; content nobody foresaw (a pattern nested 1,000 deep) is a skip with
     an error diagnostic naming the object, never a crashed plan."""
     to_blocklist = False
-    for _, spec in policies:
-        target = spec.target.blocklist
-        if target is not None and target.stix_hash_patterns:
+    for facts in policies:
+        if facts.hash_patterns:
             to_blocklist = True
             break
     try:
         return convert(obj, hash_patterns_to_blocklist=to_blocklist)
-    except (RecursionError, ValueError, TypeError, KeyError, IndexError) as exc:
+    except _CONTENT_ERRORS as exc:
         reason = f"invalid content: cannot be rendered ({type(exc).__name__}: {str(exc)[:200]})"
         return Conversion(
             skip_reason=reason, diagnostics=(Diagnostic.error(reason, key=obj.standard_id),)
@@ -88,12 +148,12 @@ def _why_not(
     excluded = exclusions.match_object(obj)
     if excluded is not None:  # `excluded: <exclusion> (<reason>)`
         return (Reason.EXCLUDED, excluded.partition(": ")[2]), []
-    allowed: Chosen = []
+    allowed: list[PolicyFacts] = []
     first: Reason | None = None  # the first policy's reason, when none lets it through
-    for located, spec in chosen:
-        reason = lifecycle_reason(spec.select, obj, now=now)
+    for facts in chosen:
+        reason = lifecycle_reason(facts.spec.select, obj, now=now)
         if reason is None:
-            allowed.append((located, spec))
+            allowed.append(facts)
         elif first is None:
             first = reason
     if allowed:
@@ -121,10 +181,13 @@ class Outcome:
     files: tuple[tuple[FileCandidate, Located], ...] = ()
 
 
-def ordered_policies(policies: PolicySet) -> list[Located]:
+def ordered_policies(policies: PolicySet) -> OrderedPolicies:
     """Intel policies in the order they are tried: priority first, then name."""
-    return sorted(
-        policies.intel_policies, key=lambda p: (-policy_spec(p).priority, p.document.metadata.name)
+    return OrderedPolicies(
+        sorted(
+            policies.intel_policies,
+            key=lambda p: (-policy_spec(p).priority, p.document.metadata.name),
+        )
     )
 
 
@@ -132,15 +195,45 @@ def evaluate(
     obj: SourceObject, ordered: Sequence[Located], exclusions: ExclusionIndex, *, now: datetime
 ) -> Outcome | None:
     """One object against the ordered policies; None when no policy selects it. Runs for
-    every object of every pass: each policy's spec is looked up once here and handed on."""
-    chosen: Chosen = []
-    for located in ordered:
-        spec = policy_spec(located)
-        if selects(spec.select, obj, now=now):
-            chosen.append((located, spec))
-    if not chosen:
-        return None
+    every object of every pass, written flat: the policies' facts are made once per list
+    (`OrderedPolicies`), and an object nothing stops (no exclusion, no lifecycle reason) with
+    a plain STIX pattern (most indicators) is rendered without a `Conversion`
+    (`tests/unit/test_evaluate_fast.py` compares with `evaluate_chosen`)."""
+    if (  # the list's own facts, unless changed since it was made (checked inline: hot)
+        type(ordered) is OrderedPolicies
+        and len(ordered) == len(ordered.located)
+        and all(map(operator.is_, ordered, ordered.located))
+    ):
+        facts, takes_all = ordered.policies
+    else:
+        facts, takes_all = _policies_of(ordered)
+    chosen: Chosen = facts  # every policy selects everything (the usual case): all of them
+    if not takes_all:
+        chosen = [f for f in facts if f.takes_all or selects(f.spec.select, obj, now=now)]
+        if not chosen:
+            return None
+    if exclusions.empty and lifecycle_clear(obj, now=now):  # every selecting policy takes it
+        pattern = obj.pattern
+        if pattern and obj.pattern_type == "stix" and obj.entity_type == "Indicator":
+            outcome = _plain(obj, pattern, chosen)
+            if outcome is not None:
+                return outcome
+        return _rendered(obj, chosen, None, chosen)
     why, allowed = _why_not(obj, chosen, exclusions, now=now)
+    return _rendered(obj, chosen, why, allowed)
+
+
+def evaluate_chosen(
+    obj: SourceObject, chosen: Chosen, exclusions: ExclusionIndex, *, now: datetime
+) -> Outcome:
+    """`evaluate` of an object the `chosen` policies selected, the general way."""
+    why, allowed = _why_not(obj, chosen, exclusions, now=now)
+    return _rendered(obj, chosen, why, allowed)
+
+
+def _rendered(
+    obj: SourceObject, chosen: Chosen, why: tuple[Reason, str] | None, allowed: Chosen
+) -> Outcome:
     conversion = safe_convert(obj, allowed or chosen)
     if why is not None:
         return _skipped(obj, why, conversion)
@@ -149,6 +242,69 @@ def evaluate(
         skipped = SkippedObject(obj.standard_id, code, _label(obj), conversion.skip_reason)
         return Outcome(obj, conversion.diagnostics, skipped)
     return _contributions(obj, allowed, conversion)
+
+
+def _plain(obj: SourceObject, pattern: str, chosen: Chosen) -> Outcome | None:
+    """`_rendered(obj, chosen, None, chosen)` for an indicator with a plain STIX pattern
+    that some policy targets: its candidates as `plain_stix` makes them, no `Conversion`.
+    None otherwise (the general path gives the skip, its reason and its diagnostics)."""
+    to_blocklist = False
+    for facts in chosen:
+        if facts.hash_patterns:
+            to_blocklist = True
+            break
+    try:
+        made = plain_stix(obj, pattern, to_blocklist)
+    except _CONTENT_ERRORS:  # the general path raises it again, and makes it a skip
+        return None
+    if made is None:
+        return None
+    candidate, file = made
+    if len(chosen) == 1:  # one policy (the usual case): its pairs without lists
+        facts = chosen[0]
+        intel: tuple[tuple[IntelCandidate, Located], ...] = ()
+        if facts.intel and (facts.urls or URL_TERM not in candidate.payload):
+            intel = ((candidate, facts.located),)
+        files: tuple[tuple[FileCandidate, Located], ...] = ()
+        if file is not None and facts.hash_patterns:
+            files = ((file, facts.located),)
+    else:
+        intel = tuple(
+            (candidate, f.located)
+            for f in chosen
+            if f.intel and (f.urls or URL_TERM not in candidate.payload)
+        )
+        files = () if file is None else tuple((file, f.located) for f in chosen if f.hash_patterns)
+    if not intel and not files:
+        return None  # no target: the general path says why
+    return _contributed(obj, intel, files)
+
+
+# An `Outcome` made through its slots' descriptors, as `controller.core.plan.origins_of`
+# does (half the cost of the frozen dataclass's `__init__`): one per indicator of a pass.
+_new = object.__new__
+_set_obj, _set_diagnostics, _set_skipped, _set_gone, _set_excluded, _set_intel, _set_files = (
+    Outcome.__dict__[name].__set__
+    for name in ("obj", "diagnostics", "skipped", "gone", "excluded", "intel", "files")
+)
+_NOT_EXCLUDED: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+
+
+def _contributed(
+    obj: SourceObject,
+    intel: tuple[tuple[IntelCandidate, Located], ...],
+    files: tuple[tuple[FileCandidate, Located], ...],
+) -> Outcome:
+    """`Outcome(obj, intel=intel, files=files)`."""
+    made: Outcome = _new(Outcome)
+    _set_obj(made, obj)
+    _set_diagnostics(made, ())
+    _set_skipped(made, None)
+    _set_gone(made, ())
+    _set_excluded(made, _NOT_EXCLUDED)
+    _set_intel(made, intel)
+    _set_files(made, files)
+    return made
 
 
 def note_excluded(excluded_hashes: dict[str, str], outcome: Outcome) -> None:
@@ -186,24 +342,20 @@ def _contributions(obj: SourceObject, chosen: Chosen, conversion: Conversion) ->
     intel: list[tuple[IntelCandidate, Located]] = []
     files: list[tuple[FileCandidate, Located]] = []
     urls_off = False
-    for located, spec in chosen:
-        target = spec.target
-        if target.intel is not None:
-            urls = target.intel.urls
+    for facts in chosen:
+        located = facts.located
+        if facts.intel:
+            urls = facts.urls
             for candidate in conversion.intel:
                 if not urls and URL_TERM in candidate.payload:
                     urls_off = True
                     continue
                 intel.append((candidate, located))
-        if (
-            conversion.files
-            and target.blocklist is not None
-            and (not obj.is_indicator or target.blocklist.stix_hash_patterns)
-        ):
+        if conversion.files and facts.blocklist and (not obj.is_indicator or facts.hash_patterns):
             files.extend((file, located) for file in conversion.files)
     skipped = None
     if not intel and not files:
-        wanted = ", ".join(sorted({t for _, spec in chosen for t in _targets(spec)}))
+        wanted = ", ".join(sorted({t for facts in chosen for t in _targets(facts.spec)}))
         got = "blocklist entries" if conversion.files else "intel documents"
         if urls_off:
             wanted, got = "intel with `urls: false`", "a URL document (unverified on Tanium)"

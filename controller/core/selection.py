@@ -45,6 +45,38 @@ def selects(select: Select, obj: SourceObject, *, now: datetime) -> bool:
     return select.updated is None or _within(select.updated, obj.modified or obj.created, now)
 
 
+def selects_everything(select: Select) -> bool:
+    """Whether `select` states no condition (`select: {}`, the usual policy): `selects` is then
+    true of every object, and need not be asked object by object."""
+    rule = select.labels
+    return not (
+        select.entity_types
+        or select.pattern_types
+        or select.observable_types
+        or rule.any_of
+        or rule.all_of
+        or rule.none_of
+        or select.min_score is not None
+        or select.min_confidence is not None
+        or select.markings
+        or select.created is not None
+        or select.updated is not None
+    )
+
+
+def lifecycle_clear(obj: SourceObject, *, now: datetime) -> bool:
+    """Whether `lifecycle_reason` is None for `obj` whatever the select (not TLP:RED, not
+    revoked, not expired, detection not off): most objects, judged once for every policy.
+    Flat: it runs for every selected object of a pass."""
+    if obj.revoked or (obj.detection is False and obj.entity_type == "Indicator"):
+        return False
+    markings = obj.markings
+    if _red(markings) if type(markings) is tuple else tlp_red(obj):
+        return False
+    until = obj.valid_until  # compared last, as `lifecycle_reason` does (a naive `now` raises)
+    return until is None or (until if until.tzinfo is not None else _aware(until)) > now
+
+
 def lifecycle_reason(select: Select, obj: SourceObject, *, now: datetime) -> Reason | None:
     """Why a selected object is not synced (`revoked`, `expired`, ...), or None."""
     if tlp_red(obj) and not select.allow_red:

@@ -21,16 +21,21 @@ from controller.render.canonical import (
     canonical_url,
     file_key,
     hash_algorithm,
-    hex_file_key,
-    json_value_key,
+    sco_uuid,
     value_key,
 )
 from controller.render.check import check_signal, check_yara, prefetch_yara
 from controller.render.intel import signal_platforms
 from controller.render.observables import convert_observable
 from controller.render.stix import HASH_TERMS, VALUE_TERMS, Unfaithful, atomic, to_tree
-from controller.render.stix_pattern import PLAIN, PatternError, parse_pattern
-from controller.render.types import Conversion, FileCandidate, IntelCandidate
+from controller.render.stix_pattern import PLAIN, PLAIN_HASH_NAMES, PatternError, parse_pattern
+from controller.render.types import (
+    Conversion,
+    FileCandidate,
+    IntelCandidate,
+    file_candidate,
+    openioc_candidate,
+)
 
 SIGNAL_TYPES = ("tanium-signal", "tanium_signal")
 
@@ -104,8 +109,21 @@ def _plain_stix(obj: SourceObject, pattern: str, to_blocklist: bool) -> Conversi
     """`_stix(obj, to_blocklist)` for a pattern `PLAIN` reads (most indicators), without the
     pattern tree, the term tree and the atomic value: None whenever that path would not
     render it (an invalid value or hash, a CIDR range), so that path gives the skip and its
-    message. Written flat: it runs for nearly every indicator of a pass.
-    `tests/render/test_render_plain_stix.py` compares the two on real and generated patterns."""
+    message. `tests/render/test_render_plain_stix.py` compares the two on real and generated
+    patterns."""
+    made = plain_stix(obj, pattern, to_blocklist)
+    if made is None:
+        return None
+    intel, file = made
+    return Conversion(intel=(intel,), files=() if file is None else (file,))
+
+
+def plain_stix(
+    obj: SourceObject, pattern: str, to_blocklist: bool
+) -> tuple[IntelCandidate, FileCandidate | None] | None:
+    """`_plain_stix`'s candidates without their `Conversion`: the intel document and, for a
+    hash with `to_blocklist`, the file (`evaluate` takes them as they are). Written flat: it
+    runs for nearly every indicator of a pass."""
     match = PLAIN.fullmatch(pattern)
     if match is None:
         return None
@@ -115,31 +133,32 @@ def _plain_stix(obj: SourceObject, pattern: str, to_blocklist: bool) -> Conversi
         if not canonical or ("/" in canonical and kind.startswith("ipv")):
             return None
         text = _string(canonical)
-        intel = IntelCandidate(
-            key=json_value_key(kind, text),
-            intel_type="openioc",
-            name=canonical,
-            description=obj.description,
-            payload=_VALUE_HEADS[kind] + text + openioc.TERM_PAYLOAD_TAIL,
-        )
-        return Conversion(intel=(intel,))
-    algorithm = hash_algorithm(hash_name)
-    assert algorithm is not None  # `PLAIN` reads MD5, SHA-1 and SHA-256 only
-    if len(value) != HASH_LENGTHS[algorithm] or not _HEX_DIGITS.fullmatch(value):
+        key = kind + "--" + sco_uuid('{"value":' + text + "}")  # `json_value_key(kind, text)`
+        payload = _VALUE_HEADS[kind] + text + openioc.TERM_PAYLOAD_TAIL
+        return openioc_candidate(key, canonical, obj.description, payload), None
+    length, algorithm, stix_name, head, blob_head = _PLAIN_HASHES[hash_name]
+    if len(value) != length or not _HEX_DIGITS.fullmatch(value):
         return None
     digest = value.lower()
-    item_key = hex_file_key(algorithm, digest)
-    intel = IntelCandidate(
-        key=item_key,
-        intel_type="openioc",
-        name=f"{STIX_HASH_NAMES[algorithm]} {digest}",
-        description=obj.description,
-        payload=f'{_HASH_HEADS[algorithm]}"{digest}"{openioc.TERM_PAYLOAD_TAIL}',
-    )
+    key = "file--" + sco_uuid(blob_head + digest + '"}}')  # `hex_file_key(algorithm, digest)`
+    payload = f'{head}"{digest}"{openioc.TERM_PAYLOAD_TAIL}'
+    intel = openioc_candidate(key, f"{stix_name} {digest}", obj.description, payload)
     if not to_blocklist:
-        return Conversion(intel=(intel,))
-    file = FileCandidate(key=item_key, hashes={algorithm: digest}, name=digest)
-    return Conversion(intel=(intel,), files=(file,))
+        return intel, None
+    return intel, file_candidate(key, {algorithm: digest}, digest)
+
+
+def _plain_hash(name: str) -> tuple[int, str, str, str, str]:
+    algorithm = hash_algorithm(name)
+    assert algorithm is not None
+    stix_name = STIX_HASH_NAMES[algorithm]
+    blob_head = f'{{"hashes":{{"{stix_name}":"'
+    return HASH_LENGTHS[algorithm], algorithm, stix_name, _HASH_HEADS[algorithm], blob_head
+
+
+_PLAIN_HASHES = {name: _plain_hash(name) for name in PLAIN_HASH_NAMES}
+"""Each hash name `PLAIN` reads, as written → its digest length, algorithm, STIX name, payload
+head and the head of its file id's JSON (`hex_file_key`'s)."""
 
 
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")

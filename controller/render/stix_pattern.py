@@ -85,9 +85,11 @@ _SIMPLE = re.compile(
 _HEX = {"MD5": 32, "SHA1": 40, "SHA256": 64}
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 
+PLAIN_HASH_NAMES = ("MD5", "SHA1", "SHA256", "'MD5'", "'SHA-1'", "'SHA-256'")
+"""The hash names `PLAIN` reads, as written."""
 PLAIN = re.compile(
     r"\[[ \t\r\n]*(?:(ipv4-addr|ipv6-addr|domain-name|hostname|url):value"
-    r"|file:hashes\.(MD5|SHA1|SHA256|'MD5'|'SHA-1'|'SHA-256'))"
+    rf"|file:hashes\.({'|'.join(PLAIN_HASH_NAMES)}))"
     r"[ \t\r\n]*=[ \t\r\n]*'([\x20-\x26\x28-\x5b\x5d-\x7e]*)'[ \t\r\n]*\]"
 )
 """The commonest patterns, as `_SIMPLE` reads them, with a plain value: printable ASCII
