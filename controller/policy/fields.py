@@ -54,7 +54,7 @@ _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 def hash_problem(value: str) -> str | None:
     """Why `value` is not a hex MD5 / SHA-1 / SHA-256, or None when it is one."""
-    if not _HEX.match(value):
+    if not _HEX.fullmatch(value):  # `match` with `$` would let a trailing newline through
         bad = next((c for c in value if c not in "0123456789abcdefABCDEF"), "")
         what = f"contains {bad!r}, which is not a hex digit" if value else "is empty"
         return f"{value!r} is not a hash: it {what}"

@@ -150,7 +150,7 @@ def entry_json(entry: DesiredBlocklist) -> dict[str, str]:
 def check_entry(entry: DesiredBlocklist, path: str) -> None:
     """Refuse locally an entry without a hash or with a malformed one (it would fail its chunk)."""
     hashes = {32: entry.md5, 40: entry.sha1, 64: entry.sha256}
-    bad = [h for size, h in hashes.items() if h and not (len(h) == size and _HEX.match(h))]
+    bad = [h for size, h in hashes.items() if h and not (len(h) == size and _HEX.fullmatch(h))]
     if not any(hashes.values()) or bad:
         why = f"malformed hash {bad[0]!r}" if bad else "no hash"
         raise RejectedError(
