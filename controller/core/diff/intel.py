@@ -77,35 +77,50 @@ def diff_intel(
     squatted = {d.intrinsic_id: d for d in unowned if d.intrinsic_id}
     # The loop is written flat for its common case, an owned document in sync (100,000 per
     # pass): the journal's word and the label sets are looked up inline, and the no-op item
-    # made here (as `noop_item` makes it) rather than through two more calls.
+    # made here (as `noop_item` makes it) rather than through two more calls. The desired
+    # document's fields are read off its `__dict__` (where pydantic keeps them): an attribute
+    # read of a model goes through its `__getattr__` hook, eight times a document. Only the
+    # fields every document holds are read there (a deferred document's `content` and `md5`
+    # are not, until `same_body` renders it: its new `__dict__` has the same other values).
     noop = noop_of
     label_sets = out.label_sets
     for key, want in desired.intel.items():
         have = owned.get(key)
+        fields = want.__dict__
         if (
             have is not None
-            and have.description == want.description
-            and have.name == want.name
-            and have.intel_type == want.intel_type
+            and have.description == fields["description"]
+            and have.name == fields["name"]
+            and have.intel_type == fields["intel_type"]
             and (
                 (
                     (vouched := vouched_for(have.id)) is not None
                     and vouched[0] == have.md5
-                    and vouched[1] == want.digest
+                    and vouched[1] == fields["digest"]
                 )
                 or same_body(have, want, journal, learned)
             )
             and (
-                (have.label_ids, want.labels) in labels_known
-                or same_labels(have.label_ids, want.labels)
+                (have.label_ids, fields["labels"]) in labels_known
+                or same_labels(have.label_ids, fields["labels"])
             )
         ):
-            sources = want.sources
+            sources = fields["sources"]
             for source in sources:  # as `origins` does
                 if source.startswith("static:"):
                     sources = tuple(s for s in sources if not s.startswith("static:"))
                     break
-            append(noop("intel", want.key, _IN_SYNC, want.name, have.id, sources, want.policies))
+            append(
+                noop(
+                    "intel",
+                    fields["key"],
+                    _IN_SYNC,
+                    fields["name"],
+                    have.id,
+                    sources,
+                    fields["policies"],
+                )
+            )
             continue
         # (a no-op's labels are in `labels_known`: only the other items' are collected)
         label_sets.add(want.labels)
