@@ -67,10 +67,13 @@ def diff_blocklist(
     out.owned_from_source = out.owned  # Git holds no blocklist entries
     holder: dict[str, ActualBlocklist] = {}
     hold = holder.setdefault
-    for entry in entries:  # `entry_hashes`, inlined: 25,000 entries per pass
-        for value in (entry.md5, entry.sha1, entry.sha256):
-            if value:
-                hold(value.lower(), entry)
+    for entry in entries:  # `entry_hashes`, unrolled: 25,000 entries per pass
+        if entry.md5:
+            hold(entry.md5.lower(), entry)
+        if entry.sha1:
+            hold(entry.sha1.lower(), entry)
+        if entry.sha256:
+            hold(entry.sha256.lower(), entry)
     owner_key = {entry.id: key for key, entry in owned.items()}
     taken: set[Key] = desired.blocklist.keys() & owned.keys()
     # every entry ours, each under its own key (the usual list): no hash can be held by an
