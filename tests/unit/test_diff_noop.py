@@ -4,6 +4,8 @@ skips `_held_elsewhere` when every entry is ours."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -202,3 +204,34 @@ def test_schema_invalid_is_every_flagged_document(flags: list[bool | None]) -> N
     }
     found = schema_invalid(owned)
     assert [d.key for d in found] == [k for k, d in owned.items() if d.schema_valid is False]
+
+
+TIMES = [
+    datetime(2026, 11, day, hour, tzinfo=tz)
+    for day in (1, 2)
+    for hour in (0, 12)
+    for tz in (UTC, timezone(timedelta(hours=2)))
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(TIMES)), max_size=6),
+    st.one_of(st.none(), st.sampled_from(TIMES)),
+    st.one_of(st.none(), st.sampled_from(TIMES)),
+)
+def test_undeployed_is_the_one_count(
+    updated: list[datetime | None], last: datetime | None, settled: datetime | None
+) -> None:
+    """`undeployed`'s shortcut (nothing newer than the last deploy: 0) is the count."""
+    docs = [ActualIntel(id=TaniumId(i), updated_at=u) for i, u in enumerate(updated)]
+    actual = ActualState(
+        source_id=TaniumId(7), source_name="OpenCTI", deploy_known=True, last_deploy_at=last
+    )
+    expected = sum(
+        1
+        for u in updated
+        if (last is None or (u is not None and u > last))
+        and (settled is None or u is None or u <= settled)
+    )
+    assert actual.undeployed(docs, settled=settled) == expected
