@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal, NewType
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -457,6 +458,9 @@ def _as_json(value: ActualIntel | ActualBlocklist) -> dict[str, Any]:
     return dumped
 
 
+_UPDATED_AT = attrgetter("updated_at")
+
+
 class ActualState(Frozen):
     """What Tanium holds: the managed source's documents, all labels, the custom blocklist."""
 
@@ -490,6 +494,13 @@ class ActualState(Frozen):
         if not self.deploy_known:
             return 0
         last = self.last_deploy_at
+        if last is not None:
+            # the usual answer, found in C: nothing changed since the last deploy (the newest
+            # change against `last` once: the documents' times share one tzinfo, so comparing
+            # them with each other costs no `utcoffset` call, comparing each with `last` does)
+            newest = max(filter(None, map(_UPDATED_AT, docs)), default=None)
+            if newest is None or newest <= last:
+                return 0
         return sum(
             1
             for d in docs

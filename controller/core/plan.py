@@ -125,6 +125,39 @@ class PlanItem:
         return key.key if isinstance(key, CopyKey) else key
 
 
+def noop_of(
+    kind: Kind,
+    key: str,
+    reason: Reason,
+    name: str,
+    tanium_id: int,
+    objects: tuple[str, ...],
+    policies: tuple[str, ...],
+) -> PlanItem:
+    """`PlanItem(action="no-op", kind=kind, key=key, reason=reason, name=name,
+    tanium_id=tanium_id, origins=Origins(objects=objects, policies=policies))`, made 125,000
+    times a pass for a third of the cost: positional arguments, no `type.__call__` nor
+    keyword matching, the slots stored directly (every field: a slot never stored is an
+    `AttributeError` on read). `tests/unit/test_diff_fast.py` compares the two."""
+    origins: Origins = _new(Origins)
+    _set_objects(origins, objects)
+    _set_policies(origins, policies)
+    item: PlanItem = _new(PlanItem)
+    item.action = "no-op"
+    item.kind = kind
+    item.key = key
+    item.reason = reason
+    item.name = name
+    item.changes = ()
+    item.tanium_id = tanium_id
+    item.blocked = False
+    item.guard = None
+    item.desired = None
+    item.before = None
+    item.origins = origins
+    return item
+
+
 @dataclass(**_VALUE)
 class Skipped:
     key: str

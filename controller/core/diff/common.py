@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 
 from controller.core.diagnostics import Diagnostic
 from controller.core.model import ActualBlocklist, ActualIntel, DesiredBlocklist, DesiredIntel, Key
-from controller.core.plan import Kind, Origins, PlanItem, Skipped, origins_of
+from controller.core.plan import Kind, Origins, PlanItem, Skipped, noop_of, origins_of
 from controller.core.reasons import Reason
 from controller.render.marker import parse_marker
 
@@ -32,6 +32,9 @@ class DiffResult:
     unowned: int = 0
     undeployed: int = 0
     """Owned documents changed after the last completed deployment."""
+    label_sets: set[tuple[str, ...]] = field(default_factory=set)
+    """The distinct label sets of the desired items (intel: `label_items`'s input), collected
+    by the pass over them that the diff makes anyway."""
 
 
 def owned_split(
@@ -103,15 +106,12 @@ def noop_item(
     reason: Reason = Reason.IN_SYNC,
 ) -> PlanItem:
     """Nothing to do for an owned object: in sync, or kept as it is for `reason`."""
-    return PlanItem(
-        action="no-op",
-        kind=kind,
-        key=want.key,
-        reason=reason,
-        name=want.name,
-        tanium_id=tanium_id,
-        origins=origins(want),
-    )
+    objects = want.sources
+    for source in objects:  # as `origins` does
+        if source.startswith("static:"):
+            objects = tuple(s for s in objects if not s.startswith("static:"))
+            break
+    return noop_of(kind, want.key, reason, want.name, tanium_id, objects, want.policies)
 
 
 def delete_item(key: str, kind: Kind, tanium_id: int, name: str, reason: Reason | None) -> PlanItem:

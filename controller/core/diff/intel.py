@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
 from datetime import datetime
-from operator import methodcaller
+from itertools import repeat
+from operator import attrgetter, is_, methodcaller
 from typing import Any
 
 from controller.core.desired import DesiredState
@@ -28,7 +29,7 @@ from controller.core.diff.common import (
 )
 from controller.core.labels import label_key
 from controller.core.model import ActualIntel, ActualState, DesiredIntel, Key, TaniumId
-from controller.core.plan import Change, CopyKey, PlanItem, origins_of
+from controller.core.plan import Change, CopyKey, PlanItem, noop_of
 from controller.core.reasons import Reason
 from controller.render.marker import (
     MARKER_RE,
@@ -40,6 +41,7 @@ from controller.render.marker import (
 
 _STATIC = methodcaller("startswith", "static:")
 _IN_SYNC = Reason.IN_SYNC
+_SCHEMA_VALID = attrgetter("schema_valid")
 
 
 def diff_intel(
@@ -75,9 +77,53 @@ def diff_intel(
     squatted = {d.intrinsic_id: d for d in unowned if d.intrinsic_id}
     # The loop is written flat for its common case, an owned document in sync (100,000 per
     # pass): the journal's word and the label sets are looked up inline, and the no-op item
-    # made here (as `noop_item` makes it) rather than through two more calls.
+    # made here (as `noop_item` makes it) rather than through two more calls. The desired
+    # document's fields are read off its `__dict__` (where pydantic keeps them): an attribute
+    # read of a model goes through its `__getattr__` hook, eight times a document. Only the
+    # fields every document holds are read there (a deferred document's `content` and `md5`
+    # are not, until `same_body` renders it: its new `__dict__` has the same other values).
+    noop = noop_of
+    label_sets = out.label_sets
     for key, want in desired.intel.items():
         have = owned.get(key)
+        fields = want.__dict__
+        if (
+            have is not None
+            and have.description == fields["description"]
+            and have.name == fields["name"]
+            and have.intel_type == fields["intel_type"]
+            and (
+                (
+                    (vouched := vouched_for(have.id)) is not None
+                    and vouched[0] == have.md5
+                    and vouched[1] == fields["digest"]
+                )
+                or same_body(have, want, journal, learned)
+            )
+            and (
+                (have.label_ids, fields["labels"]) in labels_known
+                or same_labels(have.label_ids, fields["labels"])
+            )
+        ):
+            sources = fields["sources"]
+            for source in sources:  # as `origins` does
+                if source.startswith("static:"):
+                    sources = tuple(s for s in sources if not s.startswith("static:"))
+                    break
+            append(
+                noop(
+                    "intel",
+                    fields["key"],
+                    _IN_SYNC,
+                    fields["name"],
+                    have.id,
+                    sources,
+                    fields["policies"],
+                )
+            )
+            continue
+        # (a no-op's labels are in `labels_known`: only the other items' are collected)
+        label_sets.add(want.labels)
         if have is None:
             holder = _holder(key, squatted) if squatted else None
             if holder is None:
@@ -90,43 +136,10 @@ def diff_intel(
                     "description or delete it"
                 )
                 conflict(out, key, want.name, why)
-        elif (
-            have.description == want.description
-            and have.name == want.name
-            and have.intel_type == want.intel_type
-            and (
-                (
-                    (vouched := vouched_for(have.id)) is not None
-                    and vouched[0] == have.md5
-                    and vouched[1] == want.digest
-                )
-                or same_body(have, want, journal, learned)
-            )
-            and (
-                (have.label_ids, want.labels) in labels_known
-                or same_labels(have.label_ids, want.labels)
-            )
-        ):
-            sources = want.sources
-            for source in sources:  # as `origins` does
-                if source.startswith("static:"):
-                    sources = tuple(s for s in sources if not s.startswith("static:"))
-                    break
-            append(
-                PlanItem(
-                    action="no-op",
-                    kind="intel",
-                    key=want.key,
-                    reason=_IN_SYNC,
-                    name=want.name,
-                    tanium_id=have.id,
-                    origins=origins_of(sources, want.policies),
-                )
-            )
         elif have.intel_type != want.intel_type:
             # Tanium cannot change a document's type in place (a PUT of another format makes
             # a new document): create the new one, then delete the old one.
-            items.append(
+            append(
                 replace(
                     create_item("intel", want),
                     reason=Reason.CHANGED,
@@ -137,11 +150,14 @@ def diff_intel(
                 delete_item(CopyKey(key, have.id), "intel", have.id, have.name, Reason.REPLACED)
             )
         else:
-            items.append(_compare(want, have, labels, journal, learned))
+            append(_compare(want, have, labels, journal, learned))
+    label_sets.update(wanted for _, wanted in labels_known)
     out.diagnostics.extend(schema_invalid(owned))
-    for key, doc in owned.items():
-        if key not in desired.intel:
-            out.deletes.append(delete_item(key, "intel", doc.id, doc.name, desired.gone.get(key)))
+    if not owned.keys() <= desired.intel.keys():  # (checked in C: usually none is gone)
+        for key, doc in owned.items():
+            if key not in desired.intel:
+                gone = desired.gone.get(key)
+                out.deletes.append(delete_item(key, "intel", doc.id, doc.name, gone))
     for doc in duplicates:
         of = owned_intel_key(doc)
         assert of is not None  # a duplicate is a copy of an owned key
@@ -173,6 +189,8 @@ def same_body(
 
 def schema_invalid(owned: Mapping[Key, ActualIntel]) -> list[Diagnostic]:
     """Owned documents Tanium stored but flags `isSchemaValid: false`: they may never fire."""
+    if not any(map(is_, map(_SCHEMA_VALID, owned.values()), repeat(False))):
+        return []  # the usual answer, found in C
     return [
         Diagnostic(
             severity="warning",

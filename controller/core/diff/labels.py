@@ -16,6 +16,8 @@ from controller.core.reasons import Reason
 
 
 def label_items(desired: DesiredState, actual: ActualState) -> list[PlanItem]:
+    """The label items for `desired` (`make_plan` passes `missing_labels` the label sets
+    `diff_intel` collected instead: the same sets, without another pass over the items)."""
     return missing_labels({doc.labels for doc in desired.intel.values()}, actual)
 
 

@@ -20,7 +20,7 @@ from controller.core.diagnostics import Diagnostic
 from controller.core.diff.blocklist import diff_blocklist
 from controller.core.diff.common import DiffResult
 from controller.core.diff.intel import diff_intel
-from controller.core.diff.labels import label_items
+from controller.core.diff.labels import missing_labels
 from controller.core.diff.migrate import migrations
 from controller.core.guards import guards, side_effects
 from controller.core.model import ActualState, TaniumId
@@ -58,7 +58,7 @@ def make_plan(
     )
     kept, warned = drift_split((*intel.items, *blocklist.items), desired.drift_warn)
     return assemble(
-        Joined(intel, blocklist, kept, warned, label_items(desired, actual)),
+        Joined(intel, blocklist, kept, warned, missing_labels(intel.label_sets, actual)),
         desired,
         actual,
         settings=settings,
