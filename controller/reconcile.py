@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMappi
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
@@ -38,6 +39,7 @@ from controller.policy.loader import LoadResult
 from controller.policy.located import PolicySet
 from controller.policy.models import SettingsSpec
 from controller.policy.validate import validate
+from controller.render.marker import ListingKeys
 from controller.render.terms import describe
 from controller.retry import Timing
 from controller.sources.bundle import read_bundle
@@ -253,11 +255,14 @@ def plan_from(
     terms: Mapping[str, str] | None = None,
     learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
     memory: PassMemory | None = None,
+    keys: ListingKeys | None = None,
 ) -> tuple[DesiredState, Plan]:
     """The pure stage: desired state, diff, plan (the cyclic GC paused: `controller.collector`).
     `stored` / `learned`: the write journal, and what it should learn (see `make_plan`).
     `memory`: the previous passes' desired state and plan, of which only what changed is
-    computed again (the same state and plan as `build_desired`'s and `make_plan`'s)."""
+    computed again (the same state and plan as `build_desired`'s and `make_plan`'s).
+    `keys`: where a pass without memory keeps the ownership keys its diff finds (for
+    `unowned_objects`)."""
     with paused():
         if memory is None:
             desired = build_desired(policies, snapshot, now=now, terms=terms)
@@ -271,7 +276,7 @@ def plan_from(
             snapshot_time=snapshot.snapshot_time,
             source=source,
         )
-        make = make_plan if memory is None else memory.plan.make
+        make = partial(make_plan, keys=keys) if memory is None else memory.plan.make
         plan = make(
             desired,
             actual,
@@ -401,6 +406,7 @@ async def reconcile(
             read_tanium(counter),
         )
     learned: dict[TaniumId, tuple[str, str]] = {}
+    keys = ListingKeys()  # found by the diff, used again for the unowned objects
     with shown.status(
         f"Planning {len(snapshot.objects):,} objects against {len(actual.intel):,} documents…"
     ):
@@ -414,10 +420,11 @@ async def reconcile(
             terms=terms,
             learned=learned,
             memory=memory,
+            keys=keys,
         )
     if actual_spec.path is None:  # a snapshot's plan records nothing (see the journal)
         Journal.learn(url, policies.settings.source, learned, actual)
-    foreign = unowned_objects(actual) if memory is None else memory.unowned(actual)
+    foreign = unowned_objects(actual, keys) if memory is None else memory.unowned(actual)
     plan = replace(with_target(plan, url, taken), unowned_objects=foreign)
     warnings = [d for d in checked.diagnostics if d.severity != "error"]
     plan = with_policy_warnings(plan, warnings, policies, snapshot, now=now)

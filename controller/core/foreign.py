@@ -14,11 +14,10 @@ from typing import Generic, TypeVar
 
 from controller.core.model import ActualBlocklist, ActualIntel, ActualState
 from controller.render.marker import (
+    ListingKeys,
     installation_id,
     owned_blocklist_key,
-    owned_blocklist_keys,
     owned_intel_key,
-    owned_intel_keys,
     parse_marker,
 )
 
@@ -32,16 +31,17 @@ class Unowned:
     why: str
 
 
-def unowned_objects(actual: ActualState) -> tuple[Unowned, ...]:
+def unowned_objects(actual: ActualState, keys: ListingKeys | None = None) -> tuple[Unowned, ...]:
     """Every document of the managed source and every blocklist entry that is not ours, by
-    kind then Tanium id."""
+    kind then Tanium id. `keys`: the ownership keys the pass's diff already found."""
     installation = installation_id(actual.source_name)
+    keys = ListingKeys() if keys is None else keys
     docs = actual.intel
     # the keys in one flat pass, then a verdict only for the few documents that have none
-    foreign_docs = compress(docs, map(is_, owned_intel_keys(docs), repeat(None)))
+    foreign_docs = compress(docs, map(is_, keys.intel(docs), repeat(None)))
     intel = [_unowned_doc(doc) for doc in foreign_docs]
     listed = actual.blocklist
-    foreign = compress(listed, map(is_, owned_blocklist_keys(listed, installation), repeat(None)))
+    foreign = compress(listed, map(is_, keys.blocklist(listed, installation), repeat(None)))
     entries = [_unowned_entry(entry, installation) for entry in foreign]
     return _listed(intel, entries)
 

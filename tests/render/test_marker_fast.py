@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from controller.core.model import ActualBlocklist, ActualIntel, Key, TaniumId
 from controller.render.canonical import file_key
 from controller.render.marker import (
+    ListingKeys,
     installation_id,
     intrinsic_ids_for,
     owned_blocklist_key,
@@ -129,3 +130,51 @@ def test_owned_blocklist_keys_are_owned_blocklist_key(
     expected = [reference_blocklist_key(e, installation, known) for e in entries]
     assert [owned_blocklist_key(e, installation, known) for e in entries] == expected
     assert owned_blocklist_keys(entries, installation, known) == expected
+
+
+def desired_known(values: list[str]) -> dict[Key, str]:
+    """`diff_blocklist`'s `known` as a desired state gives it: each entry's key is the
+    `file_key` of its strongest hash, mapped to that hash."""
+    algorithm = {64: "sha256", 40: "sha1", 32: "md5"}
+    return {
+        file_key({algorithm[len(v)]: v.lower()}): v.lower() for v in values if len(v) in algorithm
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(ENTRIES, max_size=6),
+    st.sampled_from([SRC, None, "00000000"]),
+    st.lists(st.sampled_from(HASHES), max_size=4),
+)
+def test_a_desired_states_known_hashes_change_no_key(
+    entries: list[ActualBlocklist], installation: str | None, desired: list[str]
+) -> None:
+    """What lets the unowned list reuse the keys the diff found with `known` (`ListingKeys`)."""
+    known = desired_known(desired)
+    assert owned_blocklist_keys(entries, installation, known) == owned_blocklist_keys(
+        entries, installation
+    )
+
+
+def test_listing_keys_are_computed_once_per_listing() -> None:
+    docs = (
+        ActualIntel(id=TaniumId(1), description=marker(KEYS[0], "0123456789abcdef", None)),
+        ActualIntel(id=TaniumId(2), description="not ours"),
+    )
+    entries = (
+        ActualBlocklist(
+            id=TaniumId(3), sha256="0" * 64,
+            notes=marker(file_key({"sha256": "0" * 64}), "0123456789abcdef", SRC),
+        ),
+    )  # fmt: skip
+    keys = ListingKeys()
+    first = keys.intel(docs)
+    assert first == owned_intel_keys(docs) == [KEYS[0], None]
+    assert keys.intel(docs) is first  # the same listing: not computed again
+    again = keys.intel(list(docs))
+    assert again is not first and again == first  # another listing (even if equal): computed
+    held = keys.blocklist(entries, SRC, desired_known(["0" * 64]))
+    assert held == owned_blocklist_keys(entries, SRC) == [file_key({"sha256": "0" * 64})]
+    assert keys.blocklist(entries, SRC) is held
+    assert keys.blocklist(entries, "00000000") == [None]  # another installation: computed

@@ -28,16 +28,26 @@ from controller.core.foreign import blocklist_name, entry_name
 from controller.core.model import ActualBlocklist, ActualState, DesiredBlocklist, Key, TaniumId
 from controller.core.plan import CopyKey, PlanItem, noop_of
 from controller.core.reasons import Reason
-from controller.render.marker import owned_blocklist_key, owned_blocklist_keys, parse_marker
+from controller.render.marker import (
+    ListingKeys,
+    owned_blocklist_key,
+    owned_blocklist_keys,
+    parse_marker,
+)
 
 _IN_SYNC = Reason.IN_SYNC
 
 
 def diff_blocklist(
-    desired: DesiredState, actual: ActualState, installation: str, adopt: bool = False
+    desired: DesiredState,
+    actual: ActualState,
+    installation: str,
+    adopt: bool = False,
+    keys: ListingKeys | None = None,
 ) -> DiffResult:
     """`adopt` (`Settings.adopt.blocklist`): unowned entries holding only a desired file's
-    hashes are taken over in place (reason `adopted`) instead of reported as conflicts."""
+    hashes are taken over in place (reason `adopted`) instead of reported as conflicts.
+    `keys`: the listings' ownership keys, when the pass shares them (`ListingKeys`)."""
     out = DiffResult()
     if actual.blocklist_error is not None:
         # nothing known of the list: no upload (ownership unknown), above all no delete
@@ -60,9 +70,12 @@ def diff_blocklist(
 
     known = {key: w.sha256 or w.sha1 or w.md5 for key, w in desired.blocklist.items()}
     entries = actual.blocklist
-    owned, unowned, duplicates = owned_split(
-        entries, owned_blocklist_keys(entries, installation, known), current
+    listed_keys = (
+        keys.blocklist(entries, installation, known)
+        if keys is not None
+        else owned_blocklist_keys(entries, installation, known)
     )
+    owned, unowned, duplicates = owned_split(entries, listed_keys, current)
     out.owned, out.unowned = len(owned) + len(duplicates), len(unowned)
     out.owned_from_source = out.owned  # Git holds no blocklist entries
     holder: dict[str, ActualBlocklist] = {}

@@ -33,6 +33,7 @@ from controller.core.plan import Change, CopyKey, PlanItem, noop_of
 from controller.core.reasons import Reason
 from controller.render.marker import (
     MARKER_RE,
+    ListingKeys,
     intrinsic_ids_for,
     owned_intel_key,
     owned_intel_keys,
@@ -50,8 +51,10 @@ def diff_intel(
     settled: datetime | None,
     stored: Mapping[TaniumId, tuple[str, str]] | None = None,
     learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
+    keys: ListingKeys | None = None,
 ) -> DiffResult:
-    """`stored`: the write journal, Tanium id → (md5 Tanium reported, digest of the content
+    """`keys`: the listings' ownership keys, when the pass shares them (`ListingKeys`).
+    `stored`: the write journal, Tanium id → (md5 Tanium reported, digest of the content
     it holds) — after our last write, for servers that store another form of our bytes, or
     found in sync on an earlier pass (`same_body`). A document it vouches for is compared
     without rendering it. `learned`, when given, receives the entries this diff established
@@ -64,7 +67,8 @@ def diff_intel(
         return want is not None and want.intel_type == doc.intel_type
 
     docs = actual.intel
-    owned, unowned, duplicates = owned_split(docs, owned_intel_keys(docs), right_type)
+    found = keys.intel(docs) if keys is not None else owned_intel_keys(docs)
+    owned, unowned, duplicates = owned_split(docs, found, right_type)
     out = DiffResult(owned=len(owned) + len(duplicates), unowned=len(unowned))
     out.owned_from_source = len(owned) - sum(map(_STATIC, owned))
     if actual.deploy_known:

@@ -34,7 +34,7 @@ from controller.core.plan import (
 )
 from controller.core.reasons import Reason
 from controller.policy.models import SettingsSpec, parse_duration
-from controller.render.marker import installation_id
+from controller.render.marker import ListingKeys, installation_id
 
 
 def make_plan(
@@ -48,13 +48,15 @@ def make_plan(
     now: datetime | None = None,
     stored: Mapping[TaniumId, tuple[str, str]] | None = None,
     learned: MutableMapping[TaniumId, tuple[str, str]] | None = None,
+    keys: ListingKeys | None = None,
 ) -> Plan:
     """`stored`: the write journal (see `controller.tanium.journal`), None without one.
     `learned`, when given, receives what the journal should record after this pass (see
-    `diff_intel`); the plan is the same with or without either."""
-    intel = diff_intel(desired, actual, settled_at(settings, now), stored, learned)
+    `diff_intel`); the plan is the same with or without either. `keys`: where the listings'
+    ownership keys are kept for the rest of the pass (`ListingKeys`: the unowned list)."""
+    intel = diff_intel(desired, actual, settled_at(settings, now), stored, learned, keys)
     blocklist = diff_blocklist(
-        desired, actual, installation_id(settings.source), settings.adopt.blocklist
+        desired, actual, installation_id(settings.source), settings.adopt.blocklist, keys
     )
     kept, warned = drift_split((*intel.items, *blocklist.items), desired.drift_warn)
     return assemble(
