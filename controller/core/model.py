@@ -312,7 +312,6 @@ class DesiredIntel(Frozen):
         return super().__getstate__()
 
 
-_set = object.__setattr__  # what pydantic's `model_construct` sets a model's slots with
 _FIELDS = tuple(DesiredIntel.model_fields)
 _FIELDS_SET = set(_FIELDS)
 _new_intel = DesiredIntel.__new__
@@ -374,10 +373,9 @@ class DesiredBlocklist(Frozen):
         again: 25,000 per pass), without its per-call work; all entries share one
         `model_fields_set`. Equal to, and dumping like, the entry validated from the same
         values (`tests/render/test_blocklist_typed.py`)."""
-        entry = cls.__new__(cls)
-        _set(
+        entry = _new_entry(cls)
+        _set_dict(
             entry,
-            "__dict__",
             {
                 "key": key,
                 "md5": md5,
@@ -391,9 +389,9 @@ class DesiredBlocklist(Frozen):
                 "priority": priority,
             },
         )
-        _set(entry, "__pydantic_fields_set__", _BLOCKLIST_FIELDS_SET)
-        _set(entry, "__pydantic_extra__", None)
-        _set(entry, "__pydantic_private__", None)
+        _set_fields_set(entry, _BLOCKLIST_FIELDS_SET)
+        _set_extra(entry, None)
+        _set_private(entry, None)
         return entry
 
     @property
@@ -402,6 +400,7 @@ class DesiredBlocklist(Frozen):
 
 
 _BLOCKLIST_FIELDS_SET = set(DesiredBlocklist.model_fields)
+_new_entry = DesiredBlocklist.__new__
 
 
 # --------------------------------------------------------------------------- actual side

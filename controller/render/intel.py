@@ -16,7 +16,7 @@ from controller.core.model import DesiredBlocklist, DesiredIntel
 from controller.render.marker import blocklist_digest, intel_digest, marked
 from controller.render.openioc import render_openioc
 from controller.render.terms import translate_payload
-from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
+from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe, is_one_line
 from controller.render.types import FileCandidate, IntelCandidate
 
 RENDERER_VERSION = 1
@@ -87,8 +87,20 @@ def render_intel(
         translated = translate_payload(candidate.payload, terms)
         if translated != candidate.payload:
             candidate = replace(candidate, payload=translated)
-    name, description = rendered_text(candidate)
     key = candidate.key
+    name = candidate.name
+    description = candidate.description
+    # `rendered_text` gives most documents' text as it is (a name, one line of printable
+    # ASCII short enough): checked here, without its calls
+    if not (
+        name
+        and len(name) <= NAME_LIMIT
+        and len(description) <= DESCRIPTION_LIMIT
+        and intel_type != "yara"
+        and is_one_line(name)
+        and is_one_line(description)
+    ):
+        name, description = rendered_text(candidate)
     platforms = candidate.platforms
     digest = intel_digest(intel_type, name, description, candidate.payload, platforms)
     reported = marked(description, key, digest)
