@@ -91,12 +91,11 @@ def render_intel(
     name = candidate.name
     description = candidate.description
     # `rendered_text` gives most documents' text as it is (a name, one line of printable
-    # ASCII short enough): checked here, without its calls
+    # ASCII short enough: `clean` and `header_safe` alike): checked here, without its calls
     if not (
         name
         and len(name) <= NAME_LIMIT
         and len(description) <= DESCRIPTION_LIMIT
-        and intel_type != "yara"
         and is_one_line(name)
         and is_one_line(description)
     ):
