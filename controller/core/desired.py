@@ -235,6 +235,9 @@ class _Policy:
     priority: int
     """Its priority, at least 0 (a merge's starting value)."""
     corrects_drift: bool
+    intel: bool
+    """Whether it has an intel target (intel from one without is left to `add_intel`,
+    which refuses it)."""
     labels: tuple[str, ...]
     """Its intel target's labels."""
     platforms: tuple[str, ...]
@@ -242,20 +245,17 @@ class _Policy:
     """Its quick scan's computer groups (none without one)."""
 
     @staticmethod
-    def of(located: Located) -> _Policy | None:
-        """None for a policy without an intel target (its files only: left to `add_intel`,
-        which refuses intel from it)."""
+    def of(located: Located) -> _Policy:
         spec = policy_spec(located)
         target = spec.target
         intel = target.intel
-        if intel is None:
-            return None
         return _Policy(
             _alone(located.document.metadata.name),
             spec.priority if spec.priority > 0 else 0,
             spec.drift == "correct",
-            intel.labels,
-            intel.platforms,
+            intel is not None,
+            intel.labels if intel is not None else (),
+            intel.platforms if intel is not None else (),
             target.quick_scan.computer_groups if target.quick_scan is not None else (),
         )
 
@@ -272,7 +272,7 @@ def merge_outcomes(
     `add_intel` and `add_file` of each contribution, with a key's first contribution (most
     keys' only one) made here, flat, from its policy's `_Policy` (125,000 contributions per
     pass); `tests/unit/test_desired_merge_flat.py` compares the two."""
-    policies: dict[int, _Policy | None] = {}  # id of a `Located` (alive all along) → facts
+    policies: dict[int, _Policy] = {}  # id of a `Located` (alive all along) → its facts
     intel_get = intel.get
     files_get = files.get
     for outcome in outcomes:
@@ -290,7 +290,7 @@ def merge_outcomes(
                 policy = policies[id(located)]
             except KeyError:
                 policy = policies[id(located)] = _Policy.of(located)
-            if policy is None:
+            if not policy.intel:
                 add_intel(intel, candidate, obj, located)
                 continue
             score = obj.score
@@ -310,10 +310,28 @@ def merge_outcomes(
                 policy.corrects_drift,
             )
         for file, located in outcome.files:
-            if files_get(file.key) is not None:
+            key = file.key
+            if files_get(key) is not None:
                 add_file(files, file, obj, located)
-            else:
-                files[file.key] = _first(file, obj.labels, obj, located, policy_spec(located))
+                continue
+            try:
+                policy = policies[id(located)]
+            except KeyError:
+                policy = policies[id(located)] = _Policy.of(located)
+            score = obj.score
+            when = obj.modified or obj.created
+            files[key] = Merge(
+                file,
+                obj.labels,
+                _NONE,
+                _NONE,
+                (obj.standard_id,),
+                policy.alone,
+                policy.priority,
+                score if score is not None and score > -1 else -1,
+                "" if when is None else when,
+                policy.corrects_drift,
+            )
 
 
 def add_intel(
