@@ -39,11 +39,19 @@ def rendered_text(candidate: IntelCandidate) -> tuple[str, str]:
     """(name, description without the marker) as Tanium will report them."""
     if candidate.intel_type == "yara":
         name = header_safe(candidate.name, NAME_LIMIT)
-        description = header_safe(candidate.description, DESCRIPTION_LIMIT)
     else:
         name = clean(candidate.name, NAME_LIMIT)
-        description = clean(candidate.description, DESCRIPTION_LIMIT)
+    description = _description(candidate.description, candidate.intel_type == "yara")
     return name or clean(candidate.key, NAME_LIMIT), description
+
+
+@lru_cache(maxsize=1024)
+def _description(text: str, yara: bool) -> str:
+    """A description as Tanium will report it. Cached: many documents share one (a
+    connector's boilerplate), often several lines long, cleaned once (~1 MB at most)."""
+    if yara:
+        return header_safe(text, DESCRIPTION_LIMIT)
+    return clean(text, DESCRIPTION_LIMIT)
 
 
 def signal_platforms(platforms: tuple[str, ...]) -> tuple[str, ...]:
@@ -90,16 +98,13 @@ def render_intel(
     key = candidate.key
     name = candidate.name
     description = candidate.description
-    # `rendered_text` gives most documents' text as it is (a name, one line of printable
-    # ASCII short enough: `clean` and `header_safe` alike): checked here, without its calls
-    if not (
-        name
-        and len(name) <= NAME_LIMIT
-        and len(description) <= DESCRIPTION_LIMIT
-        and is_one_line(name)
-        and is_one_line(description)
-    ):
-        name, description = rendered_text(candidate)
+    # `rendered_text`, each part apart: it gives most names and descriptions as they are
+    # (one line of printable ASCII short enough: `clean` and `header_safe` alike), checked
+    # here without its calls; a description that is not is cleaned once per distinct text
+    if not (name and len(name) <= NAME_LIMIT and is_one_line(name)):
+        name = rendered_text(candidate)[0]
+    if not (len(description) <= DESCRIPTION_LIMIT and is_one_line(description)):
+        description = _description(description, intel_type == "yara")
     platforms = candidate.platforms
     digest = intel_digest(intel_type, name, description, candidate.payload, platforms)
     reported = marked(description, key, digest)
@@ -111,20 +116,20 @@ def render_intel(
         filename = None
     else:
         raise ValueError(f"intel type {intel_type!r} is not rendered by octi-tanium")
-    return DesiredIntel.deferred(
+    return DesiredIntel.deferred(  # the fields in their declared order, without keywords
         _Body(candidate, name, reported),
-        key=key,
-        intel_type=intel_type,
-        name=name,
-        description=reported,
-        digest=digest,
-        platforms=platforms,
-        labels=labels,
-        scan_groups=scan_groups,
-        filename=filename,
-        sources=sources,
-        policies=policies,
-        priority=priority,
+        key,
+        intel_type,
+        name,
+        reported,  # the description
+        digest,
+        platforms,
+        labels,
+        scan_groups,
+        filename,
+        sources,
+        policies,
+        priority,
     )
 
 

@@ -1,7 +1,7 @@
 """`render_intel` takes a name and description that are one line of printable ASCII within
-their limits as they are, without `rendered_text`'s calls: for any text and every intel
-type, the document's name, description (with its marker) and digest are what
-`rendered_text` gives."""
+their limits as they are, without `rendered_text`'s calls, and cleans other descriptions
+once per distinct text: for any text and every intel type, the document's name,
+description (with its marker) and digest are what `rendered_text` gave without either."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from controller.core.model import IntelType, Key
 from controller.render.intel import render_intel, rendered_text
 from controller.render.marker import intel_digest, marked
+from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
 from controller.render.types import IntelCandidate
 from tests.render.test_finish_fast_paths import ANY_TEXT
 
@@ -21,6 +22,17 @@ LONG = st.builds(
     st.sampled_from(["", "x", " ", "\n"]),
 )
 TEXT = st.one_of(ANY_TEXT, LONG)
+
+
+def reference(candidate: IntelCandidate) -> tuple[str, str]:
+    """`rendered_text` as it was, without its shortcuts and cache."""
+    if candidate.intel_type == "yara":
+        name = header_safe(candidate.name, NAME_LIMIT)
+        description = header_safe(candidate.description, DESCRIPTION_LIMIT)
+    else:
+        name = clean(candidate.name, NAME_LIMIT)
+        description = clean(candidate.description, DESCRIPTION_LIMIT)
+    return name or clean(candidate.key, NAME_LIMIT), description
 
 
 @settings(max_examples=500, deadline=None)
@@ -35,7 +47,9 @@ def test_the_rendered_text_is_rendered_texts(
 ) -> None:
     key = Key("url--00000000-0000-5000-8000-000000000001")
     candidate = IntelCandidate(key, intel_type, name, description, "payload", platforms)
-    want_name, want_description = rendered_text(candidate)
+    want_name, want_description = reference(candidate)
+    assert rendered_text(candidate) == (want_name, want_description)
+    assert rendered_text(candidate) == (want_name, want_description)  # from the cache
     doc = render_intel(candidate)
     digest = intel_digest(intel_type, want_name, want_description, "payload", platforms)
     assert (doc.name, doc.digest) == (want_name, digest)
