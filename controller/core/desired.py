@@ -243,6 +243,8 @@ class _Policy:
     platforms: tuple[str, ...]
     scan_groups: tuple[str, ...]
     """Its quick scan's computer groups (none without one)."""
+    located: Located
+    """The policy itself, kept alive while its id is a key (`merge_outcomes`)."""
 
     @staticmethod
     def of(located: Located) -> _Policy:
@@ -257,6 +259,7 @@ class _Policy:
             intel.labels if intel is not None else (),
             intel.platforms if intel is not None else (),
             target.quick_scan.computer_groups if target.quick_scan is not None else (),
+            located,
         )
 
 
@@ -272,7 +275,7 @@ def merge_outcomes(
     `add_intel` and `add_file` of each contribution, with a key's first contribution (most
     keys' only one) made here, flat, from its policy's `_Policy` (125,000 contributions per
     pass); `tests/unit/test_desired_merge_flat.py` compares the two."""
-    policies: dict[int, _Policy] = {}  # id of a `Located` (alive all along) → its facts
+    policies: dict[int, _Policy] = {}  # id of a `Located` (alive: its facts hold it) → facts
     intel_get = intel.get
     files_get = files.get
     for outcome in outcomes:
