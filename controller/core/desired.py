@@ -167,16 +167,15 @@ def build_desired(
     files: dict[Key, Merge] = {}
     ordered = ordered_policies(policies)
     prefetch(snapshot.objects)
-    for obj in sorted(snapshot.objects, key=_STANDARD_ID):
-        outcome = evaluate(obj, ordered, exclusions, now=now)
-        if outcome is None:
-            continue
-        if outcome.diagnostics or outcome.skipped is not None:  # most objects: neither
-            record(state, outcome)
-        for candidate, located in outcome.intel:
-            add_intel(intel, candidate, obj, located)
-        for file, located in outcome.files:
-            add_file(files, file, obj, located)
+    merge_outcomes(
+        (
+            evaluate(obj, ordered, exclusions, now=now)
+            for obj in sorted(snapshot.objects, key=_STANDARD_ID)
+        ),
+        state,
+        intel,
+        files,
+    )
     static = static_parts(policies.static_intel)
     state.diagnostics.extend(static.diagnostics)
     state.skipped.extend(static.skipped)
@@ -224,6 +223,118 @@ def record(state: DesiredState, outcome: Outcome) -> None:
     for key in outcome.gone:
         state.gone.setdefault(key, skipped.reason)
     note_excluded(state.excluded_hashes, outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class _Policy:
+    """What an intel policy brings to every item it contributes to, looked up once per pass
+    (`merge_outcomes`)."""
+
+    alone: tuple[str]
+    """`_alone` of its name."""
+    priority: int
+    """Its priority, at least 0 (a merge's starting value)."""
+    corrects_drift: bool
+    intel: bool
+    """Whether it has an intel target (intel from one without is left to `add_intel`,
+    which refuses it)."""
+    labels: tuple[str, ...]
+    """Its intel target's labels."""
+    platforms: tuple[str, ...]
+    scan_groups: tuple[str, ...]
+    """Its quick scan's computer groups (none without one)."""
+    located: Located
+    """The policy itself, kept alive while its id is a key (`merge_outcomes`)."""
+
+    @staticmethod
+    def of(located: Located) -> _Policy:
+        spec = policy_spec(located)
+        target = spec.target
+        intel = target.intel
+        return _Policy(
+            _alone(located.document.metadata.name),
+            spec.priority if spec.priority > 0 else 0,
+            spec.drift == "correct",
+            intel is not None,
+            intel.labels if intel is not None else (),
+            intel.platforms if intel is not None else (),
+            target.quick_scan.computer_groups if target.quick_scan is not None else (),
+            located,
+        )
+
+
+def merge_outcomes(
+    outcomes: Iterable[Outcome | None],
+    state: DesiredState,
+    intel: dict[Key, Merge],
+    files: dict[Key, Merge],
+) -> None:
+    """Every object's outcome (None: no policy selected it), in object order: its
+    diagnostics and skip into `state`, its contributions into the merges of their keys.
+
+    `add_intel` and `add_file` of each contribution, with a key's first contribution (most
+    keys' only one) made here, flat, from its policy's `_Policy` (125,000 contributions per
+    pass); `tests/unit/test_desired_merge_flat.py` compares the two."""
+    policies: dict[int, _Policy] = {}  # id of a `Located` (alive: its facts hold it) → facts
+    intel_get = intel.get
+    files_get = files.get
+    for outcome in outcomes:
+        if outcome is None:
+            continue
+        if outcome.diagnostics or outcome.skipped is not None:  # most objects: neither
+            record(state, outcome)
+        obj = outcome.obj
+        for candidate, located in outcome.intel:
+            key = candidate.key
+            if intel_get(key) is not None:
+                add_intel(intel, candidate, obj, located)
+                continue
+            try:
+                policy = policies[id(located)]
+            except KeyError:
+                policy = policies[id(located)] = _Policy.of(located)
+            if not policy.intel:
+                add_intel(intel, candidate, obj, located)
+                continue
+            score = obj.score
+            when = obj.modified or obj.created
+            platforms = policy.platforms
+            scan_groups = policy.scan_groups
+            intel[key] = Merge(
+                candidate,
+                {*obj.labels, *policy.labels} if policy.labels else obj.labels,
+                set(platforms) if platforms else _NONE,  # `_grown`: a set of its own
+                set(scan_groups) if scan_groups else _NONE,
+                (obj.standard_id,),
+                policy.alone,
+                policy.priority,
+                score if score is not None and score > -1 else -1,
+                "" if when is None else when,
+                policy.corrects_drift,
+            )
+        for file, located in outcome.files:
+            key = file.key
+            if files_get(key) is not None:
+                add_file(files, file, obj, located)
+                continue
+            try:
+                policy = policies[id(located)]
+            except KeyError:
+                policy = policies[id(located)] = _Policy.of(located)
+            score = obj.score
+            when = obj.modified or obj.created
+            files[key] = Merge(
+                file,
+                obj.labels,
+                _NONE,
+                _NONE,
+                (obj.standard_id,),
+                policy.alone,
+                policy.priority,
+                score if score is not None and score > -1 else -1,
+                "" if when is None else when,
+                policy.corrects_drift,
+            )
 
 
 def add_intel(
@@ -479,20 +590,20 @@ def _desc(stamp: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in stamp)
 
 
-class LabelSets:
-    """`merge_labels` once per distinct label set (a few dozen per pass, not one per item)."""
+class LabelSets(dict[tuple[str, ...] | frozenset[str], tuple[str, ...]]):
+    """`merge_labels` once per distinct label set (a few dozen per pass, not one per item):
+    label set → merged labels, each made on its first lookup. `finish_intel` and
+    `finish_file` look a merge's labels up themselves (once per item per pass: a dict
+    lookup, no call), the way `__call__` does."""
 
-    def __init__(self) -> None:
-        self._merged: dict[tuple[str, ...] | frozenset[str], tuple[str, ...]] = {}
+    def __missing__(self, key: tuple[str, ...] | frozenset[str]) -> tuple[str, ...]:
+        found = self[key] = merge_labels(key)
+        return found
 
     def __call__(self, labels: Collection[str]) -> tuple[str, ...]:
         # one contributor's tuple is a key as it is (its order and repeats do not change
         # what `merge_labels` makes of it)
-        key = labels if isinstance(labels, tuple) else frozenset(labels)
-        found = self._merged.get(key)
-        if found is None:
-            found = self._merged[key] = merge_labels(labels)
-        return found
+        return self[labels if isinstance(labels, tuple) else frozenset(labels)]
 
 
 def finish_intel(
@@ -513,25 +624,31 @@ def finish_intel(
                 platforms,
             )
     scan_groups = merge.scan_groups
+    labels = merge.labels  # `label_sets(labels)` and `_sorted`, inlined (once per document)
+    sources = merge.sources
+    policies = merge.policies
     return render_intel(
         candidate,
         terms,
-        labels=label_sets(merge.labels),
+        labels=label_sets[labels if type(labels) is tuple else frozenset(labels)],
         scan_groups=tuple(sorted(scan_groups)) if scan_groups else (),
-        sources=_sorted(merge.sources),
+        sources=sources if type(sources) is tuple else tuple(sorted(sources)),
         priority=merge.priority,
-        policies=_sorted(merge.policies),
+        policies=policies if type(policies) is tuple else tuple(sorted(policies)),
     )
 
 
 def finish_file(merge: Merge, installation: str, label_sets: LabelSets) -> DesiredBlocklist:
     candidate = merge.candidate
     assert isinstance(candidate, FileCandidate)
+    labels = merge.labels  # as in `finish_intel`
+    sources = merge.sources
+    policies = merge.policies
     return render_blocklist(
         candidate,
-        labels=label_sets(merge.labels),
+        labels=label_sets[labels if type(labels) is tuple else frozenset(labels)],
         installation=installation,
-        sources=_sorted(merge.sources),
+        sources=sources if type(sources) is tuple else tuple(sorted(sources)),
         priority=merge.priority,
-        policies=_sorted(merge.policies),
+        policies=policies if type(policies) is tuple else tuple(sorted(policies)),
     )

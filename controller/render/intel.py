@@ -16,7 +16,7 @@ from controller.core.model import DesiredBlocklist, DesiredIntel
 from controller.render.marker import blocklist_digest, intel_digest, marked
 from controller.render.openioc import render_openioc
 from controller.render.terms import translate_payload
-from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe
+from controller.render.text import DESCRIPTION_LIMIT, NAME_LIMIT, clean, header_safe, is_one_line
 from controller.render.types import FileCandidate, IntelCandidate
 
 RENDERER_VERSION = 1
@@ -39,11 +39,19 @@ def rendered_text(candidate: IntelCandidate) -> tuple[str, str]:
     """(name, description without the marker) as Tanium will report them."""
     if candidate.intel_type == "yara":
         name = header_safe(candidate.name, NAME_LIMIT)
-        description = header_safe(candidate.description, DESCRIPTION_LIMIT)
     else:
         name = clean(candidate.name, NAME_LIMIT)
-        description = clean(candidate.description, DESCRIPTION_LIMIT)
+    description = _description(candidate.description, candidate.intel_type == "yara")
     return name or clean(candidate.key, NAME_LIMIT), description
+
+
+@lru_cache(maxsize=1024)
+def _description(text: str, yara: bool) -> str:
+    """A description as Tanium will report it. Cached: many documents share one (a
+    connector's boilerplate), often several lines long, cleaned once (~1 MB at most)."""
+    if yara:
+        return header_safe(text, DESCRIPTION_LIMIT)
+    return clean(text, DESCRIPTION_LIMIT)
 
 
 def signal_platforms(platforms: tuple[str, ...]) -> tuple[str, ...]:
@@ -87,8 +95,16 @@ def render_intel(
         translated = translate_payload(candidate.payload, terms)
         if translated != candidate.payload:
             candidate = replace(candidate, payload=translated)
-    name, description = rendered_text(candidate)
     key = candidate.key
+    name = candidate.name
+    description = candidate.description
+    # `rendered_text`, each part apart: it gives most names and descriptions as they are
+    # (one line of printable ASCII short enough: `clean` and `header_safe` alike), checked
+    # here without its calls; a description that is not is cleaned once per distinct text
+    if not (name and len(name) <= NAME_LIMIT and is_one_line(name)):
+        name = rendered_text(candidate)[0]
+    if not (len(description) <= DESCRIPTION_LIMIT and is_one_line(description)):
+        description = _description(description, intel_type == "yara")
     platforms = candidate.platforms
     digest = intel_digest(intel_type, name, description, candidate.payload, platforms)
     reported = marked(description, key, digest)
@@ -100,20 +116,20 @@ def render_intel(
         filename = None
     else:
         raise ValueError(f"intel type {intel_type!r} is not rendered by octi-tanium")
-    return DesiredIntel.deferred(
+    return DesiredIntel.deferred(  # the fields in their declared order, without keywords
         _Body(candidate, name, reported),
-        key=key,
-        intel_type=intel_type,
-        name=name,
-        description=reported,
-        digest=digest,
-        platforms=platforms,
-        labels=labels,
-        scan_groups=scan_groups,
-        filename=filename,
-        sources=sources,
-        policies=policies,
-        priority=priority,
+        key,
+        intel_type,
+        name,
+        reported,  # the description
+        digest,
+        platforms,
+        labels,
+        scan_groups,
+        filename,
+        sources,
+        policies,
+        priority,
     )
 
 

@@ -64,11 +64,14 @@ def intel_digest(
 def blocklist_digest(hashes: Mapping[str, str], labels: tuple[str, ...]) -> str:
     """`digest_of({"hashes": dict(hashes), "labels": list(labels)})` the way `intel_digest` is
     (once per blocklist entry per pass). A property test compares the two."""
-    pairs = sorted(hashes.items()) if len(hashes) > 1 else hashes.items()
-    blob = (
-        f'{{"hashes":{{{",".join(f"{_string(k)}:{_string(v)}" for k, v in pairs)}}},'
-        f'"labels":[{",".join(map(_string, labels))}]}}'
-    )
+    listed = ",".join(map(_string, labels))
+    if len(hashes) == 1:  # most entries: one hash, written without a generator
+        ((algorithm, value),) = hashes.items()
+        blob = f'{{"hashes":{{{_string(algorithm)}:{_string(value)}}},"labels":[{listed}]}}'
+    else:
+        pairs = ",".join(f"{_string(k)}:{_string(v)}" for k, v in sorted(hashes.items()))
+        blob = f'{{"hashes":{{{pairs}}},"labels":[{listed}]}}'
+
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 

@@ -72,6 +72,8 @@ _PLAIN_ASCII = re.compile(r"[\x20-\x7e\t\n\r]*")
 _ONE_LINE = re.compile(r"(?:[\x21-\x7e]+(?: [\x21-\x7e]+)*)?")
 """Printable ASCII words, one space between them, none at the ends: text `single_line` returns
 unchanged (most names and descriptions; two per document per pass), checked in one C scan."""
+is_one_line = _ONE_LINE.fullmatch
+"""Whether `single_line` (and `clean`, within its limit) gives the text back unchanged."""
 
 
 def printable(text: str) -> bool:

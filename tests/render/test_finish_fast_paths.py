@@ -144,5 +144,6 @@ def test_a_typed_blocklist_entry_is_model_construct_of_its_values(
     assert list(typed.__dict__) == list(constructed.__dict__) == list(DesiredBlocklist.model_fields)
     assert typed.model_fields_set == constructed.model_fields_set
     assert typed.__pydantic_extra__ is None and typed.__pydantic_private__ is None
-    assert typed.model_dump_json() == constructed.model_dump_json()
+    # a lone surrogate cannot be dumped as JSON: both refuse it alike
+    assert outcome(typed.model_dump_json) == outcome(constructed.model_dump_json)
     assert DesiredBlocklist.typed(**values).model_fields_set is typed.model_fields_set
