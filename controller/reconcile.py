@@ -42,7 +42,7 @@ from controller.policy.validate import validate
 from controller.render.marker import ListingKeys
 from controller.render.terms import describe
 from controller.retry import Timing
-from controller.sources.bundle import read_bundle
+from controller.sources.bundle_apart import read_bundle_apart
 from controller.tanium.bodies import describe_content_changes
 from controller.tanium.client import TaniumClient
 from controller.tanium.journal import Journal
@@ -217,8 +217,8 @@ async def fetch_source(
     """`incremental`: the default of `OCTI_TANIUM_INCREMENTAL` (on for `run`)."""
     if spec.kind == "bundle":
         assert spec.path is not None
-        # in a thread: parsing a large bundle then overlaps the Tanium read (`both`)
-        return await asyncio.to_thread(read_bundle, spec.path, now=now)
+        # in a forked child (a large bundle) or a thread: it overlaps the Tanium read (`both`)
+        return await read_bundle_apart(spec.path, now=now)
     from controller.sources.opencti import OpenCTISettings, fetch_snapshot
     from controller.sources.opencti.incremental import IncrementalSettings, fetch_incremental
 
