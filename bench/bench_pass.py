@@ -123,7 +123,7 @@ SNAPSHOT_GLOB: str | None = "opencti-snapshot-*.jsonl"
 TARGETS = {
     "pass_s": 5.0,  # no-change pass at 100,000, quiet machine
     "rss_mib": 600.0,
-    "scale": 5.0,  # 500,000 within 5x the 100,000 pass
+    "scale": 5.0,  # 500,000 within 5x: of the 100,000 targets, and of the 100,000 pass measured
     "incremental": 10.0,  # incremental at 500,000, 1 % churn, >= 10x faster than full
 }
 
@@ -745,12 +745,14 @@ def report(scenarios: list[Scenario], args: argparse.Namespace) -> None:
             if found is None:
                 continue
             verdict = ""
-            if sc.n == 100_000:
+            if sc.n in (100_000, 500_000):  # at 500,000: 5x the 100,000 targets
+                times = 1.0 if sc.n == 100_000 else TARGETS["scale"]
+                seconds, megabytes = TARGETS["pass_s"] * times, TARGETS["rss_mib"] * times
                 verdict = (
-                    f"  [target < {TARGETS['pass_s']:g} s: "
-                    f"{'met' if found.best < TARGETS['pass_s'] else 'NOT met'}; "
-                    f"RSS < {TARGETS['rss_mib']:g} MB: "
-                    f"{'met' if found.rss * 1.048576 < TARGETS['rss_mib'] else 'NOT met'}]"
+                    f"  [target < {seconds:g} s: "
+                    f"{'met' if found.best < seconds else 'NOT met'}; "
+                    f"RSS < {megabytes:g} MB: "
+                    f"{'met' if found.rss * 1.048576 < megabytes else 'NOT met'}]"
                 )
             print(
                 f"  no-change pass, {kind}, {sc.n:,}: {found.best:.2f} s, "
