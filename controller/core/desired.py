@@ -262,6 +262,12 @@ class _Policy:
             located,
         )
 
+    @staticmethod
+    def remember(known: dict[int, _Policy], located: Located) -> _Policy:
+        """`of(located)`, kept in `known` under the policy's id for the rest of the pass."""
+        policy = known[id(located)] = _Policy.of(located)
+        return policy
+
 
 def merge_outcomes(
     outcomes: Iterable[Outcome | None],
@@ -289,10 +295,7 @@ def merge_outcomes(
             if intel_get(key) is not None:
                 add_intel(intel, candidate, obj, located)
                 continue
-            try:
-                policy = policies[id(located)]
-            except KeyError:
-                policy = policies[id(located)] = _Policy.of(located)
+            policy = policies.get(id(located)) or _Policy.remember(policies, located)
             if not policy.intel:
                 add_intel(intel, candidate, obj, located)
                 continue
@@ -317,10 +320,7 @@ def merge_outcomes(
             if files_get(key) is not None:
                 add_file(files, file, obj, located)
                 continue
-            try:
-                policy = policies[id(located)]
-            except KeyError:
-                policy = policies[id(located)] = _Policy.of(located)
+            policy = policies.get(id(located)) or _Policy.remember(policies, located)
             score = obj.score
             when = obj.modified or obj.created
             files[key] = Merge(
