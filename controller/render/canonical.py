@@ -257,12 +257,9 @@ def json_value_key(kind: str, json_value: str) -> Key:
     return Key(kind + "--" + sco_uuid('{"value":' + json_value + "}"))
 
 
-_HEX_ONLY = re.compile(r"[0-9a-f]+")
-
-
 def file_key(hashes: Mapping[str, str]) -> Key:
     algorithm, value = strongest(hashes)
-    if _HEX_ONLY.fullmatch(value):  # the JSON of a hex digest needs no escaping: skip json.dumps
+    if _HEX.fullmatch(value):  # the JSON of a hex digest needs no escaping: skip json.dumps
         return hex_file_key(algorithm, value)
     return sco_id("file", {"hashes": {STIX_HASH_NAMES[algorithm]: value}})
 

@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from controller.core.model import DesiredBlocklist, DesiredIntel
+from controller.render.canonical import hash_problem
 from controller.tanium.errors import RejectedError
 
 _EXTENSION = {"openioc": ".ioc", "stix": ".stix", "yara": ".yara"}
@@ -31,7 +32,6 @@ _CONTENT_TYPE = {
     "yara": "application/octet-stream",
     "tanium-signal": "application/json",
 }
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -149,8 +149,8 @@ def entry_json(entry: DesiredBlocklist) -> dict[str, str]:
 
 def check_entry(entry: DesiredBlocklist, path: str) -> None:
     """Refuse locally an entry without a hash or with a malformed one (it would fail its chunk)."""
-    hashes = {32: entry.md5, 40: entry.sha1, 64: entry.sha256}
-    bad = [h for size, h in hashes.items() if h and not (len(h) == size and _HEX.fullmatch(h))]
+    hashes = {"md5": entry.md5, "sha1": entry.sha1, "sha256": entry.sha256}
+    bad = [h for algorithm, h in hashes.items() if h and hash_problem(algorithm, h)]
     if not any(hashes.values()) or bad:
         why = f"malformed hash {bad[0]!r}" if bad else "no hash"
         raise RejectedError(
